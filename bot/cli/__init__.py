@@ -1,0 +1,9 @@
+"""Command-line subcommands of ``python -m bot``; each module registers one subcommand.
+
+A module in ``COMMANDS`` exposes ``register(subparsers)``, which adds its parser and sets
+``func`` to a callable ``(args) -> int`` (the exit code).
+"""
+
+COMMANDS: tuple[str, ...] = (
+    "bot.cli.check",
+)

@@ -1,0 +1,1 @@
+"""The role-play engine: turns inbound lines into utterances and narration. Never imports discord."""
