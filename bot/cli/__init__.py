@@ -6,4 +6,6 @@ A module in ``COMMANDS`` exposes ``register(subparsers)``, which adds its parser
 
 COMMANDS: tuple[str, ...] = (
     "bot.cli.check",
+    "bot.cli.play",
+    "bot.cli.bench",
 )

@@ -1,0 +1,43 @@
+"""``python -m bot bench ...``: the benchmarks, each printing a table and optionally writing JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("bench", help="run a benchmark", description=__doc__)
+    benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
+    benches.required = True
+
+    engine = benches.add_parser(
+        "engine", help="engine overhead per turn through SQLite, the real SDK and a local model server"
+    )
+    engine.add_argument("--scenes", type=int, default=4, help="scenes played concurrently (default 4)")
+    engine.add_argument("--turns", type=int, default=50, help="turns per scene (default 50)")
+    engine.add_argument("--world", default="harbor", help="world to play (default harbor)")
+    engine.add_argument("--characters", type=Path, default=Path("characters"))
+    engine.add_argument("--worlds", type=Path, default=Path("worlds"))
+    engine.add_argument("--json", nargs="?", const="bench-results/engine.json", default=None,
+                        help="write the figures as JSON (default path bench-results/engine.json)")
+    engine.set_defaults(func=_engine)
+
+
+def _engine(args: argparse.Namespace) -> int:
+    from bot.bench.engine import report, run_engine_bench
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")
+    figures = asyncio.run(
+        run_engine_bench(
+            scenes=args.scenes,
+            turns=args.turns,
+            world_id=args.world,
+            characters_dir=args.characters,
+            worlds_dir=args.worlds,
+        )
+    )
+    report(figures, args.json)
+    return 0

@@ -1,0 +1,98 @@
+"""Settings from the environment and ``.env`` (pydantic-settings); the only module-level configuration.
+
+Model settings are optional here and demanded by ``require_model()`` only by commands that call a
+model, so ``python -m bot check`` works on a machine with no API key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DISCORD_API_BASE = "https://discord.com/api/v10"
+DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to reach the model server, validated."""
+
+    base_url: str | None
+    api_key: str
+    model: str
+    narrator_model: str | None
+    native_roles: bool | None
+    request_timeout: float
+    max_attempts: int
+    max_total_seconds: float
+
+
+class Settings(BaseSettings):
+    """All settings, with the environment variable that sets each."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    llm_base_url: str | None = Field(None, validation_alias=AliasChoices("LLM_BASE_URL", "OPENAI_BASE_URL"))
+    llm_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("LLM_API_KEY", "OPENAI_API_KEY"))
+    llm_model: str | None = Field(None, validation_alias="LLM_MODEL")
+    narrator_model: str | None = Field(None, validation_alias="NARRATOR_MODEL")
+    llm_native_roles: bool | None = Field(None, validation_alias="LLM_NATIVE_ROLES")
+    llm_timeout: float = Field(60.0, gt=0, validation_alias="LLM_TIMEOUT")
+    llm_max_attempts: int = Field(4, ge=1, le=10, validation_alias="LLM_MAX_ATTEMPTS")
+    llm_max_total_seconds: float = Field(90.0, gt=0, validation_alias="LLM_MAX_TOTAL_SECONDS")
+
+    database_path: Path = Field(Path("data/ensemble.db"), validation_alias="DATABASE_PATH")
+    characters_dir: Path = Field(Path("characters"), validation_alias="CHARACTERS_DIR")
+    worlds_dir: Path = Field(Path("worlds"), validation_alias="WORLDS_DIR")
+
+    log_format: Literal["console", "json"] = Field("console", validation_alias="LOG_FORMAT")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
+    discord_api_base: str = Field(DISCORD_API_BASE, validation_alias="DISCORD_API_BASE")
+    discord_gateway_url: str = Field(DISCORD_GATEWAY_URL, validation_alias="DISCORD_GATEWAY_URL")
+    discord_dev_guild: int | None = Field(None, validation_alias="DISCORD_DEV_GUILD")
+
+    def require_model(self) -> ModelConfig:
+        """The model settings, or a ConfigError naming the one variable to set."""
+        if not self.llm_model:
+            raise ConfigError("Set LLM_MODEL to the model name your server serves (for example M2-her).")
+        if self.llm_api_key is None or not self.llm_api_key.get_secret_value():
+            raise ConfigError(
+                "Set LLM_API_KEY (or OPENAI_API_KEY) to your model server's API key "
+                "(any non-empty value for a local server that needs none)."
+            )
+        return ModelConfig(
+            base_url=self.llm_base_url or None,
+            api_key=self.llm_api_key.get_secret_value(),
+            model=self.llm_model,
+            narrator_model=self.narrator_model or None,
+            native_roles=self.llm_native_roles,
+            request_timeout=self.llm_timeout,
+            max_attempts=self.llm_max_attempts,
+            max_total_seconds=self.llm_max_total_seconds,
+        )
+
+    def secrets(self) -> list[str]:
+        """Secret values, so the logger can scrub them from any text."""
+        values = []
+        for secret in (self.llm_api_key, self.discord_token):
+            if secret is not None and secret.get_secret_value():
+                values.append(secret.get_secret_value())
+        return values
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; a malformed value becomes one ConfigError sentence naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first.get("loc") else "a setting"
+        raise ConfigError(f"The setting {variable} is invalid: {first['msg']}.") from None

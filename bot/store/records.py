@@ -1,0 +1,114 @@
+"""Plain records read from and written to the database; no I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MessageKind = Literal["user", "npc", "narration", "ooc"]
+TurnStatus = Literal["open", "done", "failed", "interrupted"]
+
+
+@dataclass(frozen=True, slots=True)
+class SceneRow:
+    """One role-play scene: a channel of a server (or a terminal session) bound to a world."""
+
+    id: int
+    guild_id: str
+    channel_id: str
+    world_id: str
+    user_location: str
+    enabled: bool
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One line of a scene's transcript: a user's line, an NPC's reply, narration or an OOC note."""
+
+    id: int
+    scene_id: int
+    turn_id: int
+    position: int
+    kind: MessageKind
+    author_id: str | None
+    speaker: str
+    character_id: str | None
+    location: str | None
+    text: str
+    heard_by: tuple[str, ...]
+    reply_to_id: int | None
+    platform_message_id: str | None
+    active_swipe: int
+    settled: bool
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwipeRow:
+    """One alternative of an NPC message."""
+
+    idx: int
+    text: str
+    kept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NpcStateRow:
+    """Where an NPC is and how it feels, in one server's copy of a world."""
+
+    character_id: str
+    location: str
+    mood_label: str
+    mood_intensity: float
+    goals: tuple[str, ...] = ()
+    relationships: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message the engine produced during a turn, to be written when the turn commits."""
+
+    kind: MessageKind
+    speaker: str
+    text: str
+    character_id: str | None = None
+    author_id: str | None = None
+    location: str | None = None
+    heard_by: tuple[str, ...] = ()
+    reply_to_id: int | None = None
+    platform_message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A state change with its witnesses."""
+
+    kind: str
+    subject: str | None
+    payload: dict[str, Any]
+    witnesses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """Token usage of one model call."""
+
+    purpose: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    latency_ms: float
+
+
+@dataclass(slots=True)
+class TurnCommit:
+    """Everything a turn produced, written in one transaction by ``Store.commit_turn``."""
+
+    status: TurnStatus = "done"
+    messages: list[NewMessage] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    npc_states: list[NpcStateRow] = field(default_factory=list)
+    usage: list[UsageRecord] = field(default_factory=list)
+    user_location: str | None = None

@@ -1,0 +1,627 @@
+"""The SQLite store: one aiosqlite connection, WAL, foreign keys, and repositories for the engine.
+
+Contracts worth knowing:
+- Writes happen inside ``transaction()``, which serialises writers on the one connection, so two
+  scenes committing at once never interleave their statements.
+- ``begin_turn`` stores the inbound line in its own transaction *before* any model is called, and is
+  idempotent on the platform message id: a message delivered twice is processed once.
+- ``commit_turn`` writes everything a turn produced in one transaction: a crash leaves either the
+  whole turn or none of it.
+- Every query that reaches scene data goes through a scene id obtained with the caller's guild id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.engine.ports import Clock, SystemClock
+from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
+from bot.store.records import (
+    MessageRow,
+    NewEvent,
+    NewMessage,
+    NpcStateRow,
+    SceneRow,
+    SwipeRow,
+    TurnCommit,
+)
+
+MESSAGE_COLUMNS = (
+    "id, scene_id, turn_id, position, kind, author_id, speaker, character_id, location, text, heard_by,"
+    " reply_to_id, platform_message_id, active_swipe, settled, created_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStart:
+    """What ``begin_turn`` did: the turn and the stored inbound message, and whether it was new."""
+
+    turn_id: int
+    turn_seq: int
+    message_id: int
+    is_new: bool
+
+
+def _message(row: Any) -> MessageRow:
+    return MessageRow(
+        id=row[0],
+        scene_id=row[1],
+        turn_id=row[2],
+        position=row[3],
+        kind=row[4],
+        author_id=row[5],
+        speaker=row[6],
+        character_id=row[7],
+        location=row[8],
+        text=row[9],
+        heard_by=tuple(json.loads(row[10])),
+        reply_to_id=row[11],
+        platform_message_id=row[12],
+        active_swipe=row[13],
+        settled=bool(row[14]),
+        created_at=row[15],
+    )
+
+
+def _scene(row: Any) -> SceneRow:
+    return SceneRow(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        world_id=row[3],
+        user_location=row[4],
+        enabled=bool(row[5]),
+        paused=bool(row[6]),
+    )
+
+
+SCENE_COLUMNS = "id, guild_id, channel_id, world_id, user_location, enabled, paused"
+
+
+class Store:
+    """Repositories over one SQLite file."""
+
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        clock: Clock | None = None,
+        migrations_dir: Path = DEFAULT_MIGRATIONS_DIR,
+    ) -> Store:
+        """Open (creating folders and file as needed), configure and migrate the database."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await migrate(conn, migrations_dir)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, clock or SystemClock())
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The raw connection, for migrations tests and diagnostics only."""
+        return self._conn
+
+    def _now(self) -> str:
+        now: datetime = self._clock.now()
+        return now.isoformat()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction; serialised with every other writer of this store."""
+        async with self._write_lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    # -- servers ---------------------------------------------------------------------------------
+
+    async def server_world(self, guild_id: str) -> str | None:
+        row = await self._fetchone("SELECT world_id FROM servers WHERE guild_id = ?", (guild_id,))
+        return row[0] if row else None
+
+    async def bind_server(self, guild_id: str, world_id: str) -> None:
+        """Bind a server to a world (replacing an earlier binding)."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO servers (guild_id, world_id, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET world_id = excluded.world_id",
+                (guild_id, world_id, self._now()),
+            )
+
+    async def reset_server(self, guild_id: str) -> None:
+        """Forget every scene, NPC state and event of a server (its binding stays)."""
+        async with self.transaction() as conn:
+            await conn.execute("DELETE FROM events WHERE guild_id = ?", (guild_id,))
+            await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))
+            await conn.execute("DELETE FROM scenes WHERE guild_id = ?", (guild_id,))
+
+    # -- scenes ----------------------------------------------------------------------------------
+
+    async def get_scene(self, guild_id: str, channel_id: str) -> SceneRow | None:
+        row = await self._fetchone(
+            f"SELECT {SCENE_COLUMNS} FROM scenes WHERE guild_id = ? AND channel_id = ?",
+            (guild_id, channel_id),
+        )
+        return _scene(row) if row else None
+
+    async def scene_by_id(self, scene_id: int) -> SceneRow | None:
+        row = await self._fetchone(f"SELECT {SCENE_COLUMNS} FROM scenes WHERE id = ?", (scene_id,))
+        return _scene(row) if row else None
+
+    async def create_scene(
+        self, guild_id: str, channel_id: str, world_id: str, user_location: str
+    ) -> SceneRow:
+        """Create the scene of a channel, or return the existing one unchanged."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO scenes (guild_id, channel_id, world_id, user_location, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, channel_id) DO NOTHING",
+                (guild_id, channel_id, world_id, user_location, self._now()),
+            )
+        scene = await self.get_scene(guild_id, channel_id)
+        assert scene is not None
+        return scene
+
+    async def list_scenes(self, guild_id: str) -> list[SceneRow]:
+        rows = await self._fetchall(
+            f"SELECT {SCENE_COLUMNS} FROM scenes WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [_scene(r) for r in rows]
+
+    async def update_scene(
+        self,
+        scene_id: int,
+        *,
+        user_location: str | None = None,
+        enabled: bool | None = None,
+        paused: bool | None = None,
+    ) -> None:
+        sets: list[str] = []
+        params: list[Any] = []
+        for column, value in (("user_location", user_location), ("enabled", enabled), ("paused", paused)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                params.append(int(value) if isinstance(value, bool) else value)
+        if not sets:
+            return
+        async with self.transaction() as conn:
+            await conn.execute(f"UPDATE scenes SET {', '.join(sets)} WHERE id = ?", (*params, scene_id))
+
+    # -- cast and NPC state ----------------------------------------------------------------------
+
+    async def members(self, scene_id: int) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT character_id FROM scene_members WHERE scene_id = ? ORDER BY joined_at, character_id",
+            (scene_id,),
+        )
+        return [r[0] for r in rows]
+
+    async def add_member(self, scene_id: int, character_id: str) -> bool:
+        """Add a character to a scene; False when it was already there."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (scene_id, character_id, self._now()),
+            )
+            return cursor.rowcount > 0
+
+    async def remove_member(self, scene_id: int, character_id: str) -> bool:
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?",
+                (scene_id, character_id),
+            )
+            return cursor.rowcount > 0
+
+    async def npc_states(self, guild_id: str, world_id: str) -> dict[str, NpcStateRow]:
+        rows = await self._fetchall(
+            "SELECT character_id, location, mood_label, mood_intensity, goals, relationships"
+            " FROM npc_state WHERE guild_id = ? AND world_id = ?",
+            (guild_id, world_id),
+        )
+        return {
+            r[0]: NpcStateRow(r[0], r[1], r[2], float(r[3]), tuple(json.loads(r[4])), json.loads(r[5]))
+            for r in rows
+        }
+
+    async def seed_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
+        """Insert starting state for NPCs that have none yet (existing state is never overwritten)."""
+        async with self.transaction() as conn:
+            for state in states:
+                await conn.execute(
+                    "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label,"
+                    " mood_intensity, goals, relationships, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    self._npc_params(guild_id, world_id, state),
+                )
+
+    def _npc_params(self, guild_id: str, world_id: str, state: NpcStateRow) -> tuple[Any, ...]:
+        return (
+            guild_id,
+            world_id,
+            state.character_id,
+            state.location,
+            state.mood_label,
+            state.mood_intensity,
+            json.dumps(list(state.goals), ensure_ascii=False),
+            json.dumps(state.relationships, ensure_ascii=False, sort_keys=True),
+            self._now(),
+        )
+
+    async def _upsert_npc(
+        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, state: NpcStateRow
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label, mood_intensity,"
+            " goals, relationships, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (guild_id, world_id, character_id) DO UPDATE SET location = excluded.location,"
+            " mood_label = excluded.mood_label, mood_intensity = excluded.mood_intensity,"
+            " goals = excluded.goals, relationships = excluded.relationships, updated_at = excluded.updated_at",
+            self._npc_params(guild_id, world_id, state),
+        )
+
+    async def save_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
+        async with self.transaction() as conn:
+            for state in states:
+                await self._upsert_npc(conn, guild_id, world_id, state)
+
+    # -- turns and messages ----------------------------------------------------------------------
+
+    async def begin_turn(self, scene_id: int, inbound: NewMessage) -> TurnStart:
+        """Store the inbound line in a new open turn, before anything can fail.
+
+        Idempotent: if a message with the same platform id exists, return its turn with
+        ``is_new=False`` and write nothing.
+        """
+        if inbound.platform_message_id is not None:
+            existing = await self.message_by_platform_id(scene_id, inbound.platform_message_id)
+            if existing is not None:
+                seq = await self._fetchone("SELECT seq FROM turns WHERE id = ?", (existing.turn_id,))
+                return TurnStart(existing.turn_id, int(seq[0]), existing.id, False)
+        async with self.transaction() as conn:
+            row = await self._fetchone(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene_id,)
+            )
+            seq = int(row[0])
+            cursor = await conn.execute(
+                "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
+                (scene_id, seq, self._now()),
+            )
+            turn_id = int(cursor.lastrowid or 0)
+            message_id = await self._insert_message(conn, scene_id, turn_id, 0, inbound)
+            await self._settle(conn, scene_id)
+        return TurnStart(turn_id, seq, message_id, True)
+
+    async def _insert_message(
+        self, conn: aiosqlite.Connection, scene_id: int, turn_id: int, position: int, msg: NewMessage
+    ) -> int:
+        cursor = await conn.execute(
+            "INSERT INTO messages (scene_id, turn_id, position, kind, author_id, speaker, character_id,"
+            " location, text, heard_by, reply_to_id, platform_message_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                scene_id,
+                turn_id,
+                position,
+                msg.kind,
+                msg.author_id,
+                msg.speaker,
+                msg.character_id,
+                msg.location,
+                msg.text,
+                json.dumps(list(msg.heard_by), ensure_ascii=False),
+                msg.reply_to_id,
+                msg.platform_message_id,
+                self._now(),
+            ),
+        )
+        message_id = int(cursor.lastrowid or 0)
+        if msg.kind == "npc":
+            await conn.execute(
+                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, 0, ?, ?)",
+                (message_id, msg.text, self._now()),
+            )
+        return message_id
+
+    async def _settle(self, conn: aiosqlite.Connection, scene_id: int) -> None:
+        """The story moved on: the alternative on screen becomes canonical and is marked kept."""
+        await conn.execute(
+            "UPDATE swipes SET kept = 1 WHERE id IN (SELECT s.id FROM swipes s JOIN messages m"
+            " ON m.id = s.message_id WHERE m.scene_id = ? AND m.settled = 0 AND s.idx = m.active_swipe)",
+            (scene_id,),
+        )
+        await conn.execute(
+            "UPDATE messages SET settled = 1 WHERE scene_id = ? AND settled = 0", (scene_id,)
+        )
+
+    async def commit_turn(self, scene: SceneRow, turn_id: int, commit: TurnCommit) -> list[int]:
+        """Write everything a turn produced in one transaction; return the new message ids in order."""
+        async with self.transaction() as conn:
+            return await self._write_commit(conn, scene, turn_id, commit)
+
+    async def _write_commit(
+        self, conn: aiosqlite.Connection, scene: SceneRow, turn_id: int, commit: TurnCommit
+    ) -> list[int]:
+        row = await self._fetchone(
+            "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE turn_id = ?", (turn_id,)
+        )
+        position = int(row[0])
+        ids = []
+        for msg in commit.messages:
+            ids.append(await self._insert_message(conn, scene.id, turn_id, position, msg))
+            position += 1
+        for event in commit.events:
+            await self._insert_event(conn, scene.guild_id, scene.world_id, scene.id, turn_id, event)
+        for state in commit.npc_states:
+            await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
+        for usage in commit.usage:
+            await conn.execute(
+                "INSERT INTO model_usage (turn_id, purpose, model, prompt_tokens, completion_tokens,"
+                " cached_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    turn_id,
+                    usage.purpose,
+                    usage.model,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    usage.cached_tokens,
+                    usage.latency_ms,
+                    self._now(),
+                ),
+            )
+        if commit.user_location is not None:
+            await conn.execute(
+                "UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id)
+            )
+        await conn.execute(
+            "UPDATE turns SET status = ?, completed_at = ? WHERE id = ?",
+            (commit.status, self._now(), turn_id),
+        )
+        return ids
+
+    async def _insert_event(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: str,
+        world_id: str,
+        scene_id: int | None,
+        turn_id: int | None,
+        event: NewEvent,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO events (guild_id, world_id, scene_id, turn_id, kind, subject, payload, witnesses,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                guild_id,
+                world_id,
+                scene_id,
+                turn_id,
+                event.kind,
+                event.subject,
+                json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
+                json.dumps(list(event.witnesses), ensure_ascii=False),
+                self._now(),
+            ),
+        )
+
+    async def record_turn(self, scene: SceneRow, commit: TurnCommit) -> tuple[int, list[int]]:
+        """A turn with no inbound line (a command's narration): created and written in one transaction."""
+        async with self.transaction() as conn:
+            row = await self._fetchone(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,)
+            )
+            cursor = await conn.execute(
+                "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
+                (scene.id, int(row[0]), self._now()),
+            )
+            turn_id = int(cursor.lastrowid or 0)
+            ids = await self._write_commit(conn, scene, turn_id, commit)
+        return turn_id, ids
+
+    async def interrupt_all_open_turns(self) -> int:
+        """At start-up: every turn still open was cut off by a stop; keep its line, mark it interrupted."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE status = 'open'", (self._now(),)
+            )
+            return cursor.rowcount
+
+    async def interrupt_open_turns(self, scene_id: int) -> int:
+        """Mark turns left open by a stopped process as interrupted; their inbound lines stay."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE scene_id = ? AND status = 'open'",
+                (self._now(), scene_id),
+            )
+            return cursor.rowcount
+
+    async def turn_status(self, turn_id: int) -> str | None:
+        row = await self._fetchone("SELECT status FROM turns WHERE id = ?", (turn_id,))
+        return row[0] if row else None
+
+    async def turn_counts(self, scene_id: int) -> dict[str, int]:
+        rows = await self._fetchall(
+            "SELECT status, COUNT(*) FROM turns WHERE scene_id = ? GROUP BY status", (scene_id,)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def message(self, scene_id: int, message_id: int) -> MessageRow | None:
+        row = await self._fetchone(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id)
+        )
+        return _message(row) if row else None
+
+    async def message_by_platform_id(self, scene_id: int, platform_message_id: str) -> MessageRow | None:
+        row = await self._fetchone(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND platform_message_id = ?",
+            (scene_id, platform_message_id),
+        )
+        return _message(row) if row else None
+
+    async def set_platform_message_id(self, scene_id: int, message_id: int, platform_message_id: str) -> None:
+        """Attach the id a platform gave a message after it was posted (e.g. a webhook message)."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "UPDATE messages SET platform_message_id = ? WHERE scene_id = ? AND id = ?",
+                (platform_message_id, scene_id, message_id),
+            )
+
+    async def recent_messages(
+        self, scene_id: int, limit: int, *, before_id: int | None = None
+    ) -> list[MessageRow]:
+        """The last ``limit`` messages of a scene in story order (optionally only those before an id).
+
+        Lines of turns that failed or were interrupted are kept: the user did say them.
+        """
+        sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ?"
+        params: list[Any] = [scene_id]
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        rows = await self._fetchall(sql, params)
+        return [_message(r) for r in reversed(rows)]
+
+    async def transcript(self, scene_id: int) -> list[MessageRow]:
+        rows = await self._fetchall(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? ORDER BY id", (scene_id,)
+        )
+        return [_message(r) for r in rows]
+
+    async def last_npc_message(self, scene_id: int) -> MessageRow | None:
+        row = await self._fetchone(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT 1",
+            (scene_id,),
+        )
+        return _message(row) if row else None
+
+    async def last_spoke(self, scene_id: int) -> dict[str, int]:
+        """For each character, the id of its latest message in this scene (for fairness)."""
+        rows = await self._fetchall(
+            "SELECT character_id, MAX(id) FROM messages WHERE scene_id = ? AND kind = 'npc' GROUP BY character_id",
+            (scene_id,),
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    # -- swipes ----------------------------------------------------------------------------------
+
+    async def swipes(self, message_id: int) -> list[SwipeRow]:
+        rows = await self._fetchall(
+            "SELECT idx, text, kept FROM swipes WHERE message_id = ? ORDER BY idx", (message_id,)
+        )
+        return [SwipeRow(r[0], r[1], bool(r[2])) for r in rows]
+
+    async def add_swipe(self, scene_id: int, message_id: int, text: str) -> int:
+        """Store a new alternative and put it on screen; return its index."""
+        async with self.transaction() as conn:
+            row = await self._fetchone(
+                "SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,)
+            )
+            idx = int(row[0])
+            await conn.execute(
+                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, ?, ?, ?)",
+                (message_id, idx, text, self._now()),
+            )
+            await conn.execute(
+                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
+                (idx, text, scene_id, message_id),
+            )
+        return idx
+
+    async def show_swipe(self, scene_id: int, message_id: int, idx: int) -> SwipeRow | None:
+        """Put an existing alternative on screen (its text becomes the message's text)."""
+        async with self.transaction() as conn:
+            row = await self._fetchone(
+                "SELECT s.text FROM swipes s JOIN messages m ON m.id = s.message_id"
+                " WHERE m.scene_id = ? AND s.message_id = ? AND s.idx = ?",
+                (scene_id, message_id, idx),
+            )
+            if row is None:
+                return None
+            await conn.execute(
+                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
+                (idx, row[0], scene_id, message_id),
+            )
+        return SwipeRow(idx, row[0], False)
+
+    # -- events and usage ------------------------------------------------------------------------
+
+    async def add_events(
+        self, guild_id: str, world_id: str, events: Iterable[NewEvent], *, scene_id: int | None = None
+    ) -> None:
+        async with self.transaction() as conn:
+            for event in events:
+                await self._insert_event(conn, guild_id, world_id, scene_id, None, event)
+
+    async def events(
+        self, guild_id: str, world_id: str, *, since_id: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        rows = await self._fetchall(
+            "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
+            " WHERE guild_id = ? AND world_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (guild_id, world_id, since_id, limit),
+        )
+        return [
+            {
+                "id": r[0],
+                "scene_id": r[1],
+                "turn_id": r[2],
+                "kind": r[3],
+                "subject": r[4],
+                "payload": json.loads(r[5]),
+                "witnesses": json.loads(r[6]),
+                "created_at": r[7],
+            }
+            for r in rows
+        ]
+
+    async def usage_totals(self) -> dict[str, int]:
+        row = await self._fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"
+            " COALESCE(SUM(cached_tokens), 0) FROM model_usage"
+        )
+        return {
+            "calls": int(row[0]),
+            "prompt_tokens": int(row[1]),
+            "completion_tokens": int(row[2]),
+            "cached_tokens": int(row[3]),
+        }
