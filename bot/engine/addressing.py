@@ -23,11 +23,15 @@ def has_cjk(text: str) -> bool:
     return False
 
 
+_LATIN_WORD = r"[0-9A-Za-z_\u00C0-\u024F]"
+
+
 @lru_cache(maxsize=4096)
 def _pattern(name: str) -> re.Pattern[str]:
     if has_cjk(name):
         return re.compile(re.escape(name))
-    return re.compile(rf"(?<![\w]){re.escape(name)}(?![\w])", re.IGNORECASE)
+    # Latin letters and digits bound a word; a CJK character next to a Latin name does not.
+    return re.compile(rf"(?<!{_LATIN_WORD}){re.escape(name)}(?!{_LATIN_WORD})", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)

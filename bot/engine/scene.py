@@ -517,6 +517,21 @@ class SceneEngine:
             character = self.library.characters[message.character_id]
             return TurnOutcome((self._utterance(message.id, character, shown.text, idx, len(swipes)),), message.turn_id)
 
+    async def ooc(self, key: SceneKey, author_id: str, author_name: str, text: str) -> TurnOutcome:
+        """A note to the narrator that characters do not hear: stored, shown in exports, never prompted."""
+        scene = await self.require_scene(key)
+        async with self.lock(scene.id):
+            note = NewMessage(kind="ooc", speaker=author_name, text=text, author_id=author_id, location=scene.user_location)
+            turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
+            return TurnOutcome((Notice("Noted for the narrator; the characters did not hear it."),), turn_id)
+
+    async def export(self, key: SceneKey) -> list[dict[str, object]]:
+        """The scene's transcript as export records (see ``bot.engine.export``)."""
+        from bot.engine.export import export_records
+
+        scene = await self.require_scene(key)
+        return export_records(await self.store.transcript(scene.id))
+
     async def set_paused(self, key: SceneKey, paused: bool) -> None:
         scene = await self.require_scene(key)
         await self.store.update_scene(scene.id, paused=paused)
