@@ -1,12 +1,15 @@
-"""The scene engine: one inbound line in, utterances and narration out, persisted turn by turn.
+"""The scene engine: one inbound line in, narration and utterances out, persisted turn by turn.
 
-Pipeline of a turn (see the README's architecture section):
+Pipeline of a user turn (see the README's architecture section):
 1. store the inbound line (idempotent on the platform message id) before anything can fail;
-2. work out who is present and who can hear;
-3. choose speakers;
-4. for each speaker: build its prompt from what it could hear, call the model, clean the reply;
-5. commit every reply and state change in one transaction.
-One lock per scene keeps turns of a channel in order; different scenes run concurrently.
+2. narrator: movement by rules (the model only for ambiguous lines), who is present, who can hear;
+3. scheduler: who answers, in what order, with the reasons recorded for ``/why``;
+4. for each speaker: its prompt from what it could hear and witnessed, the model, clean-up;
+   an NPC that writes itself walking off is moved;
+5. moods and relationships updated by rules; everything committed in one transaction.
+Then a chain may follow: another NPC reacts (or the same continues), each reaction its own turn,
+with a decaying chance and a hard cap; a new user line interrupts the chain.
+One lock per scene keeps a channel's turns in order; different scenes run concurrently.
 """
 
 from __future__ import annotations
@@ -14,42 +17,65 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 import structlog
 
 from bot.content.loader import Library
 from bot.content.models import Character, World
-from bot.engine.addressing import find_mentions
+from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
-from bot.engine.lines import (
-    CastEntry,
-    InboundLine,
-    Narration,
-    Notice,
-    Output,
-    SceneKey,
-    TurnOutcome,
-    Utterance,
-)
+from bot.engine.commands import SceneCommands
+from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.ports import ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext, build_npc_messages
-from bot.engine.speakers import Candidate, choose_speakers
+from bot.engine.scheduler import (
+    NEVER,
+    Candidate,
+    Decision,
+    SchedulerSettings,
+    chain_continues,
+    choose_for_line,
+    choose_reactor,
+    topic_words,
+)
 from bot.errors import EnsembleError, ModelUnavailable, NotFound
 from bot.store import Store
 from bot.store.records import MessageRow, NewEvent, NewMessage, NpcStateRow, SceneRow, TurnCommit, UsageRecord
-from bot.world.graph import can_move, neighbours
+from bot.world.describe import TOLD_KINDS, describe_event
+from bot.world.director import choose_hook, detect_stagnation, hook_instruction
+from bot.world.events import apply_all, starting_state
+from bot.world.mood import after_turn
+from bot.world.narrator import (
+    Spatial,
+    SpatialChange,
+    absent_addressees,
+    apply_proposal,
+    ask_model_for_moves,
+    merge,
+    resolve_npc_reply,
+    resolve_user_line,
+)
 
 log = structlog.get_logger("engine")
 
-NEVER_SPOKE = 1 << 20
+STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
+
+OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 
 
 def error_code(exc: BaseException) -> str:
     """A short code shown to the user and logged with the traceback, to find one in the other."""
     digest = hashlib.sha1(f"{type(exc).__name__}:{exc}:{id(exc)}".encode()).hexdigest()
     return "E-" + digest[:6].upper()
+
+
+def safe_message(exc: BaseException) -> str:
+    """What a front end shows for an exception: the domain message, or a short code for anything else."""
+    if isinstance(exc, EnsembleError):
+        return exc.user_message
+    return f"Something went wrong ({error_code(exc)})."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +86,23 @@ class Generated:
     usage: UsageRecord
 
 
-class SceneEngine:
+@dataclass
+class TurnDraft:
+    """A turn being built: messages in story order, events, and which messages are utterances."""
+
+    messages: list[NewMessage] = field(default_factory=list)
+    events: list[NewEvent] = field(default_factory=list)
+    usage: list[UsageRecord] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def narrate(self, world: World, texts: Sequence[str], location: str, heard_by: Sequence[str]) -> None:
+        for text in texts:
+            self.messages.append(
+                NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=location, heard_by=tuple(heard_by))
+            )
+
+
+class SceneEngine(SceneCommands):
     """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs."""
 
     def __init__(
@@ -72,6 +114,7 @@ class SceneEngine:
         clock: Clock,
         rng: random.Random | None = None,
         model_name: str = "",
+        narrator_model: str | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -79,7 +122,9 @@ class SceneEngine:
         self.clock = clock
         self.rng = rng or random.Random(0)
         self.model_name = model_name
+        self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
+        self._interrupts: set[SceneKey] = set()
 
     # -- scenes ----------------------------------------------------------------------------------
 
@@ -93,32 +138,22 @@ class SceneEngine:
         """The lock that keeps one scene's turns in order."""
         return self._locks.setdefault(scene_id, asyncio.Lock())
 
+    def interrupt(self, key: SceneKey) -> None:
+        """A new user line is on its way: a running chain of NPC reactions stops after its current line."""
+        self._interrupts.add(key)
+
     async def open_scene(self, key: SceneKey, world_id: str) -> SceneRow:
         """The scene of a channel, created in ``world_id`` if there is none; NPC states seeded."""
         world = self.world(world_id)
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
             scene = await self.store.create_scene(key.guild_id, key.channel_id, world_id, world.start_location)
-        await self._seed_npcs(scene.guild_id, world)
+        await self.store.seed_npc_states(scene.guild_id, world.id, self.starting_states(world))
         return scene
 
-    async def _seed_npcs(self, guild_id: str, world: World) -> None:
-        seeds = []
-        for character in self.library.cast_of(world.id):
-            seeds.append(
-                NpcStateRow(
-                    character_id=character.id,
-                    location=character.start_location or world.start_location,
-                    mood_label=character.mood.label,
-                    mood_intensity=character.mood.intensity,
-                    goals=tuple(character.goals),
-                    relationships={
-                        target: {"affinity": rel.affinity, "note": rel.note}
-                        for target, rel in character.relationships.items()
-                    },
-                )
-            )
-        await self.store.seed_npc_states(guild_id, world.id, seeds)
+    def starting_states(self, world: World) -> list[NpcStateRow]:
+        """Every cast member's state as the content describes it: the root that events replay onto."""
+        return [starting_state(c, world) for c in self.library.cast_of(world.id)]
 
     async def require_scene(self, key: SceneKey) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
@@ -126,22 +161,63 @@ class SceneEngine:
             raise NotFound("There is no scene here yet.")
         return scene
 
-    # -- the turn --------------------------------------------------------------------------------
+    async def spatial(self, scene: SceneRow, states: dict[str, NpcStateRow]) -> Spatial:
+        """Where the players and the scene's members are, for the narrator and the scheduler."""
+        members = tuple(m for m in await self.store.members(scene.id) if m in states and m in self.library.characters)
+        return Spatial(
+            world=self.world(scene.world_id),
+            user_location=scene.user_location,
+            npc_locations={m: states[m].location for m in members},
+            members=members,
+            names={m: self.library.characters[m].name for m in members},
+        )
 
-    async def handle(self, line: InboundLine) -> TurnOutcome:
-        """Answer one line. The line is stored before any model call; replies commit together."""
+    def scheduler_settings(self, world: World) -> SchedulerSettings:
+        s = world.settings
+        return SchedulerSettings(max_speakers=s.max_speakers_per_line, chain_cap=s.chain_cap, chain_decay=s.chain_decay)
+
+    # -- the user's turn -------------------------------------------------------------------------
+
+    async def handle(self, line: InboundLine, on_outcome: OnOutcome | None = None) -> TurnOutcome:
+        """Answer one line, then let NPCs react in a bounded chain.
+
+        Each committed turn is passed to ``on_outcome`` as soon as it exists (a front end can post
+        it at once); the return value gathers all of them.
+        """
         scene = await self.require_scene(line.scene)
+        if self.lock(scene.id).locked():
+            self.interrupt(line.scene)
         async with self.lock(scene.id):
+            self._interrupts.discard(line.scene)
             scene = await self.require_scene(line.scene)
-            return await self._handle_locked(scene, line)
+            outcome = await self._user_turn(scene, line)
+            outcomes = [outcome]
+            if on_outcome is not None:
+                await on_outcome(outcome)
+            last = outcome.utterances[-1] if outcome.utterances else None
+            step = 0
+            world = self.world(scene.world_id)
+            settings = self.scheduler_settings(world)
+            while last is not None and line.scene not in self._interrupts and chain_continues(step, settings, self.rng):
+                reaction = await self._reaction_turn(await self.require_scene(line.scene), last, step)
+                if reaction is None:
+                    break
+                outcomes.append(reaction)
+                if on_outcome is not None:
+                    await on_outcome(reaction)
+                last = reaction.utterances[-1] if reaction.utterances else None
+                step += 1
+        if len(outcomes) == 1:
+            return outcome
+        return TurnOutcome(
+            tuple(o for out in outcomes for o in out.outputs), outcome.turn_id, outcome.turn_seq, outcome.duplicate
+        )
 
-    async def _handle_locked(self, scene: SceneRow, line: InboundLine) -> TurnOutcome:
+    async def _user_turn(self, scene: SceneRow, line: InboundLine) -> TurnOutcome:
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
-        present = await self._present(scene, states)
-        reply_to = None
-        if line.reply_to:
-            reply_to = await self.store.message_by_platform_id(scene.id, line.reply_to)
+        spatial = await self.spatial(scene, states)
+        reply_to = await self.store.message_by_platform_id(scene.id, line.reply_to) if line.reply_to else None
         start = await self.store.begin_turn(
             scene.id,
             NewMessage(
@@ -150,7 +226,7 @@ class SceneEngine:
                 text=line.text,
                 author_id=line.author_id,
                 location=scene.user_location,
-                heard_by=tuple(present),
+                heard_by=tuple(spatial.hearers()),
                 reply_to_id=reply_to.id if reply_to else None,
                 platform_message_id=line.platform_message_id,
             ),
@@ -158,53 +234,113 @@ class SceneEngine:
         if not start.is_new:
             return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
         bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
-        commit = TurnCommit()
-        outputs: list[Output] = []
         try:
             if scene.paused:
-                await self.store.commit_turn(scene, start.turn_id, commit)
+                await self.store.commit_turn(scene, start.turn_id, TurnCommit())
                 return TurnOutcome((), start.turn_id, start.turn_seq)
-            speakers = await self._choose(scene, world, line, present, reply_to)
-            bound.info("turn.speakers", speakers=list(speakers))
-            pending: list[HistoryLine] = []
-            pending_speakers: list[str] = []
-            for character_id in speakers:
-                character = self.library.characters[character_id]
-                try:
-                    generated = await self._generate(
-                        scene, world, character, states, present, pending=pending, author=line.author_name
-                    )
-                except ModelUnavailable as exc:
-                    bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
-                    outputs.append(Notice(exc.user_message, code="model_unavailable"))
-                    break
-                commit.messages.append(
-                    NewMessage(
-                        kind="npc",
-                        speaker=character.name,
-                        text=generated.text,
-                        character_id=character.id,
-                        location=states[character.id].location,
-                        heard_by=tuple(present),
-                    )
-                )
-                commit.usage.append(generated.usage)
-                pending.append(HistoryLine(character.name, generated.text, kind="npc"))
-                pending_speakers.append(character.id)
-            if speakers and not commit.messages:
-                commit.status = "failed"
-            ids = await self.store.commit_turn(scene, start.turn_id, commit)
+            draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound)
         except Exception as exc:  # the line is stored; record the failure and say so briefly
             code = error_code(exc)
             bound.exception("turn.failed", code=code)
             await self._fail_turn(scene, start.turn_id)
-            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),),
-                               start.turn_id, start.turn_seq)
-        utterances = [
-            self._utterance(message_id, self.library.characters[cid], msg.text)
-            for message_id, cid, msg in zip(ids, pending_speakers, commit.messages, strict=True)
-        ]
-        return TurnOutcome((*utterances, *outputs), start.turn_id, start.turn_seq)
+            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),), start.turn_id, start.turn_seq)
+        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
+
+    async def _play_user_turn(
+        self,
+        scene: SceneRow,
+        world: World,
+        line: InboundLine,
+        states: dict[str, NpcStateRow],
+        spatial: Spatial,
+        reply_to: MessageRow | None,
+        turn_id: int,
+        bound: structlog.typing.FilteringBoundLogger,
+    ) -> tuple[TurnDraft, list[int]]:
+        draft = TurnDraft()
+        last_npc = await self.store.last_npc_message(scene.id)
+        change = resolve_user_line(spatial, line.text, line.author_name, recent_speaker=last_npc.character_id if last_npc else None)
+        if change.ambiguous:
+            proposal = await ask_model_for_moves(self.model, spatial, line.text, line.author_name, narrator_model=self.narrator_model)
+            change = merge([change, apply_proposal(spatial, proposal, line.author_name)])
+        mentions = find_mentions(line.text, {m: self.library.characters[m].all_names() for m in spatial.members})
+        absent = absent_addressees(spatial, [m.character_id for m in mentions])
+        draft.events.extend(change.events)
+        draft.narrate(world, [*change.narrations, *absent], spatial.user_location, spatial.hearers())
+        base_states = states
+        states = apply_all(base_states, draft.events)
+
+        hearers = spatial.hearers()
+        decision = await self._decide_for_line(scene, world, line, states, hearers, mentions, reply_to)
+        draft.events.append(NewEvent("schedule", None, decision_payload(decision, "line"), ()))
+        bound.info("turn.speakers", speakers=list(decision.speakers), note=decision.note)
+
+        hook = await self._stagnation_hook(scene, world, decision.speakers[0]) if decision.speakers else None
+        if hook is not None:
+            draft.events.append(NewEvent("hook", decision.speakers[0], {"text": hook}, (decision.speakers[0],)))
+        pending: list[HistoryLine] = [HistoryLine(world.narrator.name, m.text, kind="narration") for m in draft.messages]
+        for index, character_id in enumerate(decision.speakers):
+            character = self.library.characters[character_id]
+            try:
+                generated = await self._generate(
+                    scene, world, character, spatial, states, pending=pending, author=line.author_name,
+                    extra_instruction=hook_instruction(hook) if (hook and index == 0) else None,
+                )
+            except ModelUnavailable as exc:
+                bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
+                draft.notices.append(Notice(exc.user_message, code="model_unavailable"))
+                break
+            self._add_utterance(draft, world, spatial, character, generated, pending)
+            states = apply_all(base_states, draft.events)
+        participants = spatial.hearers()
+        addressed = [m.character_id for m in mentions] + ([reply_to.character_id] if reply_to and reply_to.character_id else [])
+        draft.events.extend(
+            after_turn(states, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
+        )
+        status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
+        ids = await self._commit(scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None)
+        return draft, ids
+
+    def _add_utterance(
+        self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated, pending: list[HistoryLine]
+    ) -> None:
+        """Append an NPC's line and, if it walked off in it, the narration and the move."""
+        heard_by = spatial.hearers(spatial.npc_locations.get(character.id))
+        draft.messages.append(
+            NewMessage(
+                kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
+                location=spatial.npc_locations.get(character.id), heard_by=tuple(heard_by),
+            )
+        )
+        draft.usage.append(generated.usage)
+        pending.append(HistoryLine(character.name, generated.text, kind="npc"))
+        departure = resolve_npc_reply(spatial, character.id, generated.text)
+        if departure.events:
+            draft.events.extend(departure.events)
+            draft.narrate(world, departure.narrations, spatial.user_location, spatial.hearers())
+            pending.extend(HistoryLine(world.narrator.name, t, kind="narration") for t in departure.narrations)
+
+    async def _commit(self, scene: SceneRow, turn_id: int | None, draft: TurnDraft, *, status: str, user_location: str | None) -> list[int]:
+        """Write the draft with the NPC states its events lead to, in one transaction."""
+        before = await self.store.npc_states(scene.guild_id, scene.world_id)
+        after = apply_all(before, draft.events)
+        changed = [state for cid, state in after.items() if before.get(cid) != state]
+        commit = TurnCommit(
+            status=status, messages=draft.messages, events=draft.events, npc_states=changed, usage=draft.usage, user_location=user_location
+        )
+        if turn_id is None:
+            _, ids = await self.store.record_turn(scene, commit)
+            return ids
+        return await self.store.commit_turn(scene, turn_id, commit)
+
+    def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
+        outputs: list[Output] = []
+        for message_id, message in zip(ids, draft.messages, strict=True):
+            if message.kind == "npc" and message.character_id:
+                outputs.append(self._utterance(message_id, self.library.characters[message.character_id], message.text))
+            elif message.kind == "narration":
+                outputs.append(Narration(message.text, message_id, world.narrator.name, world.narrator.avatar_url))
+        return outputs
 
     async def _fail_turn(self, scene: SceneRow, turn_id: int) -> None:
         try:
@@ -214,51 +350,92 @@ class SceneEngine:
 
     def _utterance(self, message_id: int, character: Character, text: str, idx: int = 0, count: int = 1) -> Utterance:
         return Utterance(
-            message_id=message_id,
-            character_id=character.id,
-            speaker=character.name,
-            text=text,
-            avatar_url=character.avatar_url,
-            swipe_index=idx,
-            swipe_count=count,
+            message_id=message_id, character_id=character.id, speaker=character.name, text=text,
+            avatar_url=character.avatar_url, swipe_index=idx, swipe_count=count,
         )
 
-    async def _present(self, scene: SceneRow, states: dict[str, NpcStateRow]) -> list[str]:
-        """Members of the scene who are where the players are."""
-        members = await self.store.members(scene.id)
-        return [m for m in members if m in states and states[m].location == scene.user_location]
+    # -- choosing speakers -----------------------------------------------------------------------
 
-    async def _choose(
-        self,
-        scene: SceneRow,
-        world: World,
-        line: InboundLine,
-        present: Sequence[str],
-        reply_to: MessageRow | None,
-    ) -> tuple[str, ...]:
-        if not present:
-            return ()
-        names = {cid: self.library.characters[cid].all_names() for cid in present}
-        mentions = {m.character_id: m.position for m in find_mentions(line.text, names)}
+    async def _candidates(
+        self, scene: SceneRow, hearers: Sequence[str], states: dict[str, NpcStateRow], mentions: dict[str, int], replied: str | None
+    ) -> list[Candidate]:
         last = await self.store.last_spoke(scene.id)
         newest = max(last.values(), default=0)
+        last_speaker = max(last, key=lambda c: last[c]) if last else None
         candidates = []
-        for cid in present:
+        for cid in hearers:
             character = self.library.characters[cid]
-            since = NEVER_SPOKE if cid not in last else max(0, newest - last[cid])
+            state = states[cid]
+            notes = [str(r.get("note", "")) for r in state.relationships.values()]
             candidates.append(
                 Candidate(
                     character_id=cid,
                     talkativeness=character.talkativeness,
-                    lines_since_spoke=min(since, NEVER_SPOKE),
+                    lines_since_spoke=NEVER if cid not in last else max(0, newest - last[cid]),
                     addressed_at=mentions.get(cid),
-                    replied_to=bool(reply_to and reply_to.character_id == cid),
+                    replied_to=replied == cid,
+                    topics=topic_words(*character.goals, *state.goals, *notes),
+                    mood_label=state.mood_label,
+                    mood_intensity=state.mood_intensity,
+                    spoke_last=cid == last_speaker,
                 )
             )
-        max_speakers = max(1, world.settings.max_speakers_per_line) if mentions else 1
-        choice = choose_speakers(candidates, max_speakers=max_speakers, rng=self.rng)
-        log.debug("scheduler.choice", scene=scene.id, scores=choice.scores, reasons=choice.reasons)
-        return choice.speakers
+        return candidates
+
+    async def _decide_for_line(
+        self, scene: SceneRow, world: World, line: InboundLine, states: dict[str, NpcStateRow],
+        hearers: Sequence[str], mentions: Sequence, reply_to: MessageRow | None,
+    ) -> Decision:
+        mention_at = {m.character_id: m.position for m in mentions}
+        replied = reply_to.character_id if reply_to and reply_to.character_id in hearers else None
+        candidates = await self._candidates(scene, hearers, states, mention_at, replied)
+        return choose_for_line(
+            candidates, question=is_question(line.text), line_words=topic_words(line.text),
+            settings=self.scheduler_settings(world), rng=self.rng,
+        )
+
+    async def _stagnation_hook(self, scene: SceneRow, world: World, speaker: str) -> str | None:
+        """A plot hook for the next speaker when the scene goes in circles (recorded so it is not reused)."""
+        recent = await self.store.recent_messages(scene.id, 12)
+        npc_lines = [m.text for m in recent if m.kind == "npc"]
+        quiet = await self.store.scene_turns_since_event(scene.id, STORY_EVENTS)
+        stagnation = detect_stagnation(npc_lines, quiet)
+        if not stagnation.stalled:
+            return None
+        used = await self.store.hooks_used(scene.guild_id, scene.world_id)
+        hook = choose_hook(world, self.library.characters[speaker], used, self.rng)
+        if hook:
+            log.info("director.hook", scene=scene.id, reason=stagnation.reason)
+        return hook
+
+    # -- chains ----------------------------------------------------------------------------------
+
+    async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int) -> TurnOutcome | None:
+        """One NPC reacting to the previous NPC line: its own turn, committed on its own."""
+        world = self.world(scene.world_id)
+        states = await self.store.npc_states(scene.guild_id, scene.world_id)
+        spatial = await self.spatial(scene, states)
+        hearers = spatial.hearers()
+        if not hearers:
+            return None
+        names = {m: self.library.characters[m].all_names() for m in hearers if m != last.character_id}
+        mentions = {m.character_id: m.position for m in find_mentions(last.text, names)}
+        candidates = await self._candidates(scene, hearers, states, mentions, None)
+        decision = choose_reactor(candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng)
+        if not decision.speakers:
+            return None
+        character = self.library.characters[decision.speakers[0]]
+        draft = TurnDraft()
+        draft.events.append(NewEvent("schedule", None, decision_payload(decision, f"chain step {step + 1}"), ()))
+        try:
+            generated = await self._generate(scene, world, character, spatial, states)
+        except ModelUnavailable:
+            return None
+        self._add_utterance(draft, world, spatial, character, generated, [])
+        ids = await self._commit(scene, None, draft, status="done", user_location=None)
+        return TurnOutcome(tuple(self._render(world, draft, ids)))
+
+    # -- one NPC's reply -------------------------------------------------------------------------
 
     async def _history(self, scene: SceneRow, world: World, character: Character, before_id: int | None) -> list[HistoryLine]:
         """The recent lines this character could hear, from its point of view."""
@@ -274,13 +451,22 @@ class SceneEngine:
             lines.append(HistoryLine(row.speaker, row.text, own=own, kind=row.kind))
         return lines[-limit:]
 
+    async def _memory(self, scene: SceneRow, world: World, character: Character) -> str | None:
+        """What the character witnessed that the recent lines may not show (off-screen life, moves)."""
+        events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=TOLD_KINDS, limit=6)
+        names = {c.id: c.name for c in self.library.cast_of(world.id)}
+        told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
+        if not told:
+            return None
+        return f"[What {character.name} knows happened recently; bring it up when it fits]\n" + "\n".join(f"- {t}" for t in told)
+
     async def _generate(
         self,
         scene: SceneRow,
         world: World,
         character: Character,
+        spatial: Spatial,
         states: dict[str, NpcStateRow],
-        present: Sequence[str],
         *,
         pending: Sequence[HistoryLine] = (),
         author: str | None = None,
@@ -290,255 +476,76 @@ class SceneEngine:
         history = await self._history(scene, world, character, before_id)
         history.extend(pending)
         state = states[character.id]
-        others = [self.library.characters[c] for c in present if c != character.id]
+        here = spatial.npc_locations.get(character.id, state.location)
+        others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
         user_names = sorted({h.speaker for h in history if h.kind == "user"} | ({author} if author else set()))
+        feelings = state.relationships
+        present = [
+            PresentCharacter(
+                o.name,
+                mood=states[o.id].mood_label if o.id in states else None,
+                note=_feeling(feelings.get(o.id)),
+            )
+            for o in others
+        ]
+        toward_user = _feeling(feelings.get("user"))
+        extra = "\n".join(x for x in (f"How you feel about the players: {toward_user}." if toward_user else "", extra_instruction or "") if x)
         turn = TurnContext(
-            location=world.location(state.location),
-            present=[
-                PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None) for o in others
-            ],
+            location=world.location(here),
+            present=present,
             mood_label=state.mood_label,
             mood_intensity=state.mood_intensity,
             user_names=user_names,
-            extra_instruction=extra_instruction,
+            extra_instruction=extra or None,
         )
         messages = build_npc_messages(
-            character, world, scene_name=f"{world.name} / {scene.channel_id}", history=history, turn=turn
+            character, world, scene_name=f"{world.name} / {scene.channel_id}", history=history, turn=turn,
+            memory=await self._memory(scene, world, character),
         )
         other_names = [n for o in others for n in o.all_names()] + user_names
         options = ChatOptions(
             max_tokens=world.settings.max_reply_tokens,
             temperature=world.settings.temperature,
-            stop=tuple(f"\n{n}:" for n in [o.name for o in others][:4]),
+            stop=tuple(f"\n{o.name}:" for o in others[:4]),
         )
         started = monotonic()
         result = await self.model.complete(messages, options)
         latency_ms = (monotonic() - started) * 1000
         text = clean_reply(result.text, character.all_names(), other_names)
         if not text:
-            raise ModelUnavailable(
-                "The storyteller's model gave an empty reply; try again.", detail="empty after clean-up"
-            )
+            raise ModelUnavailable("The storyteller's model gave an empty reply; try again.", detail="empty after clean-up")
         usage = UsageRecord(
-            purpose="npc",
-            model=result.model or self.model_name,
-            prompt_tokens=result.usage.prompt_tokens,
-            completion_tokens=result.usage.completion_tokens,
-            cached_tokens=result.usage.cached_tokens,
+            purpose="npc", model=result.model or self.model_name, prompt_tokens=result.usage.prompt_tokens,
+            completion_tokens=result.usage.completion_tokens, cached_tokens=result.usage.cached_tokens,
             latency_ms=round(latency_ms, 3),
         )
         return Generated(text, usage)
 
-    # -- commands --------------------------------------------------------------------------------
-
-    def _find_character(self, world: World, name: str) -> Character:
-        character = self.library.find_character(world.id, name)
-        if character is None:
-            cast = ", ".join(c.name for c in self.library.cast_of(world.id))
-            raise NotFound(f"Nobody called {name!r} lives in {world.name}. The cast: {cast}.")
-        return character
-
-    def _find_place(self, world: World, name: str) -> str:
-        location = self.library.find_location(world.id, name)
-        if location is None:
-            places = ", ".join(loc.name for loc in world.locations)
-            raise NotFound(f"There is no place called {name!r} in {world.name}. Places: {places}.")
-        return location.id
-
-    async def summon(self, key: SceneKey, name: str, location: str | None = None) -> TurnOutcome:
-        """Bring a character into the scene, to the players' place or to ``location``."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            world = self.world(scene.world_id)
-            character = self._find_character(world, name)
-            target = self._find_place(world, location) if location else scene.user_location
-            states = await self.store.npc_states(scene.guild_id, scene.world_id)
-            added = await self.store.add_member(scene.id, character.id)
-            state = states[character.id]
-            moved = state.location != target
-            place = world.location(target)
-            if not added and not moved:
-                return TurnOutcome((Notice(f"{character.name} is already in the scene, at {place.name}."),))
-            new_state = NpcStateRow(
-                character.id, target, state.mood_label, state.mood_intensity, state.goals, state.relationships
-            )
-            text = f"{character.name} arrives at {place.name}." if moved else f"{character.name} joins the scene at {place.name}."
-            present = await self._present_after(scene, states, {character.id: target})
-            commit = TurnCommit(
-                messages=[NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=target, heard_by=tuple(present))],
-                events=[NewEvent("summon", character.id, {"from": state.location, "to": target}, tuple(present))],
-                npc_states=[new_state],
-            )
-            turn_id, ids = await self.store.record_turn(scene, commit)
-            return TurnOutcome((Narration(text, ids[0], world.narrator.name, world.narrator.avatar_url),), turn_id)
-
-    async def _present_after(self, scene: SceneRow, states: dict[str, NpcStateRow], moves: dict[str, str], user_location: str | None = None) -> list[str]:
-        members = await self.store.members(scene.id)
-        where = user_location or scene.user_location
-        return [m for m in members if m in states and moves.get(m, states[m].location) == where]
-
-    async def dismiss(self, key: SceneKey, name: str) -> TurnOutcome:
-        """Take a character out of the scene (it stays where it is in the world)."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            world = self.world(scene.world_id)
-            character = self._find_character(world, name)
-            removed = await self.store.remove_member(scene.id, character.id)
-            if not removed:
-                return TurnOutcome((Notice(f"{character.name} is not in this scene."),))
-            text = f"{character.name} steps out of the story for now."
-            commit = TurnCommit(
-                messages=[NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=scene.user_location)],
-                events=[NewEvent("dismiss", character.id, {}, ())],
-            )
-            turn_id, ids = await self.store.record_turn(scene, commit)
-            return TurnOutcome((Narration(text, ids[0], world.narrator.name, world.narrator.avatar_url),), turn_id)
-
-    async def cast(self, key: SceneKey) -> list[CastEntry]:
-        """Who is in this scene, where, in what mood, and how they feel about others."""
-        scene = await self.require_scene(key)
-        world = self.world(scene.world_id)
-        states = await self.store.npc_states(scene.guild_id, scene.world_id)
-        entries = []
-        for cid in await self.store.members(scene.id):
-            state = states.get(cid)
-            character = self.library.characters.get(cid)
-            if state is None or character is None:
-                continue
-            entries.append(
-                CastEntry(
-                    character_id=cid,
-                    name=character.name,
-                    location_id=state.location,
-                    location_name=world.location(state.location).name,
-                    mood_label=state.mood_label,
-                    mood_intensity=state.mood_intensity,
-                    present=state.location == scene.user_location,
-                    relationships=dict(state.relationships),
-                )
-            )
-        return entries
-
-    async def look(self, key: SceneKey) -> TurnOutcome:
-        """The narrator describes the players' place, who is there and the ways out."""
-        scene = await self.require_scene(key)
-        world = self.world(scene.world_id)
-        states = await self.store.npc_states(scene.guild_id, scene.world_id)
-        present = await self._present(scene, states)
-        return TurnOutcome((self._describe(world, scene.user_location, present),))
-
-    def _describe(self, world: World, location_id: str, present: Sequence[str]) -> Narration:
-        place = world.location(location_id)
-        parts = [f"{place.name}. {place.description}"]
-        if present:
-            parts.append("Here: " + ", ".join(self.library.characters[c].name for c in present) + ".")
-        else:
-            parts.append("Nobody from the story is here.")
-        exits = []
-        for other in neighbours(world, location_id):
-            passage = can_move(world, location_id, other)
-            label = world.location(other).name
-            exits.append(f"{label} (locked)" if passage.reason == "locked" else label)
-        if exits:
-            parts.append("Ways on: " + ", ".join(exits) + ".")
-        return Narration(" ".join(parts), None, world.narrator.name, world.narrator.avatar_url)
-
-    async def go(self, key: SceneKey, place: str, author_name: str = "You") -> TurnOutcome:
-        """Move the players one step to an adjacent place, if the world allows it."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            world = self.world(scene.world_id)
-            target = self._find_place(world, place)
-            states = await self.store.npc_states(scene.guild_id, scene.world_id)
-            passage = can_move(world, scene.user_location, target)
-            here = world.location(scene.user_location).name
-            there = world.location(target).name
-            if not passage.allowed:
-                reason = {
-                    "already there": f"{author_name} is already at {there}.",
-                    "locked": f"The way from {here} to {there} is locked.",
-                    "one-way": f"There is no way back to {there} from {here}.",
-                }.get(passage.reason, f"{there} cannot be reached directly from {here}.")
-                present = await self._present(scene, states)
-                commit = TurnCommit(
-                    messages=[NewMessage(kind="narration", speaker=world.narrator.name, text=reason, location=scene.user_location, heard_by=tuple(present))],
-                    events=[NewEvent("move_refused", "user", {"from": scene.user_location, "to": target, "reason": passage.reason}, tuple(present))],
-                )
-                turn_id, ids = await self.store.record_turn(scene, commit)
-                return TurnOutcome((Narration(reason, ids[0], world.narrator.name, world.narrator.avatar_url),), turn_id)
-            left_behind = await self._present(scene, states)
-            arriving = await self._present_after(scene, states, {}, user_location=target)
-            description = self._describe(world, target, arriving)
-            text = f"{author_name} leaves {here} for {there}. {description.text}"
-            commit = TurnCommit(
-                messages=[NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=target, heard_by=tuple(arriving))],
-                events=[NewEvent("move", "user", {"from": scene.user_location, "to": target}, tuple(sorted(set(left_behind) | set(arriving))))],
-                user_location=target,
-            )
-            turn_id, ids = await self.store.record_turn(scene, commit)
-            return TurnOutcome((Narration(text, ids[0], world.narrator.name, world.narrator.avatar_url),), turn_id)
-
-    async def regenerate(self, key: SceneKey, message_id: int | None = None) -> TurnOutcome:
-        """A new alternative for the latest NPC reply (or the given one, if the story has not moved on)."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            world = self.world(scene.world_id)
-            message = (
-                await self.store.message(scene.id, message_id)
-                if message_id is not None
-                else await self.store.last_npc_message(scene.id)
-            )
-            if message is None or message.kind != "npc" or message.character_id is None:
-                return TurnOutcome((Notice("There is no character reply to regenerate."),))
-            if message.settled:
-                return TurnOutcome((Notice("The story has moved on; only the latest replies can be regenerated."),))
-            character = self.library.characters[message.character_id]
-            states = await self.store.npc_states(scene.guild_id, scene.world_id)
-            present = list(message.heard_by) or await self._present(scene, states)
-            try:
-                generated = await self._generate(scene, world, character, states, present, before_id=message.id)
-            except ModelUnavailable as exc:
-                return TurnOutcome((Notice(exc.user_message, code="model_unavailable"),))
-            idx = await self.store.add_swipe(scene.id, message.id, generated.text)
-            count = len(await self.store.swipes(message.id))
-            return TurnOutcome((self._utterance(message.id, character, generated.text, idx, count),), message.turn_id)
-
-    async def show_swipe(self, key: SceneKey, message_id: int, step: int) -> TurnOutcome:
-        """Browse alternatives of an NPC reply: ``step`` -1 for previous, +1 for next."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            message = await self.store.message(scene.id, message_id)
-            if message is None or message.character_id is None:
-                return TurnOutcome((Notice("That message has no alternatives."),))
-            swipes = await self.store.swipes(message.id)
-            idx = min(max(message.active_swipe + step, 0), len(swipes) - 1)
-            shown = await self.store.show_swipe(scene.id, message.id, idx)
-            assert shown is not None
-            character = self.library.characters[message.character_id]
-            return TurnOutcome((self._utterance(message.id, character, shown.text, idx, len(swipes)),), message.turn_id)
-
-    async def ooc(self, key: SceneKey, author_id: str, author_name: str, text: str) -> TurnOutcome:
-        """A note to the narrator that characters do not hear: stored, shown in exports, never prompted."""
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            note = NewMessage(kind="ooc", speaker=author_name, text=text, author_id=author_id, location=scene.user_location)
-            turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
-            return TurnOutcome((Notice("Noted for the narrator; the characters did not hear it."),), turn_id)
-
-    async def export(self, key: SceneKey) -> list[dict[str, object]]:
-        """The scene's transcript as export records (see ``bot.engine.export``)."""
-        from bot.engine.export import export_records
-
-        scene = await self.require_scene(key)
-        return export_records(await self.store.transcript(scene.id))
-
-    async def set_paused(self, key: SceneKey, paused: bool) -> None:
-        scene = await self.require_scene(key)
-        await self.store.update_scene(scene.id, paused=paused)
+    async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
+        """Events from outside a scene (the director) with the NPC states they lead to."""
+        before = await self.store.npc_states(guild_id, world_id)
+        after = apply_all(before, events)
+        await self.store.commit_world_events(guild_id, world_id, events, [s for c, s in after.items() if before.get(c) != s])
 
 
-def safe_message(exc: BaseException) -> str:
-    """What a front end shows for an exception: the domain message, or a short code for anything else."""
-    if isinstance(exc, EnsembleError):
-        return exc.user_message
-    return f"Something went wrong ({error_code(exc)})."
+def _feeling(relation: object) -> str | None:
+    if not isinstance(relation, dict):
+        return None
+    affinity = int(relation.get("affinity", 0))
+    note = str(relation.get("note", "")).strip()
+    tone = "warm" if affinity >= 30 else "friendly" if affinity >= 10 else "cold" if affinity <= -30 else "wary" if affinity <= -10 else "neutral"
+    return f"{tone} ({affinity:+d}){'; ' + note if note else ''}"
+
+
+def decision_payload(decision: Decision, context: str) -> dict[str, object]:
+    """A scheduler decision as stored for ``/why``."""
+    return {
+        "context": context,
+        "speakers": list(decision.speakers),
+        "scores": decision.scores,
+        "reasons": {k: list(v) for k, v in decision.reasons.items()},
+        "note": decision.note,
+    }
+
+
+__all__ = ["SceneEngine", "SpatialChange", "error_code", "safe_message"]

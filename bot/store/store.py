@@ -614,6 +614,77 @@ class Store:
             for r in rows
         ]
 
+    async def commit_world_events(
+        self, guild_id: str, world_id: str, events: Iterable[NewEvent], states: Iterable[NpcStateRow]
+    ) -> None:
+        """Off-screen events and the NPC states they lead to, in one transaction."""
+        async with self.transaction() as conn:
+            for event in events:
+                await self._insert_event(conn, guild_id, world_id, None, None, event)
+            for state in states:
+                await self._upsert_npc(conn, guild_id, world_id, state)
+
+    async def active_worlds(self, since: str) -> list[tuple[str, str]]:
+        """(guild, world) pairs whose scenes had a human line since ``since`` (ISO time)."""
+        rows = await self._fetchall(
+            "SELECT DISTINCT s.guild_id, s.world_id FROM scenes s JOIN messages m ON m.scene_id = s.id"
+            " WHERE m.kind = 'user' AND m.created_at >= ? ORDER BY s.guild_id, s.world_id",
+            (since,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def busy_npcs(self, guild_id: str, world_id: str, since: str) -> set[str]:
+        """NPCs with the players in a scene that had a human line since ``since``: not free for off-screen life."""
+        rows = await self._fetchall(
+            "SELECT DISTINCT sm.character_id FROM scene_members sm JOIN scenes s ON s.id = sm.scene_id"
+            " JOIN npc_state n ON n.guild_id = s.guild_id AND n.world_id = s.world_id AND n.character_id = sm.character_id"
+            " WHERE s.guild_id = ? AND s.world_id = ? AND n.location = s.user_location"
+            " AND EXISTS (SELECT 1 FROM messages m WHERE m.scene_id = s.id AND m.kind = 'user' AND m.created_at >= ?)",
+            (guild_id, world_id, since),
+        )
+        return {r[0] for r in rows}
+
+    async def witnessed_events(
+        self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
+    ) -> list[dict[str, Any]]:
+        """The latest events of these kinds that a character witnessed, oldest first."""
+        kinds = tuple(kinds)
+        marks = ",".join("?" for _ in kinds)
+        rows = await self._fetchall(
+            f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM events e, json_each(e.witnesses) w"
+            f" WHERE e.guild_id = ? AND e.world_id = ? AND w.value = ? AND e.kind IN ({marks})"
+            " ORDER BY e.id DESC LIMIT ?",
+            (guild_id, world_id, character_id, *kinds, limit),
+        )
+        return [
+            {"id": r[0], "kind": r[1], "subject": r[2], "payload": json.loads(r[3]), "created_at": r[4]}
+            for r in reversed(rows)
+        ]
+
+    async def latest_event(self, scene_id: int, kind: str) -> dict[str, Any] | None:
+        row = await self._fetchone(
+            "SELECT id, payload, created_at FROM events WHERE scene_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+            (scene_id, kind),
+        )
+        return {"id": row[0], "payload": json.loads(row[1]), "created_at": row[2]} if row else None
+
+    async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str]) -> int:
+        """Turns of a scene since the last event of these kinds (all turns if none)."""
+        kinds = tuple(kinds)
+        marks = ",".join("?" for _ in kinds)
+        row = await self._fetchone(
+            f"SELECT COUNT(*) FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
+            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0)",
+            (scene_id, scene_id, *kinds),
+        )
+        return int(row[0])
+
+    async def hooks_used(self, guild_id: str, world_id: str) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT payload FROM events WHERE guild_id = ? AND world_id = ? AND kind = 'hook'", (guild_id, world_id)
+        )
+        return [str(json.loads(r[0]).get("text", "")) for r in rows]
+
     async def usage_totals(self) -> dict[str, int]:
         row = await self._fetchone(
             "SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),"

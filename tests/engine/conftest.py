@@ -44,6 +44,9 @@ WORLD = World.model_validate(
             {"id": "cellar", "name": "Cellar", "description": "Dark and damp."},
         ],
         "cast": ["ada", "bram", "lin"],
+        "event_seeds": [{"text": "A stranger knocks at the manor gate, soaked and frightened."}],
+        # Chains are off here so that each test sees exactly the turn it drives; chain tests turn them on.
+        "settings": {"chain_cap": 0},
     }
 )
 

@@ -59,13 +59,14 @@ async def test_only_present_characters_answer(engine, key):
     assert outcome.utterances == []
 
 
-async def test_locked_and_unreachable_places_are_narrated(engine, key, store):
-    """A locked door and a place two steps away are refused with narration; the user stays put."""
+async def test_locked_places_are_narrated_and_paths_walked(engine, key, store):
+    """A locked door is refused with narration; a place two steps away is reached by way of the middle."""
     locked = await engine.go(key, "cellar", "Ann")
-    assert "locked" in locked.outputs[0].text
-    far = await engine.go(key, "the apples", "Ann")
-    assert "cannot be reached" in far.outputs[0].text
+    assert "no way" in locked.outputs[0].text
     assert (await engine.require_scene(key)).user_location == "hall"
+    far = await engine.go(key, "the apples", "Ann")
+    assert "by way of Garden" in far.outputs[0].text
+    assert (await engine.require_scene(key)).user_location == "orchard"
 
 
 async def test_each_npc_sees_only_what_it_heard(engine, key, model):

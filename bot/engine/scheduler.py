@@ -1,0 +1,152 @@
+"""Who speaks next: a pure, explainable score per candidate, and whether a chain of NPC lines goes on.
+
+Only characters who can hear a line are candidates. The score adds up, with a reason for each part:
+being addressed (name, alias, mention, reply to its message), being asked a question, relevance of
+the line to its goals and relationships, mood, talkativeness, and fairness (time since it last spoke).
+
+Per user line: everyone addressed answers (in the order named) up to ``max_speakers``; if nobody is
+addressed, the best candidate answers and, for an open question, a second may join. After an NPC
+speaks, another NPC may react (or the same one continue) with probability ``chain_base * decay**k``,
+never more than ``chain_cap`` times per user line. Determinism comes from the injected ``rng``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+AROUSED = {"angry", "excited", "jovial", "furious", "eager", "hurt", "warm", "cheerful", "restless", "scheming", "喜", "怒", "兴奋"}
+SUBDUED = {"sad", "tired", "sullen", "withdrawn", "weary", "calm", "shy", "afraid", "沉默", "疲惫", "害怕"}
+WORD = re.compile(r"[A-Za-z]{4,}|[\u4e00-\u9fff]{2}")
+FAIRNESS_SATURATION = 6
+NEVER = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    """Tuning knobs; a world sets them in ``settings``, a character through ``talkativeness``."""
+
+    max_speakers: int = 2
+    chain_cap: int = 2
+    chain_base: float = 0.45
+    chain_decay: float = 0.5
+    second_speaker: float = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A character who can hear the line, with what the scheduler weighs."""
+
+    character_id: str
+    talkativeness: float
+    lines_since_spoke: int
+    addressed_at: int | None = None
+    replied_to: bool = False
+    topics: frozenset[str] = frozenset()
+    mood_label: str = "calm"
+    mood_intensity: float = 0.3
+    spoke_last: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The chosen speakers in order, and every candidate's score with its reasons."""
+
+    speakers: tuple[str, ...]
+    scores: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+    note: str = ""
+
+    def explain(self, names: dict[str, str] | None = None) -> str:
+        """A few lines for people: who was chosen and why, best score first."""
+        names = names or {}
+        lines = [self.note] if self.note else []
+        for cid, score in sorted(self.scores.items(), key=lambda kv: -kv[1]):
+            mark = "->" if cid in self.speakers else "  "
+            lines.append(f"{mark} {names.get(cid, cid)}: {score:.2f} ({'; '.join(self.reasons.get(cid, []))})")
+        return "\n".join(lines)
+
+
+def topic_words(*texts: str) -> frozenset[str]:
+    """Content words of a character's goals and relationship notes, for relevance."""
+    return frozenset(w.lower() for text in texts for w in WORD.findall(text))
+
+
+def score(candidate: Candidate, *, question: bool, line_words: frozenset[str], rng: random.Random) -> tuple[float, list[str]]:
+    """One candidate's score and the reasons behind each part."""
+    parts: list[tuple[float, str]] = []
+    if candidate.replied_to:
+        parts.append((6.0, "the line replies to its message"))
+    if candidate.addressed_at is not None:
+        parts.append((5.0, "named in the line"))
+        if question:
+            parts.append((1.0, "asked a question"))
+    elif question:
+        parts.append((0.4, "an open question"))
+    overlap = len(candidate.topics & line_words)
+    if overlap:
+        parts.append((min(1.0, 0.35 * overlap), f"the line touches its goals ({overlap} words)"))
+    label = candidate.mood_label.lower()
+    if label in AROUSED:
+        parts.append((0.3 * candidate.mood_intensity, f"mood {label}"))
+    elif label in SUBDUED:
+        parts.append((-0.3 * candidate.mood_intensity, f"mood {label}"))
+    parts.append((candidate.talkativeness, f"talkativeness {candidate.talkativeness:.2f}"))
+    fairness = min(candidate.lines_since_spoke, FAIRNESS_SATURATION) / FAIRNESS_SATURATION
+    parts.append((0.8 * fairness, f"quiet for {candidate.lines_since_spoke} lines" if candidate.lines_since_spoke < NEVER else "has not spoken yet"))
+    if candidate.spoke_last and candidate.addressed_at is None and not candidate.replied_to:
+        parts.append((-0.5, "spoke last"))
+    jitter = rng.random() * 0.05
+    return round(sum(p for p, _ in parts) + jitter, 4), [r for _, r in parts]
+
+
+def choose_for_line(
+    candidates: Sequence[Candidate], *, question: bool, line_words: frozenset[str], settings: SchedulerSettings, rng: random.Random
+) -> Decision:
+    """Speakers for a user line."""
+    if not candidates or settings.max_speakers <= 0:
+        return Decision((), note="nobody can hear the line" if not candidates else "speaking is turned off")
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    for candidate in candidates:
+        scores[candidate.character_id], reasons[candidate.character_id] = score(
+            candidate, question=question, line_words=line_words, rng=rng
+        )
+    addressed = [c for c in candidates if c.replied_to or c.addressed_at is not None]
+    if addressed:
+        ordered = sorted(addressed, key=lambda c: (not c.replied_to, c.addressed_at if c.addressed_at is not None else 1 << 30))
+        return Decision(tuple(c.character_id for c in ordered[: settings.max_speakers]), scores, reasons, "addressed")
+    ranked = sorted(candidates, key=lambda c: -scores[c.character_id])
+    speakers = [ranked[0].character_id]
+    if question and len(ranked) > 1 and settings.max_speakers > 1:
+        runner_up = ranked[1]
+        if rng.random() < settings.second_speaker * (0.5 + runner_up.talkativeness):
+            speakers.append(runner_up.character_id)
+    return Decision(tuple(speakers), scores, reasons, "best fit" + (" (open question)" if question else ""))
+
+
+def chain_continues(step: int, settings: SchedulerSettings, rng: random.Random) -> bool:
+    """Whether NPC reaction number ``step`` (0-based) happens: decaying chance, hard cap."""
+    if step >= settings.chain_cap:
+        return False
+    return rng.random() < settings.chain_base * (settings.chain_decay**step)
+
+
+def choose_reactor(
+    candidates: Sequence[Candidate], *, last_speaker: str, line_words: frozenset[str], rng: random.Random
+) -> Decision:
+    """Who reacts to an NPC's line: someone it named first; else the best other; the speaker itself rarely."""
+    if not candidates:
+        return Decision((), note="nobody to react")
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[str]] = {}
+    for candidate in candidates:
+        value, why = score(candidate, question=False, line_words=line_words, rng=rng)
+        if candidate.character_id == last_speaker:
+            value -= 1.0
+            why.append("would be continuing its own line")
+        scores[candidate.character_id], reasons[candidate.character_id] = round(value, 4), why
+    best = max(candidates, key=lambda c: scores[c.character_id])
+    return Decision((best.character_id,), scores, reasons, f"reaction to {last_speaker}")
