@@ -73,6 +73,7 @@ async def open_app(
     """
     library = load_content(settings.characters_dir, settings.worlds_dir)
     model_name = ""
+    narrator_model = settings.narrator_model or None
     if model is None:
         config = settings.require_model()
         model = build_model(config)
@@ -82,7 +83,13 @@ async def open_app(
     try:
         interrupted = await store.interrupt_all_open_turns()
         engine = SceneEngine(
-            store=store, model=model, library=library, clock=clock, rng=rng or random.Random(), model_name=model_name
+            store=store,
+            model=model,
+            library=library,
+            clock=clock,
+            rng=rng or random.Random(),
+            model_name=model_name,
+            narrator_model=narrator_model,
         )
         yield App(settings, store, library, model, engine, interrupted)
     finally:

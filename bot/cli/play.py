@@ -12,13 +12,16 @@ import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import App, open_app, setup_logging
+from bot.engine.export import to_jsonl
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
 from bot.engine.scene import safe_message
 from bot.errors import EnsembleError
 from bot.settings import load_settings
+from bot.world.director import Director
 
 LOCAL_GUILD = "local"
 
@@ -31,6 +34,10 @@ HELP = """Commands:
   /regenerate              a new alternative for the last reply
   /swipe prev|next         browse the alternatives of the last reply
   /pause, /resume          stop or restart the characters answering
+  /ooc TEXT                a note to the narrator that characters do not hear
+  /why                     why the last speaker was chosen (scores and reasons)
+  /tick                    let the world live: absent characters act off-screen
+  /export FILE             write the transcript as JSON Lines
   /help                    this list
   /quit                    leave (the scene is saved)
 Anything else is your line in the story."""
@@ -152,6 +159,18 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         for entry in entries:
             where = "here" if entry.present else f"away, at {entry.location_name}"
             terminal.say(f"- {entry.name}: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f})")
+    elif command == "why":
+        terminal.say(await engine.why(key))
+    elif command == "tick":
+        report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
+        names = {c.id: c.name for c in app.library.cast_of(report.world_id)}
+        terminal.say(f"[{app.engine.world(report.world_id).narrator.name}] {report.meanwhile(names) or 'Time passes; nothing stirs.'}")
+    elif command == "ooc":
+        terminal.render(await engine.ooc(key, f"local:{user}", user, _need(rest, "/ooc TEXT")))
+    elif command == "export":
+        target = Path(_need(rest, "/export FILE"))
+        target.write_text(to_jsonl(await engine.export(key)), encoding="utf-8")
+        terminal.say(f"(!) Transcript written to {target}.")
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
         terminal.say("(!) The scene is paused." if command == "pause" else "(!) The scene goes on.")

@@ -61,6 +61,7 @@ from bot.world.narrator import (
 log = structlog.get_logger("engine")
 
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
+SELF_CONTINUE = 0.3
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 
@@ -425,6 +426,8 @@ class SceneEngine(SceneCommands):
         if not decision.speakers:
             return None
         character = self.library.characters[decision.speakers[0]]
+        if character.id == last.character_id and self.rng.random() > SELF_CONTINUE * (0.5 + character.talkativeness):
+            return None  # continuing one's own line is the exception, likelier for talkative characters
         draft = TurnDraft()
         draft.events.append(NewEvent("schedule", None, decision_payload(decision, f"chain step {step + 1}"), ()))
         try:

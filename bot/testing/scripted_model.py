@@ -67,7 +67,9 @@ class ScriptedModel:
         return ChatResult(
             text=item,
             finish_reason="stop",
-            usage=Usage(prompt_tokens=sum(len(m.content) for m in messages) // 4, completion_tokens=len(item) // 4),
+            usage=Usage(
+                prompt_tokens=sum(len(m.content) for m in messages) // 4, completion_tokens=len(item) // 4
+            ),
             model="scripted",
         )
 

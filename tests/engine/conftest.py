@@ -39,7 +39,7 @@ WORLD = World.model_validate(
         "rules": ["Nobody can pass a locked door without its key."],
         "locations": [
             {"id": "hall", "name": "Great Hall", "description": "A cold hall.", "exits": ["garden", {"to": "cellar", "locked": True}]},
-            {"id": "garden", "name": "Garden", "description": "Wet roses.", "exits": ["orchard"]},
+            {"id": "garden", "name": "Garden", "description": "Wet roses.", "exits": [{"to": "orchard", "audible": True}]},
             {"id": "orchard", "name": "Orchard", "description": "Apple trees.", "aliases": ["the apples"]},
             {"id": "cellar", "name": "Cellar", "description": "Dark and damp."},
         ],

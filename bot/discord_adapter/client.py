@@ -1,0 +1,167 @@
+"""The Discord bot: intents, command sync on start, message intake, and the tasks it owns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import structlog
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import App
+from bot.discord_adapter.commands import build_commands, respond
+from bot.discord_adapter.errors import user_text
+from bot.discord_adapter.intake import ChannelQueues, MessageFacts, reason_to_ignore, typing_in
+from bot.discord_adapter.outbox import Outbox
+from bot.discord_adapter.swipes import SwipeButton
+from bot.discord_adapter.webhook_store import WebhookStore
+from bot.discord_adapter.webhooks import WebhookManager
+from bot.engine.lines import InboundLine, SceneKey
+from bot.store.records import SceneRow
+
+log = structlog.get_logger("discord")
+
+BUSY_NOTICE = "I'm still answering earlier lines in this channel; send that again in a moment."
+
+
+def bot_intents() -> discord.Intents:
+    """Default intents plus Message Content (privileged: enable it in the Developer Portal)."""
+    intents = discord.Intents.default()
+    intents.message_content = True
+    return intents
+
+
+class EnsembleBot(commands.Bot):
+    """Ensemble on Discord: converts messages, commands and clicks into engine calls and renders the results."""
+
+    def __init__(self, app: App, *, dev_guild_id: int | None = None, **options: Any) -> None:
+        options.setdefault("command_prefix", commands.when_mentioned)
+        options.setdefault("intents", bot_intents())
+        options.setdefault("help_command", None)
+        # Model output never pings anyone, whatever it contains.
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(**options)
+        self.app = app
+        self.dev_guild_id = dev_guild_id
+        self.posts = WebhookStore(app.store)
+        self.webhooks = WebhookManager(self, self.posts)
+        self.outbox = Outbox(self.webhooks, self.posts, app.store)
+        self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
+        self.synced: list[app_commands.AppCommand] = []
+
+    # -- start and stop --------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        for command in build_commands():
+            self.tree.add_command(command)
+        self.tree.error(self._on_command_error)
+        # Swipe buttons of lines posted before a restart keep working: they are matched by custom_id.
+        self.add_dynamic_items(SwipeButton)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands: to the dev guild (instant) if set, else globally."""
+        if self.dev_guild_id:
+            guild = discord.Object(id=self.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            self.synced = await self.tree.sync(guild=guild)
+        else:
+            self.synced = await self.tree.sync()
+        log.info(
+            "discord.commands_synced",
+            scope=str(self.dev_guild_id) if self.dev_guild_id else "global",
+            commands=[c.name for c in self.synced],
+        )
+
+    async def close(self) -> None:
+        await self.intake.close()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("discord.ready", user=str(self.user), guilds=len(self.guilds))
+
+    # -- events that may make webhooks usable again -----------------------------------------------
+
+    async def on_guild_role_update(self, before: discord.Role, after: discord.Role) -> None:
+        self.webhooks.unblock()
+
+    async def on_guild_channel_update(self, before: Any, after: Any) -> None:
+        self.webhooks.unblock()
+
+    # -- message intake --------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        why = reason_to_ignore(
+            MessageFacts.of(message),
+            bot_user_id=self.user.id if self.user else None,
+            own_webhook_ids=self.webhooks.own_ids,
+        )
+        if why is not None:
+            return
+        # Queued at once, before any await, so lines keep their arrival order.
+        if not self.intake.submit(message.channel.id, message):
+            log.warning("intake.queue_full", channel=str(message.channel.id))
+            try:
+                await self.outbox.post_notice(message.channel, BUSY_NOTICE, reply_to=message)
+            except discord.HTTPException:
+                pass
+
+    async def scene_for(self, key: SceneKey, channel: Any) -> SceneRow | None:
+        """The channel's scene; a thread of a role-play channel gets its own scene on first use."""
+        store = self.app.store
+        scene = await store.get_scene(key.guild_id, key.channel_id)
+        if scene is None and isinstance(channel, discord.Thread) and channel.parent_id is not None:
+            parent = await store.get_scene(key.guild_id, str(channel.parent_id))
+            if parent is not None and parent.enabled:
+                scene = await self.app.engine.open_scene(key, parent.world_id)
+        return scene
+
+    async def _take_turn(self, message: discord.Message) -> None:
+        """One line, one turn: runs inside the channel's queue worker, so turns never overlap."""
+        assert message.guild is not None
+        channel = message.channel
+        key = SceneKey(str(message.guild.id), str(channel.id))
+        scene = await self.scene_for(key, channel)
+        if scene is None or not scene.enabled:
+            return
+        reply_to = None
+        if message.reference is not None and message.reference.message_id is not None:
+            # A reply to any part of a split line addresses the line (known by its main message).
+            main = await self.posts.main_message_id(message.guild.id, message.reference.message_id)
+            reply_to = str(main or message.reference.message_id)
+        line = InboundLine(
+            scene=key,
+            author_id=str(message.author.id),
+            author_name=message.author.display_name,
+            text=message.clean_content,
+            platform_message_id=str(message.id),
+            reply_to=reply_to,
+        )
+        bound = log.bind(guild=key.guild_id, channel=key.channel_id, message=str(message.id))
+        try:
+            if scene.paused:
+                outcome = await self.app.engine.handle(line)
+            else:
+                async with typing_in(channel):
+                    outcome = await self.app.engine.handle(line)
+            await self.outbox.deliver(channel, scene.id, outcome, reply_to=message)
+        except Exception as exc:  # a sentence in the channel, the traceback in the log
+            text = user_text(exc, guild=key.guild_id, channel=key.channel_id)
+            bound.warning("intake.turn_failed", shown=text)
+            try:
+                await self.outbox.post_notice(channel, text, reply_to=message)
+            except discord.HTTPException:
+                bound.warning("intake.notice_failed", exc_info=True)
+
+    # -- slash command errors --------------------------------------------------------------------
+
+    async def _on_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        command = interaction.command.qualified_name if interaction.command else None
+        text = user_text(error, command=command, guild=str(interaction.guild_id))
+        try:
+            await respond(interaction, text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("discord.error_reply_failed", command=command, exc_info=True)

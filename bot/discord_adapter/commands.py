@@ -1,0 +1,436 @@
+"""The slash commands: players' scene commands, and the admins' ``/world`` and ``/scene`` groups.
+
+Commands that may wait for a running turn (the engine's scene lock) or for the model ``defer()`` first,
+since Discord wants an answer within 3 seconds. Admin commands check Manage Server in code and refuse
+with an ephemeral sentence (``default_permissions`` only hides them, and server admins can change that).
+"""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+
+from bot.discord_adapter.errors import NotAdmin
+from bot.discord_adapter.render import split_message
+from bot.discord_adapter.swipes import describe
+from bot.discord_adapter.webhooks import NO_MENTIONS
+from bot.engine.export import to_jsonl
+from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
+from bot.errors import NotFound, Refused
+from bot.store.records import SceneRow
+
+if TYPE_CHECKING:
+    from bot.content.models import World
+    from bot.discord_adapter.client import EnsembleBot
+
+MAX_CHOICES = 25
+NOT_ENABLED = "Role-play is not on in this channel. A server admin can turn it on with `/scene channel`."
+NO_WORLD = "This server has no world yet. A server admin can choose one with `/world setup`."
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def bot_of(interaction: discord.Interaction) -> EnsembleBot:
+    return interaction.client  # type: ignore[return-value]
+
+
+def key_of(interaction: discord.Interaction) -> SceneKey:
+    if interaction.guild_id is None or interaction.channel_id is None:
+        raise app_commands.NoPrivateMessage()
+    return SceneKey(str(interaction.guild_id), str(interaction.channel_id))
+
+
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _matches(query: str, labels: Sequence[str]) -> bool:
+    wanted = _fold(query)
+    return not wanted or any(wanted in _fold(label) for label in labels)
+
+
+async def defer(interaction: discord.Interaction, *, ephemeral: bool) -> None:
+    """Acknowledge now (the answer follows); remembers whether the answer will be visible to all."""
+    interaction.extras["ephemeral"] = ephemeral
+    await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+
+
+async def respond(
+    interaction: discord.Interaction,
+    text: str,
+    *,
+    ephemeral: bool,
+    file: discord.File | None = None,
+) -> None:
+    """Answer an interaction (split if long), whether it was deferred or not, never pinging anyone.
+
+    After a public defer, an ephemeral answer replaces the public "thinking..." message: the first
+    followup would otherwise fill it in for everyone to see.
+    """
+    chunks = split_message(text) or ["…"]
+    extra: dict[str, Any] = {"file": file} if file is not None else {}
+    if not interaction.response.is_done():
+        await interaction.response.send_message(chunks[0], ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **extra)
+    else:
+        if ephemeral and not interaction.extras.get("ephemeral", True) and not interaction.extras.get("answered"):
+            await interaction.delete_original_response()
+        await interaction.followup.send(chunks[0], ephemeral=ephemeral, allowed_mentions=NO_MENTIONS, **extra)
+    interaction.extras["answered"] = True
+    for chunk in chunks[1:]:
+        await interaction.followup.send(chunk, ephemeral=ephemeral, allowed_mentions=NO_MENTIONS)
+
+
+async def answer_outcome(interaction: discord.Interaction, outcome: TurnOutcome) -> None:
+    """Narration for everyone; notices only to the person who ran the command."""
+    public = "\n\n".join(o.text for o in outcome.outputs if isinstance(o, Narration))
+    private = "\n".join(o.text for o in outcome.outputs if isinstance(o, Notice))
+    if public:
+        await respond(interaction, public, ephemeral=False)
+    if private or not public:
+        await respond(interaction, private or "Done.", ephemeral=True)
+
+
+async def scene_here(interaction: discord.Interaction) -> tuple[EnsembleBot, SceneKey, SceneRow]:
+    """The enabled scene of the channel the command was run in, or a refusal that says how to enable it."""
+    bot = bot_of(interaction)
+    key = key_of(interaction)
+    scene = await bot.scene_for(key, interaction.channel)
+    if scene is None or not scene.enabled:
+        raise Refused(NOT_ENABLED)
+    return bot, key, scene
+
+
+async def world_here(interaction: discord.Interaction) -> World | None:
+    """The world of this channel's scene, else the server's world (for autocomplete)."""
+    bot = bot_of(interaction)
+    if interaction.guild_id is None:
+        return None
+    scene = await bot.app.store.get_scene(str(interaction.guild_id), str(interaction.channel_id))
+    world_id = scene.world_id if scene else await bot.app.store.server_world(str(interaction.guild_id))
+    return bot.app.library.worlds.get(world_id) if world_id else None
+
+
+def is_admin(interaction: discord.Interaction) -> bool:
+    perms = interaction.permissions
+    return bool(perms.manage_guild or perms.administrator)
+
+
+def admin_only() -> Any:
+    """A check that refuses (ephemerally, through the tree's error handler) without Manage Server."""
+
+    def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        if not is_admin(interaction):
+            raise NotAdmin()
+        return True
+
+    return app_commands.check(predicate)
+
+
+def find_world(bot: EnsembleBot, text: str) -> World:
+    library = bot.app.library
+    if text in library.worlds:
+        return library.worlds[text]
+    wanted = _fold(text)
+    for world in library.worlds.values():
+        if _fold(world.name) == wanted:
+            return world
+    known = ", ".join(f"{w.name} (`{w.id}`)" for w in library.worlds.values()) or "none"
+    raise NotFound(f"There is no world called {text!r}. Worlds: {known}.")
+
+
+# -- autocomplete --------------------------------------------------------------------------------
+
+
+async def character_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    world = await world_here(interaction)
+    if world is None:
+        return []
+    cast = bot_of(interaction).app.library.cast_of(world.id)
+    return [
+        app_commands.Choice(name=c.name[:100], value=c.id)
+        for c in cast
+        if _matches(current, [c.name, *c.aliases, c.id])
+    ][:MAX_CHOICES]
+
+
+async def place_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    world = await world_here(interaction)
+    if world is None:
+        return []
+    return [
+        app_commands.Choice(name=loc.name[:100], value=loc.id)
+        for loc in world.locations
+        if _matches(current, [loc.name, *loc.aliases, loc.id])
+    ][:MAX_CHOICES]
+
+
+async def world_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    worlds = bot_of(interaction).app.library.worlds.values()
+    return [
+        app_commands.Choice(name=f"{w.name} ({w.id})"[:100], value=w.id)
+        for w in worlds
+        if _matches(current, [w.name, w.id])
+    ][:MAX_CHOICES]
+
+
+# -- /world reset confirmation -------------------------------------------------------------------
+
+
+class ResetConfirm(discord.ui.View):
+    """Confirm / Cancel under the ephemeral question; only the admin who asked can answer."""
+
+    def __init__(self, requester_id: int) -> None:
+        super().__init__(timeout=120)
+        self.requester_id = requester_id
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.requester_id and is_admin(interaction)
+
+    @discord.ui.button(label="Reset the story", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        text = await reset_server(bot_of(interaction), str(interaction.guild_id))
+        await interaction.response.edit_message(content=text, view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was reset.", view=None)
+
+
+async def reset_server(bot: EnsembleBot, guild_id: str) -> str:
+    """Forget every scene, NPC state and event of the server; enabled channels start over, empty."""
+    store = bot.app.store
+    scenes = await store.list_scenes(guild_id)
+    enabled = [s.channel_id for s in scenes if s.enabled]
+    await store.reset_server(guild_id)
+    await bot.posts.forget_guild_posts(int(guild_id))
+    world_id = await store.server_world(guild_id)
+    if world_id and world_id in bot.app.library.worlds:
+        for channel_id in enabled:
+            await bot.app.engine.open_scene(SceneKey(guild_id, channel_id), world_id)
+    return (
+        f"The story was reset: {len(scenes)} scene(s) forgotten. Role-play stays on in "
+        f"{len(enabled)} channel(s), starting over."
+    )
+
+
+# -- the commands --------------------------------------------------------------------------------
+
+
+def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
+    """Fresh command objects for one bot's tree."""
+
+    @app_commands.command(name="summon", description="Bring a character into this scene")
+    @app_commands.describe(character="who to bring in", location="where they arrive (default: where you are)")
+    @app_commands.autocomplete(character=character_choices, location=place_choices)
+    @app_commands.guild_only()
+    async def summon(interaction: discord.Interaction, character: str, location: str | None = None) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        await answer_outcome(interaction, await bot.app.engine.summon(key, character, location))
+
+    @app_commands.command(name="dismiss", description="Send a character out of this scene")
+    @app_commands.describe(character="who leaves the scene")
+    @app_commands.autocomplete(character=character_choices)
+    @app_commands.guild_only()
+    async def dismiss(interaction: discord.Interaction, character: str) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        await answer_outcome(interaction, await bot.app.engine.dismiss(key, character))
+
+    @app_commands.command(name="cast", description="Who is in this scene, where, and in what mood")
+    @app_commands.guild_only()
+    async def cast(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        entries = await bot.app.engine.cast(key)
+        if not entries:
+            await respond(interaction, "Nobody is in this scene yet. Bring someone in with `/summon`.", ephemeral=True)
+            return
+        lines = []
+        for entry in entries:
+            where = f"here, at {entry.location_name}" if entry.present else f"away, at {entry.location_name}"
+            lines.append(f"- **{entry.name}**: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f})")
+        await respond(interaction, "\n".join(lines), ephemeral=True)
+
+    @app_commands.command(name="look", description="The narrator describes where you are and who is there")
+    @app_commands.guild_only()
+    async def look(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await answer_outcome(interaction, await bot.app.engine.look(key))
+
+    @app_commands.command(name="go", description="Walk to an adjacent place")
+    @app_commands.describe(place="where to go")
+    @app_commands.autocomplete(place=place_choices)
+    @app_commands.guild_only()
+    async def go(interaction: discord.Interaction, place: str) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        outcome = await bot.app.engine.go(key, place, interaction.user.display_name)
+        await answer_outcome(interaction, outcome)
+
+    @app_commands.command(name="regenerate", description="A new alternative for the latest character line")
+    @app_commands.guild_only()
+    async def regenerate(interaction: discord.Interaction) -> None:
+        bot, key, scene = await scene_here(interaction)
+        await defer(interaction, ephemeral=True)
+        outcome = await bot.app.engine.regenerate(key)
+        if not outcome.utterances:
+            await answer_outcome(interaction, outcome)
+            return
+        utterance = outcome.utterances[0]
+        message = await bot.app.store.message(scene.id, utterance.message_id)
+        problem = "That line was never posted here."
+        if message is not None and message.platform_message_id:
+            problem = await bot.outbox.show_alternative(
+                interaction.channel, int(message.platform_message_id), utterance
+            )
+        await respond(interaction, problem or f"On screen now: {describe(utterance)}.", ephemeral=True)
+
+    @app_commands.command(name="ooc", description="A note to the narrator that the characters do not hear")
+    @app_commands.describe(text="your out-of-character note")
+    @app_commands.guild_only()
+    async def ooc(interaction: discord.Interaction, text: str) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=True)
+        user = interaction.user
+        await answer_outcome(interaction, await bot.app.engine.ooc(key, str(user.id), user.display_name, text))
+
+    @app_commands.command(name="pause", description="Pause this channel's scene: characters stop answering")
+    @app_commands.guild_only()
+    async def pause(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await bot.app.engine.set_paused(key, True)
+        await respond(interaction, "The scene is paused: the characters will not answer until `/resume`.", ephemeral=False)
+
+    @app_commands.command(name="resume", description="Resume this channel's scene")
+    @app_commands.guild_only()
+    async def resume(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await bot.app.engine.set_paused(key, False)
+        await respond(interaction, "The scene goes on.", ephemeral=False)
+
+    @app_commands.command(name="export", description="This scene's transcript as a JSON Lines file")
+    @app_commands.guild_only()
+    async def export(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=True)
+        records = await bot.app.engine.export(key)
+        data = to_jsonl(records).encode("utf-8")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        name = getattr(interaction.channel, "name", None) or key.channel_id
+        file = discord.File(io.BytesIO(data), filename=f"ensemble-{name}-{stamp}.jsonl")
+        await respond(interaction, f"The transcript of this scene: {len(records)} line(s).", ephemeral=True, file=file)
+
+    world = app_commands.Group(
+        name="world",
+        description="Choose and manage this server's world (Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @world.command(name="setup", description="Bind this server to a world")
+    @app_commands.describe(world="a world from the worlds/ folder")
+    @app_commands.autocomplete(world=world_choices)
+    @admin_only()
+    async def world_setup(interaction: discord.Interaction, world: str) -> None:
+        bot = bot_of(interaction)
+        chosen = find_world(bot, world)
+        guild_id = str(interaction.guild_id)
+        store = bot.app.store
+        current = await store.server_world(guild_id)
+        if current is not None and current != chosen.id:
+            scenes = await store.list_scenes(guild_id)
+            for scene in scenes:
+                if await store.recent_messages(scene.id, 1):
+                    old = bot.app.library.worlds.get(current)
+                    raise Refused(
+                        f"This server's story is under way in {old.name if old else current}. "
+                        "Run `/world reset` first to start over in another world."
+                    )
+            enabled = [s.channel_id for s in scenes if s.enabled]
+            await store.reset_server(guild_id)
+            await store.bind_server(guild_id, chosen.id)
+            for channel_id in enabled:
+                await bot.app.engine.open_scene(SceneKey(guild_id, channel_id), chosen.id)
+        else:
+            await store.bind_server(guild_id, chosen.id)
+        await respond(
+            interaction,
+            f"This server now plays in **{chosen.name}**. Turn role-play on in a channel with `/scene channel`, "
+            "then bring characters in with `/summon`.",
+            ephemeral=True,
+        )
+
+    @world.command(name="info", description="This server's world: places, cast and role-play channels")
+    @admin_only()
+    async def world_info(interaction: discord.Interaction) -> None:
+        bot = bot_of(interaction)
+        guild_id = str(interaction.guild_id)
+        world_id = await bot.app.store.server_world(guild_id)
+        if world_id is None or world_id not in bot.app.library.worlds:
+            raise Refused(NO_WORLD)
+        chosen = bot.app.library.worlds[world_id]
+        cast = ", ".join(c.name for c in bot.app.library.cast_of(world_id)) or "nobody"
+        places = ", ".join(loc.name for loc in chosen.locations)
+        scenes = await bot.app.store.list_scenes(guild_id)
+        channels = ", ".join(f"<#{s.channel_id}>" + (" (paused)" if s.paused else "") for s in scenes if s.enabled)
+        text = (
+            f"**{chosen.name}** (`{chosen.id}`)\n{chosen.description}\n\n"
+            f"**Cast:** {cast}\n**Places:** {places}\n**Role-play channels:** {channels or 'none yet'}"
+        )
+        await respond(interaction, text, ephemeral=True)
+
+    @world.command(name="reset", description="Forget every scene and the world's state on this server")
+    @admin_only()
+    async def world_reset(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(
+            "Reset this server's story? Every scene, transcript and character state on this server is forgotten; "
+            "this cannot be undone.",
+            view=ResetConfirm(interaction.user.id),
+            ephemeral=True,
+        )
+
+    scene_group = app_commands.Group(
+        name="scene",
+        description="Where role-play happens on this server (Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @scene_group.command(name="channel", description="Turn role-play on or off in a channel")
+    @app_commands.describe(enabled="on (True) or off (False)", channel="the channel (default: this one)")
+    @admin_only()
+    async def scene_channel(
+        interaction: discord.Interaction, enabled: bool, channel: discord.TextChannel | None = None
+    ) -> None:
+        bot = bot_of(interaction)
+        guild_id = str(interaction.guild_id)
+        target_id = str(channel.id if channel is not None else interaction.channel_id)
+        key = SceneKey(guild_id, target_id)
+        store = bot.app.store
+        if enabled:
+            world_id = await store.server_world(guild_id)
+            if world_id is None or world_id not in bot.app.library.worlds:
+                raise Refused(NO_WORLD)
+            scene = await bot.app.engine.open_scene(key, world_id)
+            await store.update_scene(scene.id, enabled=True)
+            name = bot.app.library.worlds[scene.world_id].name
+            text = f"Role-play is on in <#{target_id}> ({name}). Bring characters in with `/summon`."
+        else:
+            scene = await store.get_scene(guild_id, target_id)
+            if scene is not None:
+                await store.update_scene(scene.id, enabled=False)
+            text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
+        await respond(interaction, text, ephemeral=True)
+
+    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, export, world, scene_group]

@@ -1,0 +1,83 @@
+"""Rendering engine outputs in a channel: character lines through the webhook with swipe buttons,
+narration under the narrator's name, notices as short bot messages; and alternatives shown in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import structlog
+
+from bot.discord_adapter.render import split_message
+from bot.discord_adapter.swipes import swipe_view
+from bot.discord_adapter.webhook_store import WebhookStore
+from bot.discord_adapter.webhooks import NO_MENTIONS, Posted, StaleMessage, WebhookManager
+from bot.engine.lines import Narration, Notice, TurnOutcome, Utterance
+from bot.store import Store
+
+log = structlog.get_logger("discord.outbox")
+
+
+class Outbox:
+    """Posts what a turn produced, in order, and records which Discord messages each line became."""
+
+    def __init__(self, webhooks: WebhookManager, repo: WebhookStore, store: Store) -> None:
+        self.webhooks = webhooks
+        self.repo = repo
+        self.store = store
+
+    async def deliver(
+        self, channel: Any, scene_id: int, outcome: TurnOutcome, *, reply_to: discord.Message | None = None
+    ) -> None:
+        for output in outcome.outputs:
+            if isinstance(output, Utterance):
+                await self.post_utterance(channel, scene_id, output)
+            elif isinstance(output, Narration):
+                await self.post_narration(channel, output)
+            elif isinstance(output, Notice):
+                await self.post_notice(channel, output.text, reply_to=reply_to)
+
+    async def post_utterance(self, channel: Any, scene_id: int, utterance: Utterance) -> Posted:
+        view = swipe_view(utterance.message_id, utterance.swipe_index, utterance.swipe_count)
+        posted = await self.webhooks.post(
+            channel, name=utterance.speaker, avatar_url=utterance.avatar_url, text=utterance.text, view=view
+        )
+        await self._record(channel, posted)
+        # The engine knows the line by the message with the buttons: replies and swipes find it by that id.
+        await self.store.set_platform_message_id(scene_id, utterance.message_id, str(posted.main_id))
+        return posted
+
+    async def post_narration(self, channel: Any, narration: Narration) -> Posted:
+        posted = await self.webhooks.post(
+            channel, name=narration.speaker, avatar_url=narration.avatar_url, text=narration.text
+        )
+        await self._record(channel, posted)
+        return posted
+
+    async def _record(self, channel: Any, posted: Posted) -> None:
+        await self.repo.record_post(channel.guild.id, channel.id, posted.parts)
+
+    async def post_notice(self, channel: Any, text: str, *, reply_to: discord.Message | None = None) -> None:
+        reference = reply_to.to_reference(fail_if_not_exists=False) if reply_to is not None else None
+        for index, chunk in enumerate(split_message(text)):
+            await channel.send(
+                chunk,
+                reference=reference if index == 0 and reference is not None else discord.utils.MISSING,
+                allowed_mentions=NO_MENTIONS,
+            )
+
+    async def show_alternative(self, channel: Any, platform_id: int, utterance: Utterance) -> str | None:
+        """Edit a posted line to show ``utterance`` (another alternative); a sentence if that is impossible."""
+        guild_id = channel.guild.id
+        records = await self.repo.post_of(guild_id, platform_id)
+        if not records:
+            return "That line can no longer be changed."
+        view = swipe_view(utterance.message_id, utterance.swipe_index, utterance.swipe_count)
+        try:
+            deleted = await self.webhooks.edit(channel, records, name=utterance.speaker, text=utterance.text, view=view)
+        except StaleMessage as exc:
+            log.info("swipe.stale", message=str(platform_id), reason=str(exc))
+            return "That line can no longer be changed here (its message or webhook is gone); the new text is kept."
+        if deleted:
+            await self.repo.drop_posts(guild_id, deleted)
+        return None

@@ -1,0 +1,1 @@
+"""Chat-model backends: the OpenAI-compatible client, role folding and reasoning stripping."""

@@ -1,0 +1,264 @@
+"""Formatting glitches: leaked <think> blocks and chat-template role tags, unbalanced quotes or asterisks,
+broken markup, garbled characters, ellipsis abuse, and the NPC's own ``Name:`` header.
+
+Every finding carries the edit that repairs it: a leaked block is cut, an unclosed quote or ``*`` is
+closed at the end of its paragraph (or a stray closing one removed), an HTML tag becomes Markdown.
+Text after a tag that starts another role's turn (``<|im_start|>user``, ``User:``) is the model
+writing the next turn, so it is cut to the end.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.quality.findings import Finding, ReplyContext, make_finding
+from bot.quality.text import QUOTE_PAIRS, Analysis, header_regex, word_count
+
+DETECTOR = "formatting"
+
+_THINK_TAGS = r"think|thinking|reasoning|reflection|thought|scratchpad"
+_THINK_BLOCK_RE = re.compile(rf"<(?P<tag>{_THINK_TAGS})>.*?</(?P=tag)>\s*", re.IGNORECASE | re.DOTALL)
+_THINK_OPEN_RE = re.compile(rf"<(?:{_THINK_TAGS})>", re.IGNORECASE)
+_THINK_CLOSE_RE = re.compile(rf"</(?:{_THINK_TAGS})>\s*", re.IGNORECASE)
+
+_ASSISTANT_ROLES = r"assistant|ai|model|bot|gpt|character|npc|char"
+_TAG_RE = re.compile(
+    r"<\|(?P<special>[a-z_]+)\|>(?:[ \t]*(?P<role>[A-Za-z_]+)\b)?[ \t]*\n?"
+    r"|(?P<inst>\[/?INST\]|<</?SYS>>|\[/?SYS\])"
+    r"|(?P<bos></?s>)"
+    r"|<(?P<gemma>start_of_turn|end_of_turn)>(?:[ \t]*(?P<grole>[A-Za-z_]+)\b)?[ \t]*\n?"
+    r"|(?m:^[ \t]*###[ \t]*(?P<hash>Instruction|Input|Response|User|Assistant|System|Human)\b[^\n]*\n?)"
+    r"|(?m:^[ \t]*(?:\*\*)?(?P<line>User|Human|Assistant|AI|Model)(?:\*\*)?[ \t]*[:：](?:\*\*)?[ \t]*)",
+    re.IGNORECASE,
+)
+_END_TURN = {"im_end", "eot_id", "endoftext", "end", "eom_id", "end_of_text", "eos"}
+
+_HTML_RE = re.compile(
+    r"</?(?P<tag>i|b|em|strong|u|s|del|br|p|span|div|font|center|small|big|sup|sub|blockquote|h[1-6])\b[^<>]{0,80}>",
+    re.IGNORECASE,
+)
+_HTML_REPLACEMENT = {"i": "*", "em": "*", "b": "**", "strong": "**", "br": "\n", "p": "\n"}
+_GARBLED_RE = re.compile(r"\ufffd+|(?:锟斤拷|烫烫烫|屯屯屯)+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_MOJIBAKE_RE = re.compile("(?:Ã[\u0080-\u00bf]|â€[\u0080-\u00ff™œ“”˜]){2,}")
+_ELLIPSIS_RUN_RE = re.compile(r"\.{6,}|…{3,}|。{3,}")
+_ELLIPSIS_RE = re.compile(r"\.{3,}|…+")
+_FENCE_RE = re.compile(r"```")
+_STAR_RUN_RE = re.compile(r"(?<!\\)\*+")
+
+
+def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
+    found: list[Finding] = []
+    found += _think(reply)
+    found += _tags(reply)
+    found += _own_header(reply, ctx)
+    blanked = _blank(reply, [f.span for f in found])
+    found += _html(reply, blanked)
+    found += _garbled(reply)
+    found += _quotes(reply, blanked)
+    found += _asterisks(reply, blanked)
+    found += _fences(reply, blanked)
+    found += _ellipses(reply)
+    found.sort(key=lambda f: (f.start, -(f.end - f.start)))
+    out: list[Finding] = []
+    for f in found:
+        if out and f.start < out[-1].end:
+            continue
+        out.append(f)
+    return out
+
+
+def _f(reply: str, start: int, end: int, reason: str, code: str, replacement: str | None, severity: str = "medium") -> Finding:
+    return make_finding(reply, DETECTOR, severity, start, end, reason, code=code, replacement=replacement)  # type: ignore[arg-type]
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def _think(reply: str) -> list[Finding]:
+    out = [
+        _f(reply, m.start(), m.end(), "leaked reasoning block", "think_leak", "", "high")
+        for m in _THINK_BLOCK_RE.finditer(reply)
+    ]
+    covered = _blank(reply, [f.span for f in out])
+    for m in _THINK_CLOSE_RE.finditer(covered):
+        # A closing tag without its opening one: everything before it was reasoning.
+        out.append(_f(reply, 0, m.end(), "leaked reasoning (closing tag without opening)", "think_leak", "", "high"))
+        covered = _blank(covered, [(0, m.end())])
+    for m in _THINK_OPEN_RE.finditer(covered):
+        out.append(_f(reply, m.start(), len(reply), "unclosed reasoning block", "think_leak", "", "high"))
+        break
+    return out
+
+
+def _tags(reply: str) -> list[Finding]:
+    out: list[Finding] = []
+    for m in _TAG_RE.finditer(reply):
+        start, end = m.start(), m.end()
+        at_start = not reply[:start].strip()
+        rest_empty = not reply[end:].strip()
+        to_end = False
+        if m.group("special"):
+            special = m.group("special").lower()
+            role = (m.group("role") or "").lower()
+            if special in _END_TURN:
+                to_end = True
+            elif special == "im_start":
+                to_end = bool(role) and not re.fullmatch(_ASSISTANT_ROLES, role)
+            elif special in ("user", "system", "human"):
+                to_end = True
+        elif m.group("inst"):
+            to_end = m.group("inst").upper() in ("[INST]", "<<SYS>>", "[SYS]")
+        elif m.group("gemma"):
+            role = (m.group("grole") or "").lower()
+            to_end = m.group("gemma").lower() == "end_of_turn" or (bool(role) and role != "model")
+        elif m.group("hash"):
+            to_end = m.group("hash").lower() in ("instruction", "input", "user", "system", "human")
+        elif m.group("line"):
+            to_end = m.group("line").lower() in ("user", "human")
+        if to_end and not rest_empty:
+            out.append(_f(reply, start, len(reply), "leaked role tag; the rest is another turn", "role_tag", "", "high"))
+            break
+        severity = "medium" if at_start or rest_empty else "high"
+        out.append(_f(reply, start, end, "leaked role tag", "role_tag", "", severity))
+    return out
+
+
+def _own_header(reply: str, ctx: ReplyContext) -> list[Finding]:
+    pattern = header_regex(list(ctx.own_names))
+    if pattern is None:
+        return []
+    out = []
+    for m in pattern.finditer(reply):
+        end = m.end()
+        while end < len(reply) and reply[end] in " \t":
+            end += 1
+        out.append(_f(reply, m.start(), end, f"own name header ({m.group('name')}:)", "own_header", ""))
+    return out
+
+
+def _html(reply: str, blanked: str) -> list[Finding]:
+    return [
+        _f(reply, m.start(), m.end(), "HTML markup (Discord shows it as text)", "markup",
+           _HTML_REPLACEMENT.get(m.group("tag").lower(), ""))
+        for m in _HTML_RE.finditer(blanked)
+    ]
+
+
+def _garbled(reply: str) -> list[Finding]:
+    out = [_f(reply, m.start(), m.end(), "garbled characters", "garbled", "", "high") for m in _GARBLED_RE.finditer(reply)]
+    out += [_f(reply, m.start(), m.end(), "mis-decoded text (mojibake)", "garbled", None, "high")
+            for m in _MOJIBAKE_RE.finditer(reply)]
+    return out
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    out = []
+    pos = 0
+    for line in text.split("\n"):
+        out.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return out
+
+
+def _close_at_end(reply: str, opener_pos: int, para_end: int, closer: str) -> tuple[int, int, str]:
+    """Span from the opener to the end of its paragraph, rewritten with ``closer`` appended."""
+    end = para_end
+    while end > opener_pos and reply[end - 1].isspace():
+        end -= 1
+    body = reply[opener_pos:end]
+    return opener_pos, end, body + closer
+
+
+def _quotes(reply: str, blanked: str) -> list[Finding]:
+    out: list[Finding] = []
+    closers = {v: k for k, v in QUOTE_PAIRS.items()}
+    for p_start, p_end in _paragraphs(blanked):
+        stack: list[tuple[str, int]] = []
+        stray: list[int] = []
+        straight: list[int] = []
+        for i in range(p_start, p_end):
+            ch = blanked[i]
+            if ch == '"':
+                straight.append(i)
+            elif ch in QUOTE_PAIRS:
+                stack.append((ch, i))
+            elif ch in closers:
+                if stack and stack[-1][0] == closers[ch]:
+                    stack.pop()
+                else:
+                    stray.append(i)
+        for i in stray:
+            out.append(_f(reply, i, i + 1, f"closing {reply[i]} without an opening one", "unbalanced_quotes", ""))
+        if stack:
+            opener, pos = stack[0]
+            suffix = "".join(QUOTE_PAIRS[o] for o, _ in reversed(stack))
+            s, e, rep = _close_at_end(reply, pos, p_end, suffix)
+            out.append(_f(reply, s, e, f"{opener} is never closed", "unbalanced_quotes", rep))
+        if len(straight) % 2:
+            pos = straight[-1]
+            before = reply[pos - 1] if pos > p_start else " "
+            after = reply[pos + 1] if pos + 1 < p_end else " "
+            if (before.isspace() or before in "*_([—-") and not after.isspace():
+                s, e, rep = _close_at_end(reply, pos, p_end, '"')
+                out.append(_f(reply, s, e, 'a " is never closed', "unbalanced_quotes", rep))
+            else:
+                out.append(_f(reply, pos, pos + 1, 'a closing " without an opening one', "unbalanced_quotes", ""))
+    return out
+
+
+def _asterisks(reply: str, blanked: str) -> list[Finding]:
+    out: list[Finding] = []
+    for p_start, p_end in _paragraphs(blanked):
+        line = blanked[p_start:p_end]
+        if re.fullmatch(r"\s*(?:\*\s*){3,}", line):
+            continue  # a horizontal rule
+        open_marks: dict[int, int | None] = {1: None, 2: None}
+        for m in _STAR_RUN_RE.finditer(blanked, p_start, p_end):
+            pos, run = m.start(), len(m.group())
+            before = blanked[pos - 1] if pos > p_start else "\n"
+            after = blanked[m.end()] if m.end() < p_end else "\n"
+            if before.isspace() and after.isspace():
+                continue  # a bullet, a separator or "2 * 3"
+            for size in ((2, 1) if run == 3 else (run,) if run in (1, 2) else ()):
+                open_marks[size] = None if open_marks[size] is not None else pos
+        for size, pos in open_marks.items():
+            if pos is None:
+                continue
+            mark = "*" * size
+            after = blanked[pos + size] if pos + size < p_end else " "
+            if after.isspace():
+                out.append(_f(reply, pos, pos + size, f"stray closing {mark}", "unbalanced_asterisks", ""))
+            else:
+                end = p_end
+                while end > pos and reply[end - 1].isspace():
+                    end -= 1
+                body = reply[pos:end]
+                out.append(_f(reply, pos, end, f"{mark} is never closed", "unbalanced_asterisks", body + mark))
+    return out
+
+
+def _fences(reply: str, blanked: str) -> list[Finding]:
+    fences = list(_FENCE_RE.finditer(blanked))
+    if len(fences) % 2 == 0:
+        return []
+    m = fences[-1]
+    return [_f(reply, m.start(), m.end(), "unclosed code fence", "markup", "")]
+
+
+def _ellipses(reply: str) -> list[Finding]:
+    out = [
+        _f(reply, m.start(), m.end(), "ellipsis run", "ellipsis_abuse",
+           "……" if m.group()[0] in "…。" else "...", "low")
+        for m in _ELLIPSIS_RUN_RE.finditer(reply)
+    ]
+    if out:
+        return out
+    count = len(_ELLIPSIS_RE.findall(reply))
+    words = word_count(reply)
+    if count >= 5 and words / count < 10:
+        out.append(_f(reply, 0, len(reply), f"{count} ellipses in {words} words", "ellipsis_abuse", None, "low"))
+    return out

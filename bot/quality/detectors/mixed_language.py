@@ -1,0 +1,155 @@
+"""Mixed language: passages in a language other than the scene's, beyond names and deliberate foreign words.
+
+Names (the NPC's, the user's, the cast's), mentions, URLs, markup and tags are blanked out first. The
+rest is cut into runs of one script (CJK, Hangul, Cyrillic, Latin) and Latin runs further into
+sentences; each piece is identified with ``bot.quality.language`` (Lingua when installed). A piece in
+another language is a finding when it is long enough to be more than a deliberate word or phrase
+(five words, or three when most of the reply is foreign) and the character does not speak that
+language on purpose (``ReplyContext.npc_languages``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.quality import language
+from bot.quality.findings import Finding, ReplyContext, make_finding
+from bot.quality.text import Analysis, sentence_spans, word_count
+
+DETECTOR = "mixed_language"
+
+MIN_FOREIGN_WORDS = 5
+MIN_FOREIGN_WORDS_WHEN_DOMINANT = 3
+LATIN_CONFIDENCE = 0.75
+
+_NOISE_RE = re.compile(
+    r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
+    r"|\b[A-Z]{2,}s?\b|\b\w*\d\w*\b"
+)
+_OPENERS = "\"“「『«(（*"
+_SCRIPT_OF = (
+    (re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff]"), "cjk"),
+    (re.compile("[\uac00-\ud7af\u1100-\u11ff]"), "hangul"),
+    (re.compile("[\u0400-\u04ff]"), "cyrillic"),
+    (re.compile("[A-Za-z\u00c0-\u024f]"), "latin"),
+)
+
+
+def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
+    scene = (ctx.language or "en").lower()
+    masked = _mask(reply, ctx)
+    total = word_count(masked)
+    if total == 0:
+        return []
+    allowed = {scene, *(code.lower() for code in ctx.npc_languages)}
+    pieces: list[tuple[int, int, str, int]] = []
+    for start, end, script in _script_runs(masked):
+        if script == "latin":
+            for s, e in sentence_spans(masked[start:end]):
+                pieces.append((start + s, start + e, script, 0))
+        else:
+            pieces.append((start, end, script, 0))
+    foreign: list[tuple[int, int, str, int]] = []
+    for start, end, script, _ in pieces:
+        text = masked[start:end]
+        words = word_count(text)
+        if words == 0:
+            continue
+        if script == "latin" and scene in language.LATIN_LANGUAGES:
+            if words < MIN_FOREIGN_WORDS_WHEN_DOMINANT:
+                continue
+            code, confidence = language.classify(text)
+            if confidence < LATIN_CONFIDENCE:
+                continue
+        else:
+            code, _ = language.classify(text)
+        if code is None or code in allowed:
+            continue
+        foreign.append((start, end, code, words))
+    if not foreign:
+        return []
+    foreign_words = sum(w for *_, w in foreign)
+    dominant = foreign_words / total >= 0.5
+    threshold = MIN_FOREIGN_WORDS_WHEN_DOMINANT if dominant else MIN_FOREIGN_WORDS
+    out: list[Finding] = []
+    for start, end, code, words in _merge(masked, foreign):
+        if words < threshold:
+            continue
+        out.append(
+            make_finding(
+                reply,
+                DETECTOR,
+                "high" if dominant else "medium",
+                start,
+                end,
+                f"{language.language_name(code)} in a {language.language_name(scene)} scene ({words} words)",
+                code=code,
+            )
+        )
+    return out
+
+
+def _mask(reply: str, ctx: ReplyContext) -> str:
+    chars = list(reply)
+
+    def blank(start: int, end: int) -> None:
+        chars[start:end] = " " * (end - start)
+
+    for m in _NOISE_RE.finditer(reply):
+        blank(m.start(), m.end())
+    for name in ctx.all_names:
+        for part in {name, *name.split()}:
+            if len(part) < 2:
+                continue
+            for m in re.finditer(re.escape(part), reply):
+                blank(m.start(), m.end())
+    return "".join(chars)
+
+
+def _script_runs(text: str) -> list[tuple[int, int, str]]:
+    """Maximal runs of one script; spaces, digits and punctuation join the run they sit in."""
+    runs: list[tuple[int, int, str]] = []
+    current: str | None = None
+    start = 0
+    last_letter = 0
+    for i, ch in enumerate(text):
+        script = _script(ch)
+        if script is None:
+            continue
+        if script != current:
+            if current is not None:
+                runs.append((start, last_letter + 1, current))
+                start = last_letter + 1
+            current = script
+        last_letter = i
+    if current is not None:
+        runs.append((start, len(text), current))
+    return runs
+
+
+def _script(ch: str) -> str | None:
+    if ch.isascii() and not ch.isalpha():
+        return None
+    for pattern, name in _SCRIPT_OF:
+        if pattern.match(ch):
+            return name
+    return None
+
+
+def _merge(text: str, pieces: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str, int]]:
+    """Join neighbouring foreign pieces of the same language (a paragraph, not one finding a sentence)."""
+    out: list[tuple[int, int, str, int]] = []
+    for start, end, code, words in pieces:
+        if out and out[-1][2] == code and word_count(text[out[-1][1] : start]) == 0:
+            s, _, c, w = out[-1]
+            out[-1] = (s, end, c, w + words)
+        else:
+            out.append((start, end, code, words))
+    trimmed = []
+    for start, end, code, words in out:
+        while start < end and not (text[start].isalnum() or text[start] in _OPENERS):
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        trimmed.append((start, end, code, words))
+    return trimmed

@@ -1,0 +1,147 @@
+"""Repetition: overlap with this NPC's recent replies, and loops inside one reply.
+
+Tokens are lower-cased words, one per CJK character. Across replies the signals are a sentence
+repeated verbatim from a recent reply, a reply whose n-grams mostly occur in one recent reply
+(n = 4 words, or 6 for mostly-CJK text), and the same opening words as several recent replies.
+Inside a reply they are a sentence said twice and a phrase repeated three or more times in a row.
+Humans repeat a whole sentence consecutively about 0.02% of the time, so these are rare in good text.
+"""
+
+from __future__ import annotations
+
+from bot.quality.findings import Finding, ReplyContext, make_finding
+from bot.quality.text import Analysis, cjk_share, sentence_spans, tokens
+
+DETECTOR = "repetition"
+
+RECENT_WINDOW = 5
+NEAR_DUPLICATE = 0.5
+MIN_SENTENCE_TOKENS = 5
+
+
+def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
+    findings: list[Finding] = []
+    toks = tokens(reply)
+    if len(toks) < 3:
+        return findings
+    findings += _loops(reply, toks)
+    recent = [r for r in list(ctx.recent_replies)[-RECENT_WINDOW:] if r and r.strip()]
+    if recent:
+        findings += _against_recent(reply, toks, recent)
+    findings.sort(key=lambda f: f.start)
+    out: list[Finding] = []
+    for f in findings:
+        if out and f.start < out[-1].end and f.end <= out[-1].end:
+            continue
+        out.append(f)
+    return out
+
+
+def _n_for(text: str) -> int:
+    return 6 if cjk_share(text) > 0.5 else 4
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _sentence_keys(text: str) -> list[tuple[tuple[str, ...], int, int]]:
+    out = []
+    for start, end in sentence_spans(text):
+        key = tuple(t for t, _, _ in tokens(text[start:end]))
+        if len(key) >= MIN_SENTENCE_TOKENS:
+            out.append((key, start, end))
+    return out
+
+
+def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
+    out: list[Finding] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for key, start, end in _sentence_keys(reply):
+        if key in seen:
+            cut_end = end
+            while cut_end < len(reply) and reply[cut_end] in " \t":
+                cut_end += 1
+            out.append(
+                make_finding(
+                    reply, DETECTOR, "high", start, cut_end,
+                    "repeats a sentence from earlier in the same reply",
+                    code="loop", replacement="",
+                )
+            )
+        else:
+            seen[key] = start
+    words = [t for t, _, _ in toks]
+    n = len(words)
+    i = 0
+    while i < n:
+        found = False
+        for size in range(3, min(12, (n - i) // 2) + 1):
+            block = words[i : i + size]
+            reps = 1
+            while words[i + reps * size : i + (reps + 1) * size] == block:
+                reps += 1
+            if reps >= 3 and size * reps >= 8:
+                start = toks[i + size][1]
+                end = toks[i + reps * size - 1][2]
+                out.append(
+                    make_finding(
+                        reply, DETECTOR, "high", start, end,
+                        f"repeats the same phrase {reps} times in a row",
+                        code="loop", replacement="",
+                    )
+                )
+                i += reps * size
+                found = True
+                break
+        if not found:
+            i += 1
+    return out
+
+
+def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[str]) -> list[Finding]:
+    out: list[Finding] = []
+    recent_keys = {key for r in recent for key, _, _ in _sentence_keys(r)}
+    repeated = [(s, e) for key, s, e in _sentence_keys(reply) if key in recent_keys]
+    for start, end in repeated:
+        out.append(
+            make_finding(
+                reply, DETECTOR, "medium", start, end,
+                "repeats a sentence from a recent reply",
+                code="repeated_sentence", replacement="",
+            )
+        )
+    words = [t for t, _, _ in toks]
+    n = _n_for(reply)
+    grams = _ngrams(words, n)
+    if len(grams) >= 4:
+        best = 0.0
+        for r in recent:
+            other = _ngrams([t for t, _, _ in tokens(r)], n)
+            if other:
+                best = max(best, len(grams & other) / len(grams))
+        if best >= NEAR_DUPLICATE and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
+            out.append(
+                make_finding(
+                    reply, DETECTOR, "high", 0, len(reply),
+                    f"{best:.0%} of its {n}-grams occur in one recent reply",
+                    code="near_duplicate",
+                )
+            )
+    width = 6 if n == 6 else 4
+    opening = tuple(words[:width])
+    if len(opening) == width and not repeated:
+        same = sum(1 for r in recent if tuple(t for t, _, _ in tokens(r)[:width]) == opening)
+        if same >= 2:
+            out.append(
+                make_finding(
+                    reply, DETECTOR, "low", toks[0][1], toks[width - 1][2],
+                    f"opens like {same} of the last {len(recent)} replies",
+                    code="same_opening",
+                )
+            )
+    return out
+
+
+def _covers(spans: list[tuple[int, int]], toks: list[tuple[str, int, int]]) -> int:
+    return sum(1 for _, s, e in toks if any(a <= s and e <= b for a, b in spans))

@@ -1,0 +1,159 @@
+"""Speaks as another character: ``Bob:`` headers, lines attributed to another character, or a switch of identity.
+
+In a group scene each NPC writes only its own part. Narrating that another character nods is normal
+staging and is not flagged; writing that character's *words* (a header, or a quote with "Bob says")
+or claiming to be them ("I am Bob", "我是林夏") is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.quality.findings import Finding, ReplyContext, make_finding
+from bot.quality.text import MASK, Analysis, analyse, header_regex, names_alternation, sentence_spans
+
+DETECTOR = "speaks_as_other"
+
+_EN_SPEECH = (
+    r"says|said|asks|asked|replies|replied|answers|answered|whispers|whispered|shouts|shouted|mutters|"
+    r"muttered|adds|added|calls|called|snaps|snapped|exclaims|exclaimed|murmurs|murmured|cuts in|chimes in|"
+    r"interjects|interjected|laughs|laughed|sighs|sighed|growls|growled|continues|continued"
+)
+_ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|插嘴|笑道"
+
+
+def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
+    others = list(ctx.others)
+    if not others:
+        return []
+    a = analysis or analyse(reply, ctx.own_names)
+    findings = _headers(reply, ctx)
+    findings += _attributed_lines(reply, a, others)
+    findings += _identity_switch(reply, others)
+    out: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if out and f.start < out[-1].end:
+            continue
+        out.append(f)
+    return out
+
+
+def _headers(reply: str, ctx: ReplyContext) -> list[Finding]:
+    pattern = header_regex(list(ctx.others))
+    if pattern is None:
+        return []
+    own = header_regex(list(ctx.own_names))
+    out: list[Finding] = []
+    for m in pattern.finditer(reply):
+        end = len(reply)
+        if own is not None:
+            nxt = own.search(reply, m.end())
+            if nxt:
+                end = nxt.start()
+        out.append(
+            make_finding(
+                reply,
+                DETECTOR,
+                "high",
+                m.start(),
+                end,
+                f"writes a line under another character's header ({m.group('name')}:)",
+                code="other_header",
+                replacement="",
+            )
+        )
+    return out
+
+
+def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Finding]:
+    if not a.dialogue:
+        return []
+    view = a.narration_view
+    alt = names_alternation(others)
+    boundary = rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])"
+    after_quote = [
+        # "...," Bob says  /  “……”林夏说
+        re.compile(rf"{MASK}\.?[\s,]*{boundary}[\s,]*(?:\w+ly\s+)?(?:{_EN_SPEECH})\b", re.IGNORECASE),
+        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})"),
+        # "Enough!" Bob slams the table. "Shut up!"  /  “够了！”老陈一拍桌子，“都给我闭嘴！”
+        re.compile(rf"{MASK}\.?\s*{boundary}\s+(?:[a-z]+\s+){{0,5}}?[a-z]+[.,:]?\s*{MASK}"),
+        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^。！？\n{MASK}]{{0,12}}?[，,：:]?\s*{MASK}"),
+    ]
+    as_subject = [
+        # Bob says, "..."  /  林夏笑着说：“……”
+        re.compile(
+            rf"{boundary}\s+(?:[a-z]+\s+){{0,3}}?(?:{_EN_SPEECH})\b[^.!?\n{MASK}]{{0,30}}[,:]?\s*{MASK}"
+        ),
+        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})[：:，,]?\s*{MASK}"),
+        # Bob grins: "..."  /  老陈哼了一声：“……” (an action, a colon, the line)
+        re.compile(rf"{boundary}[^.!?。！？，,\n{MASK}:：]{{0,24}}[:：]\s*{MASK}"),
+        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}:：]{{0,12}}[:：]\s*{MASK}"),
+    ]
+    matches = [m for p in after_quote for m in p.finditer(view)]
+    matches += [m for p in as_subject for m in p.finditer(view) if _is_subject(view, m.start("name"))]
+    sentences = sentence_spans(view)
+    out: list[Finding] = []
+    for m in matches:
+        pos = m.start("name")
+        s_start, s_end = next(((s, e) for s, e in sentences if s <= pos < e), (m.start(), m.end()))
+        # Take the quote that the attribution belongs to as well, even across the sentence split.
+        start = min(s_start, _quote_before(a, m.start("name"), s_start))
+        end = max(s_end, _quote_after(a, m.end()))
+        while end < len(reply) and reply[end] in " \t":
+            end += 1
+        out.append(
+            make_finding(
+                reply, DETECTOR, "high", start, end,
+                f"writes dialogue for {m.group('name')}", code="other_line", replacement="",
+            )
+        )
+    return out
+
+
+def _is_subject(view: str, pos: int) -> bool:
+    """Whether the word at ``pos`` starts a sentence or clause (so a name there is the subject)."""
+    before = view[:pos].rstrip(" \t*_")
+    conj = re.search(r"(?:\b(?:but|and|then|so|until)|然后|可|却|就)\s*$", before)
+    if conj:
+        before = before[: conj.start()].rstrip()
+    return not before or before[-1] in ".!?。！？；;,，\n" + MASK
+
+
+def _quote_before(a: Analysis, pos: int, default: int) -> int:
+    for start, end in a.dialogue:
+        gap = a.text[end:pos]
+        if end <= pos and len(gap) <= 4 and not gap.strip(" ,，"):
+            return start
+    return default
+
+
+def _quote_after(a: Analysis, pos: int) -> int:
+    for start, end in a.dialogue:
+        if start <= pos <= end:
+            return end
+    return pos
+
+
+def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
+    alt = names_alternation(others)
+    patterns = [
+        re.compile(rf"\b(?:I am|I['’]m|my name is|call me)\s+(?P<name>{alt})\b(?!['’]s)", re.IGNORECASE),
+        re.compile(rf"(?:我是|我叫|我就是|本人是)(?P<name>{alt})(?![的之])"),
+        re.compile(rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE),
+    ]
+    out: list[Finding] = []
+    for pattern in patterns:
+        for m in pattern.finditer(reply):
+            out.append(
+                make_finding(
+                    reply,
+                    DETECTOR,
+                    "high",
+                    m.start(),
+                    m.end(),
+                    f"switches identity to {m.group('name')}",
+                    code="identity_switch",
+                    replacement=None,
+                )
+            )
+    return out

@@ -1,0 +1,326 @@
+"""Speaks for the user: the reply narrates the user's actions, words, thoughts or feelings.
+
+Only narration is examined: quoted speech (and, in ``*action*`` style, the unmarked speech) is
+masked first, so "You look tired," she said. is fine while "You walk over and take her hand." is not.
+A second-person subject at the start of a clause followed by a verb is the signal; "you" as an
+object ("she hands you the cup"), inside a subordinate clause ("as you sit down, she ...") or after a
+verb of perception ("she notices you hesitate") is the NPC reacting to the user, which users accept.
+The same checks run for the user's name ("Alex walks over", "林夏走过去") and for ``Alex:`` headers
+or speech attributed to the user.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.quality.findings import Finding, ReplyContext, make_finding
+from bot.quality.text import (
+    MASK,
+    Analysis,
+    analyse,
+    header_regex,
+    names_alternation,
+    sentence_spans,
+    word_count,
+)
+
+DETECTOR = "speaks_for_user"
+
+# Words that may follow a clause-initial "you" without making it the subject of an action.
+_NON_VERBS = frozenset(
+    """
+    both all two three alone too guys people there here again now instead yourself and or nor who
+    that which as to in on at with for from by of a an the back closer away up down out off over
+    inside outside my her his their its our your this these those included especially either neither
+    seem seems appear appears are were is was have has had will would shall should may might must
+    could can if so not no yes please sir ma'am
+    """.split()
+)
+_ADVERBS = frozenset(
+    """
+    just still finally suddenly slowly quickly also then now only almost barely nearly even never
+    always instinctively immediately gently quietly silently softly carefully hesitantly reluctantly
+    nervously absently simply already again soon
+    """.split()
+)
+_LOOK_ACTIONS = frozenset(
+    "at around up down away back over into out toward towards to through past behind".split()
+)
+_MODAL_ACTIONS = frozenset(
+    "help feel see hear sense taste smell tell barely hardly almost only stop resist bring keep".split()
+)
+_FEELING_ADJ = frozenset(
+    """
+    tired nervous scared afraid embarrassed flustered speechless breathless frozen stunned dizzy
+    angry furious happy sad relieved terrified overwhelmed
+    """.split()
+)
+_BODY = (
+    r"heart|pulse|breath|breathing|cheeks?|face|eyes|hands?|fingers|knees|legs|stomach|mind|thoughts|"
+    r"voice|throat|chest|skin|body|lips|head|gaze|mouth|ears"
+)
+_THIRD_COPULA = frozenset("is was seems appears has had looks sounds".split())
+
+_YOU_RE = re.compile(r"\b(?P<you>[Yy]ou(?:['’](?:re|ve|ll|d))?|[Yy]our)\b")
+_WORD_AFTER_RE = re.compile(r"[ \t]+(?P<w>[A-Za-z]+(?:['’][a-z]+)?)")
+_CONJ_RE = re.compile(r"(?:^|(?<=[\s,;]))(?:and|then|but|so|yet|and then|but then)\s*$")
+_BOUNDARY_CHARS = ".!?…:;\n" + MASK + "—–)"
+_STRIP_CHARS = " \t*_\"“”「」『』'‘’"
+
+_ZH_CONJ = ("然后", "于是", "接着", "随后", "而后", "便", "就", "却", "而")
+_ZH_BOUNDARY = "。！？；，、：…—\n" + MASK + "）)*"
+_ZH_BODY = (
+    "心跳|心脏|心里|心中|心头|内心|脸颊|脸|手指|指尖|双手|手心|手|眼眶|眼睛|双眼|眼神|目光|视线|呼吸|声音|"
+    "喉咙|嗓音|身体|全身|嘴角|嘴唇|耳朵|耳根|胸口|腿|膝盖|脑海|脑中|思绪|胃|后背|额头"
+)
+_ZH_NOT_SUBJECT = set("是好这那或")
+_ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|笑道|轻声道|低声道"
+
+
+def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
+    a = analysis or analyse(reply, ctx.own_names)
+    findings: list[Finding] = []
+    findings += _headers(reply, ctx)
+    view = a.narration_view
+    if a.narration:
+        for s_start, s_end in sentence_spans(view):
+            sentence = view[s_start:s_end]
+            if sentence.rstrip(_STRIP_CHARS + MASK).endswith(("?", "？")):
+                continue  # a narrated question asks the user something; it does not answer for them
+            hit = _second_person_en(view, s_start, s_end) or _second_person_zh(view, s_start, s_end)
+            if hit:
+                start, code, reason = hit
+                findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
+                continue
+            hit = _user_name_narration(view, s_start, s_end, ctx)
+            if hit:
+                start, code, reason = hit
+                findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
+    return _dedupe(findings)
+
+
+def _finding(reply: str, view: str, s_start: int, s_end: int, clause: int, code: str, reason: str) -> Finding:
+    """Cut the whole sentence, or only the clause when a real main clause precedes it."""
+    words_before = word_count(view[s_start:clause].replace(MASK, " "))
+    if clause > s_start and (words_before >= 3 or MASK in view[s_start:clause]):
+        end = s_end
+        while end > clause and reply[end - 1] in ".!?。！？…\"”」』*_ ":
+            end -= 1
+        severity = "medium"
+        start = clause
+    else:
+        start, end = s_start, s_end
+        while end < len(reply) and reply[end] in " \t":
+            end += 1
+        severity = "high"
+    return make_finding(reply, DETECTOR, severity, start, end, reason, code=code, replacement="")
+
+
+def _clause_start(view: str, s_start: int, pos: int) -> int | None:
+    """Where the clause containing ``pos`` starts if ``pos`` is its first word, else None."""
+    prefix = view[s_start:pos]
+    stripped = prefix.rstrip(_STRIP_CHARS)
+    if not stripped.strip():
+        return s_start
+    if stripped[-1] in _BOUNDARY_CHARS:
+        return s_start + len(stripped)
+    if stripped[-1] in ",-":
+        return s_start + len(stripped) - 1
+    m = _CONJ_RE.search(stripped)
+    if m:
+        head = stripped[: m.start()].rstrip()
+        if head.endswith(","):
+            return s_start + len(head) - 1
+        if not head or head[-1] in _BOUNDARY_CHARS:
+            return s_start + len(head)
+        return s_start + len(head)
+    return None
+
+
+def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, str] | None:
+    for m in _YOU_RE.finditer(view, s_start, s_end):
+        clause = _clause_start(view, s_start, m.start())
+        if clause is None:
+            continue
+        you = m.group("you").lower().replace("’", "'")
+        words = _following_words(view, m.end(), s_end, 3)
+        if not words:
+            continue
+        if you == "your":
+            if re.fullmatch(_BODY, words[0]) and len(words) > 1 and words[1] not in _NON_VERBS:
+                return clause, "second_person", f"narrates the user's body or feelings ('your {words[0]} {words[1]}')"
+            continue
+        if you in ("you'll", "you'd"):
+            continue
+        if you in ("you're",) or words[0] in ("are", "were"):
+            rest = words[1:] if words[0] in ("are", "were") else words
+            if rest and (rest[0].endswith("ing") or rest[0] in _FEELING_ADJ):
+                return clause, "second_person", "narrates the user's state as fact"
+            continue
+        if you == "you've":
+            if words[0].endswith(("ed", "en", "t")):
+                return clause, "second_person", "narrates what the user has done or felt"
+            continue
+        verb = _skip_adverbs(words)
+        if verb is None:
+            continue
+        if verb in ("look", "looks"):
+            nxt = words[words.index(verb) + 1] if words.index(verb) + 1 < len(words) else ""
+            if nxt in _LOOK_ACTIONS:
+                return clause, "second_person", "narrates the user's action ('you look …')"
+            continue
+        if verb in ("can", "could", "cannot", "can't", "couldn't", "can’t"):
+            idx = words.index(verb)
+            nxt = words[idx + 1] if idx + 1 < len(words) else ""
+            if nxt in _MODAL_ACTIONS or verb in ("cannot", "can't", "couldn't") and nxt == "help":
+                return clause, "second_person", "narrates what the user perceives or feels"
+            continue
+        if verb in ("do", "don't", "did", "didn't", "does"):
+            return clause, "second_person", "narrates the user's thoughts or actions"
+        if verb in _NON_VERBS or not verb.isascii() or not verb[0].islower():
+            continue
+        return clause, "second_person", f"narrates the user's action or feeling ('you {verb}')"
+    return None
+
+
+def _following_words(view: str, pos: int, end: int, n: int) -> list[str]:
+    words: list[str] = []
+    while len(words) < n:
+        m = _WORD_AFTER_RE.match(view, pos, end)
+        if not m:
+            break
+        words.append(m.group("w").replace("’", "'"))
+        pos = m.end()
+    return words
+
+
+def _skip_adverbs(words: list[str]) -> str | None:
+    for w in words:
+        lw = w.lower()
+        if lw in _ADVERBS or (lw.endswith("ly") and lw not in ("fly", "reply", "rely", "apply")):
+            continue
+        return w
+    return None
+
+
+def _second_person_zh(view: str, s_start: int, s_end: int) -> tuple[int, str, str] | None:
+    pos = view.find("你", s_start, s_end)
+    while pos >= 0:
+        clause = _zh_clause_start(view, s_start, pos)
+        if clause is not None:
+            rest = view[pos + 1 : s_end]
+            if rest.startswith("们"):
+                rest = rest[1:]
+            if rest.startswith("的"):
+                if re.match(f"的(?:{_ZH_BODY})", rest):
+                    return clause, "second_person", "narrates the user's body or feelings (你的…)"
+            elif rest[:1] and rest[0] not in _ZH_NOT_SUBJECT and "\u4e00" <= rest[0] <= "\u9fff":
+                return clause, "second_person", f"narrates the user's action or feeling (你{rest[:3]}…)"
+        pos = view.find("你", pos + 1, s_end)
+    return None
+
+
+def _zh_clause_start(view: str, s_start: int, pos: int) -> int | None:
+    prefix = view[s_start:pos].rstrip(" \t*_")
+    if not prefix:
+        return s_start
+    if prefix[-1] in _ZH_BOUNDARY:
+        return s_start + len(prefix) - (1 if prefix[-1] in "，、" else 0)
+    for conj in _ZH_CONJ:
+        if prefix.endswith(conj):
+            head = prefix[: -len(conj)].rstrip()
+            if not head:
+                return s_start
+            if head[-1] in _ZH_BOUNDARY:
+                return s_start + len(head) - (1 if head[-1] in "，、" else 0)
+    return None
+
+
+def _user_name_narration(view: str, s_start: int, s_end: int, ctx: ReplyContext) -> tuple[int, str, str] | None:
+    names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
+    if not names:
+        return None
+    pattern = re.compile(rf"(?<![\w'’])(?:{names_alternation(names)})(?![A-Za-z])")
+    for m in pattern.finditer(view, s_start, s_end):
+        name = m.group()
+        rest = view[m.end() : s_end]
+        if "\u4e00" <= name[-1] <= "\u9fff" or rest[:1] and "\u4e00" <= rest[0] <= "\u9fff":
+            clause = _zh_clause_start(view, s_start, m.start())
+            if clause is None:
+                continue
+            if re.match(f"(?:[^，。！？“”「」\n]{{0,6}}?(?:{_ZH_SPEECH}))[：:，,]?\\s*{MASK}", rest):
+                return clause, "user_line", f"writes {name}'s words"
+            if rest.startswith("的"):
+                if re.match(f"的(?:{_ZH_BODY})", rest):
+                    return clause, "user_name", f"narrates {name}'s body or feelings"
+                continue
+            if rest[:1] and rest[0] not in _ZH_NOT_SUBJECT and "\u4e00" <= rest[0] <= "\u9fff":
+                return clause, "user_name", f"narrates {name}'s action ({name}{rest[:3]}…)"
+            continue
+        clause = _clause_start(view, s_start, m.start())
+        if clause is None:
+            continue
+        if re.match(r"['’]s\s", rest):
+            words = _following_words(view, m.end() + 2, s_end, 2)
+            if len(words) == 2 and re.fullmatch(_BODY, words[0]) and words[1] not in _NON_VERBS:
+                return clause, "user_name", f"narrates {name}'s body or feelings"
+            continue
+        words = _following_words(view, m.end(), s_end, 3)
+        verb = _skip_adverbs(words)
+        if verb is None or verb in _NON_VERBS or verb in _THIRD_COPULA or not verb[0].islower():
+            continue
+        if verb in _SPEECH_VERBS:
+            return clause, "user_line", f"writes {name}'s words ('{name} {verb}')"
+        if verb.endswith("s") and not verb.endswith("ss") or verb.endswith("ed") or verb in _IRREGULAR_PAST:
+            return clause, "user_name", f"narrates {name}'s action ('{name} {verb}')"
+    return None
+
+
+_IRREGULAR_PAST = frozenset(
+    "said took went came felt thought knew saw gave made ran sat stood held told began drew fell "
+    "caught brought left kept put got"
+    .split()
+)
+_SPEECH_VERBS = frozenset(
+    "says said asks asked replies replied answers answered whispers whispered shouts shouted mutters "
+    "muttered adds added calls called tells told exclaims exclaimed murmurs murmured".split()
+)
+_GENERIC_ROLES = frozenset({"user", "human", "assistant", "system", "ai", "model"})
+
+
+def _headers(reply: str, ctx: ReplyContext) -> list[Finding]:
+    """``Alex:`` headers: the model continued the chat as the user; cut up to the NPC's own next header."""
+    users = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
+    pattern = header_regex(users)
+    if pattern is None:
+        return []
+    own = header_regex(list(ctx.own_names) + list(ctx.others))
+    out: list[Finding] = []
+    for m in pattern.finditer(reply):
+        end = len(reply)
+        if own is not None:
+            nxt = own.search(reply, m.end())
+            if nxt:
+                end = nxt.start()
+        out.append(
+            make_finding(
+                reply,
+                DETECTOR,
+                "high",
+                m.start(),
+                end,
+                f"writes a line as the user ({m.group('name')}:)",
+                code="user_header",
+                replacement="",
+            )
+        )
+    return out
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    out: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        if out and f.start < out[-1].end and f.end <= out[-1].end:
+            continue
+        out.append(f)
+    return out

@@ -1,0 +1,244 @@
+"""Shared text analysis for the detectors: words, quoted speech vs narration, sentences, names.
+
+Role-play text mixes three styles, and which parts are the character's *speech* decides what the
+detectors may flag:
+
+- ``quotes``: speech inside ``"…"``, ``“…”``, ``「…」``, ``『…』`` or ``«…»``; everything else is narration.
+- ``asterisks``: no quotes, actions inside ``*…*`` (or parentheses); the unmarked rest is speech.
+- ``plain``: neither; the whole reply is narration when it talks about someone in the third person
+  and never says "I"/"我", speech otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff"
+CJK_CHAR_RE = re.compile(f"[{CJK_RANGES}]")
+_LETTERS = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\uac00-\ud7af"
+WORD_RE = re.compile(f"[{CJK_RANGES}]|[{_LETTERS}]+(?:['’][{_LETTERS}]+)*|\\d+(?:[.,:]\\d+)*")
+TOKEN_RE = WORD_RE
+
+MASK = "\x00"
+
+QUOTE_PAIRS = {"“": "”", "「": "」", "『": "』", "«": "»", "﹁": "﹂"}
+QUOTE_CLOSERS = set(QUOTE_PAIRS.values())
+
+_STAR_SPAN_RE = re.compile(r"(?<![\\*])(\*{1,3})(?=[^\s*])([^*\n]*?[^\s*\\])\1(?!\*)")
+_PAREN_SPAN_RE = re.compile(r"\([^()\n]{2,}\)|（[^（）\n]{2,}）")
+_FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ll|ve|d)|me|my|mine|myself|we|our|us)\b|我")
+_THIRD_PERSON_RE = re.compile(r"\b(?:[Ss]he|[Hh]e|[Hh]er|[Hh]is|[Hh]im|[Tt]hey|[Tt]hem|[Tt]heir)\b|[她他它]")
+_SECOND_PERSON_RE = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Yy]ours)\b|你")
+_SENTENCE_RE = re.compile(
+    r"[^.!?。！？…\n]*?(?:[.!?。！？…]+[\"”」』'’)\]*_]*(?=\s|$|[^\s.!?。！？…])|\n|$)"
+)
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``; every CJK character counts as one word."""
+    return sum(1 for _ in WORD_RE.finditer(text))
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """Lower-cased word tokens (one per CJK character) with their character spans."""
+    return [(m.group().lower().replace("’", "'"), m.start(), m.end()) for m in WORD_RE.finditer(text)]
+
+
+def has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(CJK_CHAR_RE.match(ch))
+
+
+def cjk_share(text: str) -> float:
+    """Share of words that are CJK characters (0 for text without words)."""
+    total = cjk = 0
+    for m in WORD_RE.finditer(text):
+        total += 1
+        if is_cjk(m.group()[0]):
+            cjk += 1
+    return cjk / total if total else 0.0
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Outermost quoted-speech spans, quote marks included.
+
+    A quote left open ends at the end of its line: a line break is where role-play text most often
+    forgets the closing mark, and narration usually resumes after it.
+    """
+    spans: list[tuple[int, int]] = []
+    stack: list[tuple[str, int]] = []
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            if stack:
+                spans.append((stack[0][1], i))
+                stack.clear()
+            continue
+        if ch == '"':
+            if stack and stack[-1][0] == '"':
+                _, start = stack.pop()
+                if not stack:
+                    spans.append((start, i + 1))
+            else:
+                stack.append(('"', i))
+        elif ch in QUOTE_PAIRS:
+            stack.append((QUOTE_PAIRS[ch], i))
+        elif ch in QUOTE_CLOSERS and any(c == ch for c, _ in stack):
+            while stack:
+                closer, start = stack.pop()
+                if closer == ch:
+                    break
+            if not stack:
+                spans.append((start, i + 1))
+    if stack:
+        spans.append((stack[0][1], len(text)))
+    return sorted(spans)
+
+
+def star_spans(text: str) -> list[tuple[int, int]]:
+    """``*action*`` / ``**bold**`` spans, markers included."""
+    return [(m.start(), m.end()) for m in _STAR_SPAN_RE.finditer(text)]
+
+
+def complement(spans: Sequence[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for start, end in sorted(spans):
+        if start > pos:
+            out.append((pos, start))
+        pos = max(pos, end)
+    if pos < length:
+        out.append((pos, length))
+    return out
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans with surrounding whitespace trimmed; closing quotes stay with their sentence."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    n = len(text)
+    while pos < n:
+        m = _SENTENCE_RE.match(text, pos)
+        end = m.end() if m and m.end() > pos else pos + 1
+        start, stop = pos, end
+        while start < stop and text[start].isspace():
+            start += 1
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        if stop > start:
+            out.append((start, stop))
+        pos = end
+    return out
+
+
+def paragraph_end(text: str, pos: int) -> int:
+    """Index of the end of the paragraph containing ``pos`` (before its trailing whitespace)."""
+    nl = text.find("\n", pos)
+    end = len(text) if nl < 0 else nl
+    while end > pos and text[end - 1].isspace():
+        end -= 1
+    return end
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """One reply taken apart once and shared by all detectors."""
+
+    text: str
+    style: str  # "quotes" | "asterisks" | "plain"
+    dialogue: tuple[tuple[int, int], ...]
+    narration: tuple[tuple[int, int], ...]
+    narration_view: str  # the text with dialogue replaced by MASK characters, offsets unchanged
+    words: int
+
+    def in_dialogue(self, pos: int) -> bool:
+        return any(start <= pos < end for start, end in self.dialogue)
+
+    def dialogue_text(self) -> str:
+        return " ".join(self.text[s:e] for s, e in self.dialogue)
+
+
+def analyse(text: str, own_names: Sequence[str] = ()) -> Analysis:
+    """Split ``text`` into speech and narration (see the module docstring for the three styles)."""
+    quotes = quote_spans(text)
+    if quotes:
+        style = "quotes"
+        dialogue = [s for s in quotes if has_letters(text[s[0] : s[1]])]
+    else:
+        marked = merge_spans(
+            star_spans(text) + [(m.start(), m.end()) for m in _PAREN_SPAN_RE.finditer(text)]
+        )
+        if marked:
+            style = "asterisks"
+            dialogue = [s for s in complement(marked, len(text)) if has_letters(text[s[0] : s[1]])]
+        else:
+            style = "plain"
+            dialogue = [] if _plain_is_narration(text, own_names) else ([(0, len(text))] if text else [])
+    view = list(text)
+    for start, end in dialogue:
+        view[start:end] = MASK * (end - start)
+        # A quote that ends its sentence ends the narration sentence around it too.
+        inner = text[start:end].rstrip("\"”」』»﹂ \t")
+        if inner and inner[-1] in ".!?。！？…" and end - start >= 2:
+            view[end - 1] = "."
+    narration = [s for s in complement(dialogue, len(text)) if has_letters(text[s[0] : s[1]])]
+    return Analysis(
+        text=text,
+        style=style,
+        dialogue=tuple(dialogue),
+        narration=tuple(narration),
+        narration_view="".join(view),
+        words=word_count(text),
+    )
+
+
+def _plain_is_narration(text: str, own_names: Sequence[str]) -> bool:
+    if _FIRST_PERSON_RE.search(text):
+        return False
+    if _THIRD_PERSON_RE.search(text) or any(name_regex(name).search(text) for name in own_names):
+        return True
+    # No one is named: words to "you" are speech, a bare description of the scene is narration.
+    return not _SECOND_PERSON_RE.search(text)
+
+
+@lru_cache(maxsize=512)
+def name_regex(name: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+    """A pattern matching ``name`` as a whole word (CJK names have no word boundaries)."""
+    escaped = re.escape(name)
+    if CJK_CHAR_RE.search(name):
+        pattern = escaped
+    else:
+        pattern = rf"(?<![\w'’]){escaped}(?![\w])"
+    return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+
+
+def names_alternation(names: Sequence[str]) -> str:
+    """A regex alternation of ``names``, longest first."""
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+
+
+def header_regex(names: Sequence[str]) -> re.Pattern[str] | None:
+    """Line-start speaker headers such as ``Name:``, ``**Name**:``, ``[Name]:``, ``Name (softly):``."""
+    if not names:
+        return None
+    alt = names_alternation(names)
+    return re.compile(
+        rf"(?m)^[ \t>]*(?:\*\*|__|\*)?\[?(?P<name>{alt})\]?(?:\*\*|__|\*)?"
+        rf"[ \t]*(?:\([^)\n]{{0,40}}\)|（[^）\n]{{0,20}}）)?[ \t]*(?:\*\*)?[:：](?:\*\*)?",
+        re.IGNORECASE,
+    )
