@@ -11,13 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.content.models import World
-from bot.engine.addressing import find_mentions
+from bot.engine.addressing import find_mentions, has_cjk
 
 # Verbs that take the speaker somewhere. The place (or person) follows within a short distance.
 EN_MOVE = re.compile(
     r"\b(?:i|we|let's|let us)\s+(?:\w+\s+){0,2}?"
     r"(?:go|goes|going|walk|walks|walking|head|heads|heading|run|runs|hurry|hurries|make my way|make our way|"
-    r"step|steps|climb|climbs|wander|wanders|return|returns|leave|leaves|leaving|set off|go back|sneak|slip)\b"
+    r"step|steps|climb|climbs|wander|wanders|return|returns|leave|leaves|leaving|set off|go back|sneak|slip|"
+    r"enter|enters|visit|visits)\b"
     r"(?P<rest>[^.!?\n]{0,80})",
     re.IGNORECASE,
 )
@@ -44,16 +45,25 @@ class MoveIntent:
 
 
 def place_names(world: World) -> dict[str, list[str]]:
-    """Every way a place can be named: its name, aliases, and the id with dashes as spaces."""
+    """Every way a place can be named: its name (also without a leading "The"), aliases, and the id."""
     names: dict[str, list[str]] = {}
     for loc in world.locations:
-        variants = [loc.name, *loc.aliases, loc.id.replace("-", " ")]
-        stripped = [v.removeprefix("The ").removeprefix("the ") for v in variants]
-        names[loc.id] = sorted({v for v in variants + stripped if v}, key=len, reverse=True)
+        variants = [loc.name, loc.name.removeprefix("The ").removeprefix("the "), *loc.aliases, loc.id.replace("-", " ")]
+        names[loc.id] = sorted({v for v in variants if v.strip()}, key=len, reverse=True)
     return names
 
 
-def _place_in(text: str, world: World) -> str | None:
+# English movement needs a direction word before the place ("walk *to* the quay"), so that "we leave at
+# first light" does not send anyone to a lighthouse called "the light".
+EN_TOWARD = re.compile(r"\b(?:to|into|toward|towards|for|onto|inside|enter|enters|entering|visit|visits)\b", re.IGNORECASE)
+
+
+def _place_in(text: str, world: World, *, need_direction: bool = True) -> str | None:
+    if need_direction and not has_cjk(text):
+        direction = EN_TOWARD.search(text)
+        if direction is None:
+            return None
+        text = text[direction.end() :]
     found = find_mentions(text, place_names(world))
     return found[0].character_id if found else None
 
@@ -83,14 +93,14 @@ def user_intents(
             followed = _person_in(who_text, people)
             if followed is None and PRONOUNS.match(who_text):
                 followed = recent_speaker
-            target = _place_in(match.group("rest") or "", world)
+            target = _place_in(match.group("rest") or "", world, need_direction=False)
             if followed is not None or target is not None:
                 return [MoveIntent("user", target, followed, match.group(0))], False
             return [], True
     for pattern in (EN_MOVE, ZH_MOVE):
         match = pattern.search(narration)
         if match:
-            target = _place_in(match.group("rest"), world)
+            target = _place_in(match.group(0), world)
             if target is not None:
                 return [MoveIntent("user", target, None, match.group(0))], False
             return [], True
@@ -102,7 +112,7 @@ def npc_departure(reply: str, world: World, current: str) -> MoveIntent | None:
     actions = _outside_quotes(reply)
     for pattern in (EN_NPC_LEAVE, ZH_NPC_LEAVE):
         for match in pattern.finditer(actions):
-            target = _place_in(match.group("rest"), world)
+            target = _place_in(match.group(0), world)
             if target is not None and target != current:
                 return MoveIntent("npc", target, None, match.group(0))
     return None
