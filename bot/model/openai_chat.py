@@ -77,7 +77,11 @@ class OpenAIChatModel:
         )
         # Local servers (Ollama, llama.cpp) need no key, but the SDK insists on one; they ignore it.
         self._client = openai.AsyncOpenAI(
-            base_url=base_url, api_key=api_key or "no-key", timeout=request_timeout, max_retries=0
+            base_url=base_url,
+            api_key=api_key or "no-key",
+            timeout=request_timeout,
+            max_retries=0,
+            http_client=_plain_http_client(base_url),
         )
 
     async def aclose(self) -> None:
@@ -285,6 +289,17 @@ class OpenAIChatModel:
             wait_s=round(state.upcoming_sleep, 3),
             reason=describe(error) if error else "unknown",
         )
+
+
+def _plain_http_client(base_url: str) -> Any:
+    """For an ``http://`` server, a client that skips loading the CA store (~0.1 s per backend).
+
+    No TLS is ever negotiated with such a server because redirects (which could lead to an
+    ``https://`` host) are not followed; ``None`` lets the SDK build its usual verifying client.
+    """
+    if not base_url.lower().startswith("http://"):
+        return None
+    return openai.DefaultAsyncHttpxClient(verify=False, follow_redirects=False)
 
 
 def _user_message(error: BaseException, model: str) -> str:
