@@ -24,6 +24,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="write the figures as JSON (default path bench-results/engine.json)")
     engine.set_defaults(func=_engine)
 
+    memory = benches.add_parser("memory", help="prompt size, planted-fact recall, stable prefix and assembly time over 1,000 turns")
+    memory.add_argument("--turns", type=int, default=1000, help="turns in the synthetic scene (default 1000)")
+    memory.add_argument("--budget", type=int, default=6000, help="prompt token budget (default 6000)")
+    memory.add_argument("--seed", type=int, default=11)
+    memory.add_argument("--characters", type=Path, default=Path("characters"))
+    memory.add_argument("--worlds", type=Path, default=Path("worlds"))
+    memory.add_argument("--json", nargs="?", const="bench-results/memory.json", default=None,
+                        help="write the figures as JSON (default path bench-results/memory.json)")
+    memory.set_defaults(func=_memory)
+
 
 def _engine(args: argparse.Namespace) -> int:
     from bot.bench.engine import report, run_engine_bench
@@ -38,6 +48,16 @@ def _engine(args: argparse.Namespace) -> int:
             characters_dir=args.characters,
             worlds_dir=args.worlds,
         )
+    )
+    report(figures, args.json)
+    return 0
+
+
+def _memory(args: argparse.Namespace) -> int:
+    from bot.bench.memory import report, run_memory_bench
+
+    figures = run_memory_bench(
+        turns=args.turns, budget=args.budget, seed=args.seed, characters_dir=args.characters, worlds_dir=args.worlds
     )
     report(figures, args.json)
     return 0

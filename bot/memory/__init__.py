@@ -1,0 +1,1 @@
+"""Memory that does not fade: token budgets, facts, lore, retrieval, summaries and rewind."""

@@ -1,0 +1,281 @@
+"""Prompt assembly under a token budget, in stability order, so that prompts stay small and cacheable.
+
+Sections, first to last:
+1. static: world rules, the card, voice, sample exchanges: byte-identical turn after turn;
+2. slow (``system``/``memory``): the rolling summary, the most important facts, constant lore and what
+   the NPC witnessed off-screen: changes only when those do;
+3. history: the lines the NPC heard, from a window start aligned to a multiple of ``WINDOW_CHUNK``
+   turns, so the window only moves in jumps and consecutive calls share their whole history prefix;
+4. tail (``system``/``director``): facts relevant to the current lines, triggered lore, who is here,
+   moods and the instruction: everything that changes every turn.
+The budget is never exceeded. Each section has a cap; what goes first when space is short is decided
+by rules (least relevant facts, then highest-order lore, then the oldest history), never by cutting
+the end of the prompt.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.content.models import Character, LoreEntry, World
+from bot.engine.ports import ChatMessage
+from bot.engine.prompting import TurnContext, sample_messages, static_system_prompt, turn_instruction
+from bot.memory.lore import triggered
+from bot.memory.retrieval import Memory, pinned, rank
+from bot.memory.tokens import TokenCounter
+
+WINDOW_CHUNK = 8
+REFILL = 0.45
+SLOW_EVERY = 20
+STATIC_SHARE = 0.4
+SLOW_SHARE = 0.15
+TAIL_SHARE = 0.12
+SAFETY = 0.03
+PINNED = 5
+RETRIEVED = 4
+MIN_RELEVANCE = 0.3
+# A fact must share something specific with the lines (one rare word, or several common ones) to be recalled.
+MIN_MATCH = 3.0
+CUT = " …[cut]"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A line the NPC heard (or said), with the turn it belongs to."""
+
+    id: int
+    turn_seq: int
+    speaker: str
+    text: str
+    own: bool = False
+
+
+@dataclass
+class PromptInputs:
+    """Everything one NPC call is built from; gathered by the engine, assembled here without I/O."""
+
+    character: Character
+    world: World
+    scene_name: str
+    lines: Sequence[Line]
+    turn: TurnContext
+    now_seq: int
+    budget: int
+    summary: str | None = None
+    memories: Sequence[Memory] = ()
+    told: Sequence[str] = ()
+    lore: Sequence[LoreEntry] = ()
+    persona: str | None = None
+    window_start: int | None = None
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+
+
+@dataclass
+class Assembled:
+    """The messages, their token count per section, and what was left out."""
+
+    messages: list[ChatMessage]
+    tokens: int
+    sections: dict[str, int]
+    dropped: dict[str, int]
+    memory_ids: set[int]
+    window_start: int
+
+
+def _clip(counter: TokenCounter, text: str, limit: int) -> str:
+    """Cut a text to ``limit`` tokens at a stable place (the same text always cuts the same way)."""
+    if limit <= 0:
+        return ""
+    if counter.text(text) <= limit:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if counter.text(text[:mid] + CUT) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low] + CUT if low else ""
+
+
+def _static(inputs: PromptInputs, counter: TokenCounter, cap: int) -> tuple[list[ChatMessage], int]:
+    character = inputs.character
+    system = static_system_prompt(character, inputs.world)
+    samples = sample_messages(character)
+    head = []
+    if inputs.persona:
+        head.append(ChatMessage("user_system", inputs.persona))
+    head.append(ChatMessage("group", inputs.scene_name))
+    dropped = 0
+    while samples and counter.messages([ChatMessage("system", system), *head, *samples]) > cap:
+        samples = samples[:-2]
+        dropped += 1
+    messages = [ChatMessage("system", system), *head, *samples]
+    over = counter.messages(messages) - cap
+    if over > 0:
+        messages[0] = ChatMessage("system", _clip(counter, system, counter.text(system) - over - 8))
+    return messages, dropped
+
+
+def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Sequence[LoreEntry]) -> tuple[str, set[int], int]:
+    """The memory block; parts are dropped from the least important up until it fits."""
+    name = inputs.character.name
+    # Only facts older than the last refresh point are pinned, so the block changes every SLOW_EVERY
+    # turns at most (newer facts reach the prompt through the tail's retrieval meanwhile).
+    refreshed = inputs.now_seq - inputs.now_seq % SLOW_EVERY
+    top = pinned([m for m in inputs.memories if m.turn_seq < refreshed], PINNED)
+    parts: list[tuple[str, list[str]]] = []
+    if inputs.summary:
+        parts.append(("So far", [inputs.summary]))
+    if top:
+        parts.append(("Important", [m.text for m in top]))
+    if inputs.told:
+        parts.append(("You witnessed", list(inputs.told)))
+    if constant:
+        parts.append(("Lore", [e.content for e in constant]))
+
+    def render(sections: list[tuple[str, list[str]]]) -> str:
+        body = [f"[What {name} remembers; bring it up when it fits]"]
+        for title, items in sections:
+            if title == "So far":
+                body.append(f"{title}: {items[0]}")
+            elif items:
+                body.append(f"{title}:\n" + "\n".join(f"- {i}" for i in items))
+        return "\n".join(body) if len(body) > 1 else ""
+
+    dropped = 0
+    text = render(parts)
+    # Drop from the end of each list, lore first, then witnessed, then facts; the summary is clipped last.
+    for title in ("Lore", "You witnessed", "Important"):
+        for section in parts:
+            while section[0] == title and section[1] and counter.text(text) + 4 > cap:
+                section[1].pop()
+                dropped += 1
+                text = render(parts)
+    if counter.text(text) + 4 > cap:
+        text = _clip(counter, text, cap - 4)
+    kept = {m.id for m in top if any(m.text in items for t, items in parts if t == "Important")}
+    return text, kept, dropped
+
+
+def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], exclude: set[int]) -> tuple[str, set[int], int]:
+    query = "\n".join(line.text for line in list(inputs.lines)[-3:])
+    candidates = [m for m in inputs.memories if m.id not in exclude]
+    relevant = [s for s in rank(candidates, query, inputs.now_seq, min_match=MIN_MATCH) if s.relevance >= MIN_RELEVANCE]
+    facts = [s.memory for s in relevant[:RETRIEVED]]
+    lore = list(fired)
+    instruction = turn_instruction(inputs.character, inputs.world, inputs.turn)
+
+    def render() -> str:
+        blocks = []
+        if facts:
+            blocks.append("[You recall]\n" + "\n".join(f"- {m.text}" for m in facts))
+        if lore:
+            blocks.append("[Lore]\n" + "\n".join(f"- {e.content}" for e in lore))
+        blocks.append(instruction)
+        return "\n".join(blocks)
+
+    dropped = 0
+    text = render()
+    while counter.text(text) + 4 > cap and (lore or facts):
+        if lore:
+            lore.pop()  # the highest order goes first: the author ranked it last
+        else:
+            facts.pop()
+        dropped += 1
+        text = render()
+    if counter.text(text) + 4 > cap:
+        instruction = _clip(counter, instruction, cap - 4)
+        text = instruction
+    return text, {m.id for m in facts}, dropped
+
+
+def _window(
+    lines: Sequence[Line], counter: TokenCounter, budget: int, previous_start: int | None
+) -> tuple[list[Line], int, int]:
+    """The history window: (lines, lines left out, start turn).
+
+    The start stays where it was while the window still fits (so consecutive calls share their whole
+    history); when it overflows it jumps to the chunk-aligned turn that leaves the window about half
+    full, so the next jump is far away. Over-long lines are clipped to a quarter of the budget.
+    """
+    limit = max(64, budget // 4)
+    clipped = [
+        line if counter.text(line.text) <= limit else Line(line.id, line.turn_seq, line.speaker, _clip(counter, line.text, limit), line.own)
+        for line in lines
+    ]
+    if not clipped:
+        return [], 0, previous_start or 0
+    costs = [counter.text(line.text) + 4 + (2 if not line.own else 0) for line in clipped]
+    suffix = [0] * (len(clipped) + 1)
+    for i in range(len(clipped) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + costs[i]
+
+    def first_at(seq: int) -> int:
+        for index, line in enumerate(clipped):
+            if line.turn_seq >= seq:
+                return index
+        return len(clipped)
+
+    if previous_start is not None and previous_start >= clipped[0].turn_seq:
+        first = first_at(previous_start)
+        if suffix[first] <= budget:
+            return clipped[first:], first, previous_start
+    if suffix[0] <= budget and previous_start is None:
+        start = clipped[0].turn_seq - clipped[0].turn_seq % WINDOW_CHUNK
+        return clipped, 0, start
+    target = budget * REFILL
+    seq = clipped[0].turn_seq - clipped[0].turn_seq % WINDOW_CHUNK
+    last_seq = clipped[-1].turn_seq
+    while seq <= last_seq:
+        first = first_at(seq)
+        if suffix[first] <= target:
+            return clipped[first:], first, seq
+        seq += WINDOW_CHUNK
+    first = len(clipped) - 1
+    return clipped[first:], first, clipped[-1].turn_seq
+
+
+def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assembled:
+    """Build one NPC call's messages within ``inputs.budget`` tokens."""
+    counter = counter or TokenCounter()
+    budget = int(inputs.budget * (1 - SAFETY))
+    scan = "\n".join(line.text for line in list(inputs.lines)[-4:])
+    constant, fired = triggered(list(inputs.lore), scan, inputs.rng)
+
+    static, dropped_samples = _static(inputs, counter, int(budget * STATIC_SHARE))
+    slow_text, pinned_ids, dropped_slow = _slow(inputs, counter, int(budget * SLOW_SHARE), constant)
+    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, pinned_ids)
+
+    slow = [ChatMessage("system", slow_text, name="memory")] if slow_text else []
+    tail = [ChatMessage("system", tail_text, name="director")]
+    # The history budget uses the caps, not this turn's sizes, so that it does not wobble from turn to
+    # turn and move the window (which would break the cached prefix).
+    history_budget = budget - counter.messages(static) - int(budget * SLOW_SHARE) - int(budget * TAIL_SHARE)
+    window, dropped_lines, start = _window(inputs.lines, counter, max(0, history_budget), inputs.window_start)
+    history = [
+        ChatMessage("assistant", line.text) if line.own else ChatMessage("user", line.text, name=line.speaker) for line in window
+    ]
+    messages = [*static, *slow, *history, *tail]
+    total = counter.messages(messages)
+    while total > budget and history:
+        history.pop(0)
+        dropped_lines += 1
+        messages = [*static, *slow, *history, *tail]
+        total = counter.messages(messages)
+    sections = {
+        "static": counter.messages(static),
+        "slow": counter.messages(slow) if slow else 0,
+        "history": counter.messages(history) if history else 0,
+        "tail": counter.messages(tail),
+    }
+    return Assembled(
+        messages=messages,
+        tokens=total,
+        sections=sections,
+        dropped={"samples": dropped_samples, "slow": dropped_slow, "tail": dropped_tail, "history_lines": dropped_lines},
+        memory_ids=pinned_ids | recalled_ids,
+        window_start=start,
+    )

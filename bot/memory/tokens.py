@@ -1,0 +1,58 @@
+"""Token counting: a calibrated estimate, adjusted at run time from the server's reported usage.
+
+No tokenizer for M2-her is published, and tokenizer files for other models are downloads this bot
+cannot count on, so counts are estimated per script: CJK characters cost about one token each,
+other text about one token per 3.6 characters (measured on BPE tokenizers of current chat models for
+English prose), plus a few tokens of framing per message. ``TokenCounter.calibrate`` folds in what
+the server reports (``usage.prompt_tokens``), and the budget keeps a safety margin on top.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.engine.ports import ChatMessage
+
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+CHARS_PER_TOKEN = 3.6
+PER_MESSAGE = 4
+
+
+@lru_cache(maxsize=65536)
+def estimate(text: str) -> int:
+    """Estimated tokens of a text (rounded up; never zero for non-empty text)."""
+    if not text:
+        return 0
+    cjk = len(CJK.findall(text))
+    other = len(text) - cjk
+    return cjk + int(other / CHARS_PER_TOKEN + 0.999)
+
+
+@dataclass
+class TokenCounter:
+    """Counts tokens of messages; ``ratio`` scales the estimate toward what the server reports."""
+
+    ratio: float = 1.0
+    samples: int = 0
+
+    def text(self, text: str) -> int:
+        return int(estimate(text) * self.ratio + 0.999)
+
+    def message(self, message: ChatMessage) -> int:
+        name = estimate(message.name) if message.name else 0
+        return self.text(message.content) + PER_MESSAGE + name
+
+    def messages(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(self.message(m) for m in messages) + 3
+
+    def calibrate(self, estimated: int, reported: int) -> None:
+        """Move the ratio toward reported/estimated (an average that trusts many samples more than one)."""
+        if estimated <= 0 or reported <= 0:
+            return
+        observed = reported / (estimated / self.ratio)
+        self.samples += 1
+        weight = 1 / min(self.samples, 50)
+        self.ratio = max(0.5, min(2.0, self.ratio * (1 - weight) + observed * weight))
