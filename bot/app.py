@@ -87,7 +87,7 @@ async def open_app(
             model=model,
             library=library,
             clock=clock,
-            rng=rng or random.Random(),
+            rng=rng or random.Random(settings.random_seed),
             model_name=model_name,
             narrator_model=narrator_model,
         )

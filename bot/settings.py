@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     characters_dir: Path = Field(Path("characters"), validation_alias="CHARACTERS_DIR")
     worlds_dir: Path = Field(Path("worlds"), validation_alias="WORLDS_DIR")
 
+    random_seed: int | None = Field(None, validation_alias="RANDOM_SEED")
     log_format: Literal["console", "json"] = Field("console", validation_alias="LOG_FORMAT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 

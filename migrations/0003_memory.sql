@@ -24,3 +24,12 @@ CREATE TABLE summaries (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX summaries_scene ON summaries (scene_id, character_id, id);
+
+-- Quality guard counters: what the detectors found in replies and what the guards did about it.
+CREATE TABLE quality_counts (
+    guild_id   TEXT NOT NULL,
+    detector   TEXT NOT NULL,
+    counter    TEXT NOT NULL,
+    n          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (guild_id, detector, counter)
+);

@@ -7,6 +7,7 @@ The layers, each usable on its own:
 - ``bot.cards.mapping``: raw card dict <-> :class:`bot.content.models.Character` (pure functions).
 - ``bot.cards.worldinfo``: SillyTavern World Info JSON (or a ``character_book``) -> lore entries.
 - ``bot.cards.store``: write a character file and its avatar atomically, with a duplicate policy.
+- ``bot.cards.api``: the two calls a front end needs (below); ``bot.cards.values``: total value readers.
 
 The entry points a front end (CLI, Discord) needs are re-exported here: :func:`import_card` turns the
 bytes of an uploaded file into a :class:`Character` plus avatar bytes, :func:`export_card` does the

@@ -1,6 +1,6 @@
 """Raw card dict <-> :class:`Character`: pure functions, no I/O.
 
-Mapping (card field -> Ensemble field), in short; the README of this package documents it in full:
+Mapping (card field -> Ensemble field):
 
 - ``name`` -> ``name`` (whitespace collapsed, at most 80 characters); ``id`` = ``slugify(name)``.
 - ``description``/``personality``/``scenario`` -> the same fields. ``description`` and ``personality``
@@ -26,9 +26,14 @@ Mapping (card field -> Ensemble field), in short; the README of this package doc
   travel in the exported card's ``extensions["ensemble"]``, so an Ensemble character survives a round
   trip through a card too.
 
+- V3 ``nickname`` -> ``aliases`` (the nickname itself also stays for export).
+
 The round-trip law: ``card_to_character(character_to_card(c)) == c`` for every ``c`` that
-``card_to_character`` produced (and for hand-written characters), which gives
-``import(export(import(card))) == import(card)``.
+``card_to_character`` produced, which gives ``import(export(import(card))) == import(card)``; it holds
+for hand-written characters too when their text uses the canonical ``{{char}}``/``{{user}}`` spelling.
+After a character is edited, the kept copy is used only where it still matches, so export writes the
+edits (and the re-imported copy then drops what went stale). ``meta.extensions`` keys ``talkativeness``,
+``ensemble`` and ``ensemble_card`` are reserved.
 """
 
 from __future__ import annotations
@@ -112,7 +117,7 @@ class MappedCard:
     warnings: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- small, total value readers
+# ---------------------------------------------------------------- text helpers
 
 
 def _card_text(value: Any) -> str:
@@ -384,7 +389,7 @@ def _patched_entry(entry: LoreEntry, raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def book_from_lore(lore: list[LoreEntry], stash: Any = None) -> dict[str, Any] | None:
-    """The ``character_book`` for these lore entries, restoring what an import kept (see :func:`book_stash`)."""
+    """The ``character_book`` for these lore entries, restoring what an import kept (see :func:`lore_from_book`)."""
     stash = stash if isinstance(stash, dict) else None
     if not lore and stash is None:
         return None
@@ -540,14 +545,17 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
     if stash:
         extensions[STASH_KEY] = stash
 
-    meta = CardMeta(
-        tags=list(dict.fromkeys(as_text_list(data.get("tags"), split_commas=True))),
-        creator=as_text(data.get("creator")).strip(),
-        character_version=as_text(data.get("character_version")).strip(),
-        creator_notes=as_text(data.get("creator_notes")).strip(),
-        source_spec=as_text(native.get("source_spec")) if "source_spec" in native else spec,
-        extensions=extensions,
-    )
+    try:
+        meta = CardMeta(
+            tags=list(dict.fromkeys(as_text_list(data.get("tags"), split_commas=True))),
+            creator=as_text(data.get("creator")).strip(),
+            character_version=as_text(data.get("character_version")).strip(),
+            creator_notes=as_text(data.get("creator_notes")).strip(),
+            source_spec=as_text(native.get("source_spec")) if "source_spec" in native else spec,
+            extensions=extensions,
+        )
+    except ValidationError as exc:  # only for callers passing non-JSON objects (e.g. non-text keys)
+        raise ContentError("the card's extensions are not plain JSON data") from exc
     base: dict[str, Any] = {
         "id": character_id or slugify(name),
         "name": name,

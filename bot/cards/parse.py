@@ -320,10 +320,13 @@ def split_card(card: Any) -> tuple[str, dict[str, Any], list[str]]:
     spec = card.get("spec")
     data = card.get("data")
     warnings: list[str] = []
-    if spec in (SPEC_V2, SPEC_V3) or (isinstance(data, dict) and spec is not None):
+    if spec in (SPEC_V2, SPEC_V3) or (isinstance(data, dict) and (spec is not None or "name" in data)):
         if not isinstance(data, dict):
             raise ContentError(f"the card says {spec} but its 'data' field is not an object")
-        if spec not in (SPEC_V2, SPEC_V3):
+        if spec is None:
+            warnings.append("the card has no spec; its 'data' was read as a V2 card")
+            spec = SPEC_V2
+        elif spec not in (SPEC_V2, SPEC_V3):
             warnings.append(f"unknown card spec {_short(spec)}; read as a V2 card")
             spec = SPEC_V2
         merged = dict(data)
@@ -331,9 +334,6 @@ def split_card(card: Any) -> tuple[str, dict[str, Any], list[str]]:
             if key not in merged and key in card:
                 merged[key] = card[key]
         return spec, merged, warnings
-    if isinstance(data, dict) and "name" in data and "name" not in card:
-        warnings.append("the card has no spec; read its 'data' as a V2 card")
-        return SPEC_V2, dict(data), warnings
     if spec is not None:
         raise ContentError(f"unsupported card spec {_short(spec)} (expected chara_card_v2 or chara_card_v3)")
     if "entries" in card and "name" not in card and "first_mes" not in card:

@@ -11,4 +11,5 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.cards",
     "bot.cli.lint",
     "bot.cli.run",
+    "bot.cli.eval",
 )

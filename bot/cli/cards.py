@@ -163,8 +163,10 @@ def run_import_card(args: argparse.Namespace) -> int:
         print(f"  renamed: the id or name was taken, so it is saved as id {c.id!r}, name {c.name!r}")
     if saved.avatar_path is None:
         print("  avatar: the card has no picture; avatar_url left empty")
-    elif c.avatar_url:
+    elif base_url:
         print(f"  avatar: {saved.avatar_path}, served as {c.avatar_url}")
+    elif c.avatar_url:
+        print(f"  avatar: saved to {saved.avatar_path}; avatar_url kept from the card: {c.avatar_url}")
     else:
         print(f"  avatar: saved to {saved.avatar_path}; avatar_url left empty (serve {saved.avatar_path.parent} "
               "publicly and pass --avatar-base-url URL to set it)")

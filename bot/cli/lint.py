@@ -40,23 +40,45 @@ def register(subparsers: Any) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="transcript: JSON Lines (Role-Play Bench or /export) or a JSON array")
-    parser.add_argument("--format", choices=("json", "table"), default="json", help="output format (default: json)")
     parser.add_argument(
-        "--user-name", action="append", default=None, metavar="NAME",
+        "file", metavar="FILE", help="transcript: JSON Lines (Role-Play Bench or /export) or a JSON array"
+    )
+    parser.add_argument(
+        "--format", choices=("json", "table"), default="json", help="output format (default: json)"
+    )
+    parser.add_argument(
+        "--user-name",
+        action="append",
+        default=None,
+        metavar="NAME",
         help="the user's character name (repeatable); default: the user lines' speaker fields, else 'user'",
     )
-    parser.add_argument("--npc-name", default=None, metavar="NAME", help="the NPC's name when lines have no speaker")
     parser.add_argument(
-        "--character", action="append", default=None, metavar="NAME",
+        "--npc-name", default=None, metavar="NAME", help="the NPC's name when lines have no speaker"
+    )
+    parser.add_argument(
+        "--character",
+        action="append",
+        default=None,
+        metavar="NAME",
         help="another character's name (repeatable); NPC speakers in the transcript are added automatically",
     )
     parser.add_argument(
-        "--language", choices=("en", "zh", "auto"), default="auto",
+        "--language",
+        choices=("en", "zh", "auto"),
+        default="auto",
         help="the scene's language (default: auto, the transcript's dominant language)",
     )
-    parser.add_argument("--min-words", type=int, default=8, metavar="N", help="target reply length, lower bound (default 8)")
-    parser.add_argument("--max-words", type=int, default=140, metavar="N", help="target reply length, upper bound (default 140)")
+    parser.add_argument(
+        "--min-words", type=int, default=8, metavar="N", help="target reply length, lower bound (default 8)"
+    )
+    parser.add_argument(
+        "--max-words",
+        type=int,
+        default=140,
+        metavar="N",
+        help="target reply length, upper bound (default 140)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +118,11 @@ def lint(
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict: per-turn findings, counts and rates per detector."""
     lang = scene_language or language.dominant_language("\n".join(line.text for line in transcript.lines))
-    users = list(user_names or transcript.user_speakers or ([transcript.user_name] if transcript.user_name else ["user"]))
+    users = list(
+        user_names
+        or transcript.user_speakers
+        or ([transcript.user_name] if transcript.user_name else ["user"])
+    )
     npcs = list(dict.fromkeys([*transcript.npc_speakers, *(characters or [])]))
     history: dict[str, list[str]] = {}
     counts = dict.fromkeys(DETECTORS, 0)

@@ -17,7 +17,7 @@ from bot.discord_adapter.outbox import Outbox
 from bot.discord_adapter.swipes import SwipeButton
 from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
-from bot.engine.lines import InboundLine, SceneKey
+from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
 from bot.store.records import SceneRow
 
 log = structlog.get_logger("discord")
@@ -49,6 +49,7 @@ class EnsembleBot(commands.Bot):
         self.outbox = Outbox(self.webhooks, self.posts, app.store)
         self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
         self.synced: list[app_commands.AppCommand] = []
+        self.close_grace = 5.0
 
     # -- start and stop --------------------------------------------------------------------------
 
@@ -75,7 +76,8 @@ class EnsembleBot(commands.Bot):
         )
 
     async def close(self) -> None:
-        await self.intake.close()
+        # Running turns get a few seconds to finish: inside Docker's 10 s stop timeout.
+        await self.intake.close(grace=self.close_grace)
         await super().close()
 
     async def on_ready(self) -> None:
@@ -99,6 +101,9 @@ class EnsembleBot(commands.Bot):
         )
         if why is not None:
             return
+        if self.intake.active(message.channel.id) and message.guild is not None:
+            # A new line is waiting: a running chain of NPC reactions stops after its current line.
+            self.app.engine.interrupt(SceneKey(str(message.guild.id), str(message.channel.id)))
         # Queued at once, before any await, so lines keep their arrival order.
         if not self.intake.submit(message.channel.id, message):
             log.warning("intake.queue_full", channel=str(message.channel.id))
@@ -139,13 +144,17 @@ class EnsembleBot(commands.Bot):
             reply_to=reply_to,
         )
         bound = log.bind(guild=key.guild_id, channel=key.channel_id, message=str(message.id))
+
+        async def post(outcome: TurnOutcome) -> None:
+            # Each committed turn (the answer, then any reactions in a chain) is posted as soon as it exists.
+            await self.outbox.deliver(channel, scene.id, outcome, reply_to=message)
+
         try:
             if scene.paused:
-                outcome = await self.app.engine.handle(line)
+                await self.app.engine.handle(line, on_outcome=post)
             else:
                 async with typing_in(channel):
-                    outcome = await self.app.engine.handle(line)
-            await self.outbox.deliver(channel, scene.id, outcome, reply_to=message)
+                    await self.app.engine.handle(line, on_outcome=post)
         except Exception as exc:  # a sentence in the channel, the traceback in the log
             text = user_text(exc, guild=key.guild_id, channel=key.channel_id)
             bound.warning("intake.turn_failed", shown=text)

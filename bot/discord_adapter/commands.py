@@ -193,7 +193,10 @@ class ResetConfirm(discord.ui.View):
         self.requester_id = requester_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.requester_id and is_admin(interaction)
+        if interaction.user.id == self.requester_id and is_admin(interaction):
+            return True
+        await interaction.response.send_message("Only the admin who asked can answer this.", ephemeral=True)
+        return False
 
     @discord.ui.button(label="Reset the story", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
@@ -319,6 +322,12 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await bot.app.engine.set_paused(key, False)
         await respond(interaction, "The scene goes on.", ephemeral=False)
 
+    @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons")
+    @app_commands.guild_only()
+    async def why(interaction: discord.Interaction) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await respond(interaction, await bot.app.engine.why(key), ephemeral=True)
+
     @app_commands.command(name="export", description="This scene's transcript as a JSON Lines file")
     @app_commands.guild_only()
     async def export(interaction: discord.Interaction) -> None:
@@ -433,4 +442,4 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
         await respond(interaction, text, ephemeral=True)
 
-    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, export, world, scene_group]
+    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, export, world, scene_group]

@@ -110,6 +110,10 @@ class ChannelQueues(Generic[KeyT, ItemT]):
         """Items waiting (not counting the one being handled)."""
         return len(self._queues.get(key, ()))
 
+    def active(self, key: KeyT) -> bool:
+        """Whether a worker is handling this channel's lines right now."""
+        return key in self._workers
+
     @property
     def busy(self) -> bool:
         return bool(self._workers)
@@ -137,15 +141,24 @@ class ChannelQueues(Generic[KeyT, ItemT]):
         """Until every queue is drained (for shutdown and tests)."""
         await asyncio.wait_for(self._idle.wait(), timeout)
 
-    async def close(self) -> None:
-        """Stop taking items and cancel running workers (their turns are marked interrupted at next start)."""
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop taking items, give queued ones ``grace`` seconds to finish, then cancel what still runs.
+
+        Cancelling mid-turn is safe for the story (the line is stored first and its turn is marked
+        interrupted at the next start) but a turn that finishes is better, hence the grace period.
+        """
         self._closed = True
         workers = list(self._workers.values())
-        for task in workers:
-            task.cancel()
-        for task in workers:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if workers:
+            _, still_running = await asyncio.wait(workers, timeout=grace)
+            dropped = sum(len(q) for q in self._queues.values())
+            if still_running:
+                log.warning("intake.cancelled_on_close", workers=len(still_running), dropped=dropped)
+            for task in still_running:
+                task.cancel()
+            for task in still_running:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._queues.clear()
 
 

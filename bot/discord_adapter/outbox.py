@@ -10,7 +10,7 @@ import structlog
 
 from bot.discord_adapter.render import split_message
 from bot.discord_adapter.swipes import swipe_view
-from bot.discord_adapter.webhook_store import WebhookStore
+from bot.discord_adapter.webhook_store import PostRecord, WebhookStore
 from bot.discord_adapter.webhooks import NO_MENTIONS, Posted, StaleMessage, WebhookManager
 from bot.engine.lines import Narration, Notice, TurnOutcome, Utterance
 from bot.store import Store
@@ -66,10 +66,18 @@ class Outbox:
                 allowed_mentions=NO_MENTIONS,
             )
 
-    async def show_alternative(self, channel: Any, platform_id: int, utterance: Utterance) -> str | None:
-        """Edit a posted line to show ``utterance`` (another alternative); a sentence if that is impossible."""
+    async def show_alternative(
+        self, channel: Any, platform_id: int, utterance: Utterance, *, seen: discord.Message | None = None
+    ) -> str | None:
+        """Edit a posted line to show ``utterance`` (another alternative); a sentence if that is impossible.
+
+        ``seen`` is the message a button was clicked on: if its post is not recorded yet (a click in the
+        instant between posting and recording) it stands for the whole line.
+        """
         guild_id = channel.guild.id
         records = await self.repo.post_of(guild_id, platform_id)
+        if not records and seen is not None and seen.id == platform_id:
+            records = [PostRecord(seen.id, channel.id, seen.id, 0, seen.webhook_id)]
         if not records:
             return "That line can no longer be changed."
         view = swipe_view(utterance.message_id, utterance.swipe_index, utterance.swipe_count)

@@ -90,8 +90,13 @@ async def _swipe(
     store = bot.app.store
     scene = await store.get_scene(key.guild_id, key.channel_id)
     message = None if scene is None else await store.message(scene.id, message_id)
+    clicked = interaction.message.id if interaction.message is not None else None
     if scene is None or message is None or message.character_id is None:
         return "That line has no alternatives here."
+    if clicked is not None and message.platform_message_id not in (None, str(clicked)):
+        # The buttons sit on the line's main message; these belong to another line (say one from
+        # before a /world reset, whose engine ids were reused).
+        return "That line can no longer be changed."
     if action == "regen":
         outcome = await bot.app.engine.regenerate(key, message_id)
     else:
@@ -101,10 +106,12 @@ async def _swipe(
     utterances = outcome.utterances
     if not utterances:
         return " ".join(n.text for n in outcome.notices) or None
-    platform_id = message.platform_message_id or (interaction.message.id if interaction.message else None)
+    platform_id = message.platform_message_id or clicked
     if platform_id is None:
         return "That line can no longer be changed."
-    return await bot.outbox.show_alternative(interaction.channel, int(platform_id), utterances[0])
+    return await bot.outbox.show_alternative(
+        interaction.channel, int(platform_id), utterances[0], seen=interaction.message
+    )
 
 
 def describe(utterance: Utterance) -> str:

@@ -57,13 +57,14 @@ class SceneCommands:
                 return TurnOutcome((Notice(f"{character.name} is already in the scene, at {place}."),))
             text = f"{character.name} arrives at {place}." if source != target else f"{character.name} joins the scene at {place}."
             witnesses = [m for m in members if states[m].location == target] + (["user"] if target == scene.user_location else [])
-            await self.store.add_member(scene.id, character.id)
             draft_messages = [NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=target, heard_by=tuple(witnesses))]
             events = [move_event("summon", character.id, source, target, [*witnesses, character.id])]
-            turn_id, ids = await self._record(scene, draft_messages, events)
+            turn_id, ids = await self._record(scene, draft_messages, events, join=(character.id,))
             return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
 
-    async def _record(self: SceneEngine, scene, messages, events, user_location: str | None = None) -> tuple[int, list[int]]:
+    async def _record(
+        self: SceneEngine, scene, messages, events, user_location: str | None = None, *, join=(), leave=()
+    ) -> tuple[int, list[int]]:
         """A command's turn: messages, events and the NPC states they lead to, in one transaction."""
         from bot.world.events import apply_all
 
@@ -72,6 +73,7 @@ class SceneCommands:
         commit = TurnCommit(
             messages=list(messages), events=list(events),
             npc_states=[s for c, s in after.items() if before.get(c) != s], user_location=user_location,
+            join=tuple(join), leave=tuple(leave),
         )
         return await self.store.record_turn(scene, commit)
 
@@ -81,11 +83,11 @@ class SceneCommands:
         async with self.lock(scene.id):
             world = self.world(scene.world_id)
             character = self._find_character(world, name)
-            if not await self.store.remove_member(scene.id, character.id):
+            if character.id not in await self.store.members(scene.id):
                 return TurnOutcome((Notice(f"{character.name} is not in this scene."),))
             text = f"{character.name} steps out of the story for now."
             message = NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=scene.user_location)
-            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())])
+            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], leave=(character.id,))
             return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
 
     async def cast(self: SceneEngine, key: SceneKey) -> list[CastEntry]:
@@ -179,6 +181,8 @@ class SceneCommands:
             message = await self.store.message(scene.id, message_id)
             if message is None or message.character_id is None:
                 return TurnOutcome((Notice("That message has no alternatives."),))
+            if message.settled:
+                return TurnOutcome((Notice("The story has moved on; the reply that was kept stays."),))
             swipes = await self.store.swipes(message.id)
             idx = min(max(message.active_swipe + step, 0), len(swipes) - 1)
             shown = await self.store.show_swipe(scene.id, message.id, idx)
@@ -206,19 +210,22 @@ class SceneCommands:
         return export_records(await self.store.transcript(scene.id))
 
     async def why(self: SceneEngine, key: SceneKey) -> str:
-        """The last scheduler decision of this scene, explained: scores and reasons per candidate."""
+        """The scheduler's decisions for the last user line (and the chain after it): scores and reasons."""
         scene = await self.require_scene(key)
-        event = await self.store.latest_event(scene.id, "schedule")
-        if event is None:
+        events = await self.store.latest_events(scene.id, "schedule", limit=12)
+        starts = [i for i, e in enumerate(events) if e["payload"].get("context") == "line"]
+        if not starts:
             return "No speaker has been chosen in this scene yet."
-        payload: dict[str, Any] = event["payload"]
         names = {c.id: c.name for c in self.library.cast_of(scene.world_id)}
-        lines = [f"Last decision ({payload.get('context')}): {payload.get('note') or ''}".rstrip()]
-        scores: dict[str, float] = payload.get("scores", {})
-        for cid, value in sorted(scores.items(), key=lambda kv: -kv[1]):
-            mark = "->" if cid in payload.get("speakers", []) else "  "
-            reasons = "; ".join(payload.get("reasons", {}).get(cid, []))
-            lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
-        if not scores:
-            lines.append("Nobody could hear the line.")
+        lines: list[str] = []
+        for event in events[starts[-1] :]:
+            payload: dict[str, Any] = event["payload"]
+            lines.append(f"Decision ({payload.get('context')}): {payload.get('note') or ''}".rstrip())
+            scores: dict[str, float] = payload.get("scores", {})
+            for cid, value in sorted(scores.items(), key=lambda kv: -kv[1]):
+                mark = "->" if cid in payload.get("speakers", []) else "  "
+                reasons = "; ".join(payload.get("reasons", {}).get(cid, []))
+                lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
+            if not scores:
+                lines.append("   nobody could hear it")
         return "\n".join(lines)

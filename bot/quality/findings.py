@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 DetectorName = Literal[
@@ -130,7 +130,7 @@ class ReplyContext:
     min_words: int = 8
     max_words: int = 140
     previous_lengths: Sequence[int] | None = None
-    npc_languages: Sequence[str] = field(default=())
+    npc_languages: Sequence[str] = ()
 
     @property
     def own_names(self) -> tuple[str, ...]:

@@ -75,7 +75,9 @@ class GuardPolicy(BaseModel):
     mixed_language: Action = "regenerate"
     length: Action = "repair"
     silence: Action = "accept"
-    if_repair_fails: dict[DetectorName, Fallback] = Field(default_factory=lambda: dict(DEFAULT_IF_REPAIR_FAILS))
+    if_repair_fails: dict[DetectorName, Fallback] = Field(
+        default_factory=lambda: dict(DEFAULT_IF_REPAIR_FAILS)
+    )
     act_on: Severity = "medium"
     allow_regenerate: bool = True
     repair_min_words: int = Field(3, ge=1, le=1000)
@@ -239,8 +241,10 @@ def _is_cjk_side(ch: str) -> bool:
 
 def _rebalance(text: str) -> str:
     fixes = [
-        f for f in formatting.detect(text, ReplyContext())
-        if f.replacement is not None and f.code in ("unbalanced_quotes", "unbalanced_asterisks", "markup", "garbled")
+        f
+        for f in formatting.detect(text, ReplyContext())
+        if f.replacement is not None
+        and f.code in ("unbalanced_quotes", "unbalanced_asterisks", "markup", "garbled")
     ]
     if not fixes:
         return text
@@ -298,7 +302,9 @@ def decide(
 
     if "regenerate" in planned:
         wanted = [f for f, a in zip(findings, planned, strict=True) if a != "accept"]
-        return GuardDecision("regenerate", text, corrective_instruction(wanted, ctx), findings, tuple(planned))
+        return GuardDecision(
+            "regenerate", text, corrective_instruction(wanted, ctx), findings, tuple(planned)
+        )
     if "repair" in planned:
         return GuardDecision("repair", text, None, findings, tuple(planned))
     return GuardDecision("accept", reply, None, findings, tuple(planned))
@@ -329,7 +335,8 @@ def _valid(candidate: str, family: str, ctx: ReplyContext, policy: GuardPolicy, 
     if words < floor:
         return False
     remaining = [
-        f for f in detect_all(candidate, ctx, only=[family])
+        f
+        for f in detect_all(candidate, ctx, only=[family])
         if SEVERITY_RANK[f.severity] >= SEVERITY_RANK[policy.act_on] and f.repairable
     ]
     return not remaining
@@ -357,7 +364,16 @@ _INSTRUCTIONS_ZH = {
     "too_short": "回复至少{min_words}字。",
     "silence": "让{npc}至少说一句话，或留下让{user}回应的话头。",
 }
-_ZH_LANGUAGE = {"zh": "中文", "en": "英文", "ja": "日文", "ko": "韩文", "fr": "法文", "de": "德文", "es": "西班牙文", "ru": "俄文"}
+_ZH_LANGUAGE = {
+    "zh": "中文",
+    "en": "英文",
+    "ja": "日文",
+    "ko": "韩文",
+    "fr": "法文",
+    "de": "德文",
+    "es": "西班牙文",
+    "ru": "俄文",
+}
 
 
 def corrective_instruction(findings: Iterable[Finding], ctx: ReplyContext) -> str:
@@ -372,7 +388,9 @@ def corrective_instruction(findings: Iterable[Finding], ctx: ReplyContext) -> st
     values = {
         "npc": ctx.npc_label,
         "user": ctx.user_label,
-        "language": _ZH_LANGUAGE.get(ctx.language, ctx.language) if zh else language.language_name(ctx.language),
+        "language": _ZH_LANGUAGE.get(ctx.language, ctx.language)
+        if zh
+        else language.language_name(ctx.language),
         "min_words": ctx.min_words,
         "max_words": ctx.max_words,
     }
@@ -437,7 +455,11 @@ async def guard_reply(
     else:
         decisions.append(fallback)
         outcome = _finish(fallback, d1, first, ctx, decisions, regenerated=False, calls=1)
-        _record(stats, outcome, [(fallback.findings, fallback.actions), (d2.findings, ("accept",) * len(d2.findings))])
+        _record(
+            stats,
+            outcome,
+            [(fallback.findings, fallback.actions), (d2.findings, ("accept",) * len(d2.findings))],
+        )
     return outcome
 
 

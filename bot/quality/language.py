@@ -183,6 +183,23 @@ def _stopword_vote(text: str) -> tuple[str, float]:
     return best, min(0.95, scores[best] / hits) if hits else 0.3
 
 
+def clearly(text: str, code: str) -> bool:
+    """Whether the stop words alone show that Latin-script ``text`` is in ``code`` (no model needed).
+
+    Used to skip Lingua on the common case, a sentence in the scene's own language: at least two of the
+    language's stop words and at least twice as many as any other language's.
+    """
+    stop = _STOPWORDS.get(code)
+    if stop is None:
+        return False
+    words = [w.lower().replace("’", "'") for w in _LATIN_WORD_RE.findall(text)]
+    own = sum(1 for w in words if w in stop)
+    if own < 2:
+        return False
+    other = max((sum(1 for w in words if w in s) for c, s in _STOPWORDS.items() if c != code), default=0)
+    return own >= 2 * other + 1 if other else True
+
+
 def dominant_language(text: str, default: str = "en") -> str:
     """The language most of ``text`` is written in (CJK characters weigh as words), for scene detection."""
     counts = script_counts(text)

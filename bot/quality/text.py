@@ -32,9 +32,7 @@ _PAREN_SPAN_RE = re.compile(r"\([^()\n]{2,}\)|（[^（）\n]{2,}）")
 _FIRST_PERSON_RE = re.compile(r"\b(?:I|I['’](?:m|ll|ve|d)|me|my|mine|myself|we|our|us)\b|我")
 _THIRD_PERSON_RE = re.compile(r"\b(?:[Ss]he|[Hh]e|[Hh]er|[Hh]is|[Hh]im|[Tt]hey|[Tt]hem|[Tt]heir)\b|[她他它]")
 _SECOND_PERSON_RE = re.compile(r"\b(?:[Yy]ou|[Yy]our|[Yy]ours)\b|你")
-_SENTENCE_RE = re.compile(
-    r"[^.!?。！？…\n]*?(?:[.!?。！？…]+[\"”」』'’)\]*_]*(?=\s|$|[^\s.!?。！？…])|\n|$)"
-)
+_SENTENCE_RE = re.compile(r"[^.!?。！？…\n]*?(?:[.!?。！？…]+[\"”」』'’)\]*_]*(?=\s|$|[^\s.!?。！？…])|\n|$)")
 
 
 def word_count(text: str) -> int:
@@ -180,9 +178,7 @@ def analyse(text: str, own_names: Sequence[str] = ()) -> Analysis:
         style = "quotes"
         dialogue = [s for s in quotes if has_letters(text[s[0] : s[1]])]
     else:
-        marked = merge_spans(
-            star_spans(text) + [(m.start(), m.end()) for m in _PAREN_SPAN_RE.finditer(text)]
-        )
+        marked = merge_spans(star_spans(text) + [(m.start(), m.end()) for m in _PAREN_SPAN_RE.finditer(text)])
         if marked:
             style = "asterisks"
             dialogue = [s for s in complement(marked, len(text)) if has_letters(text[s[0] : s[1]])]
@@ -193,7 +189,7 @@ def analyse(text: str, own_names: Sequence[str] = ()) -> Analysis:
     for start, end in dialogue:
         view[start:end] = MASK * (end - start)
         # A quote that ends its sentence ends the narration sentence around it too.
-        inner = text[start:end].rstrip("\"”」』»﹂ \t")
+        inner = text[start:end].rstrip('"”」』»﹂ \t')
         if inner and inner[-1] in ".!?。！？…" and end - start >= 2:
             view[end - 1] = "."
     narration = [s for s in complement(dialogue, len(text)) if has_letters(text[s[0] : s[1]])]

@@ -11,11 +11,12 @@ JSON array of such objects:
 
 **Ensemble export** (what ``/export`` writes, one line per message, in order)::
 
-    {"kind": "user" | "npc" | "narration", "speaker": str, "text": str, "turn": int,
+    {"kind": "user" | "npc" | "narration" | "ooc", "speaker": str, "text": str, "turn": int,
      "message_id"?: str | int, "ts"?: str (ISO 8601)}
 
-``kind`` says who wrote the line: the user, an NPC (``speaker`` is the character's name) or the
-narrator (``speaker`` is the narrator's name). ``turn`` is the scene's turn number; several lines may
+``kind`` says who wrote the line: the user, an NPC (``speaker`` is the character's name), the
+narrator (``speaker`` is the narrator's name), or an out-of-character note to the narrator that
+characters do not hear (read, never linted). ``bot.engine.export`` writes this shape. ``turn`` is the scene's turn number; several lines may
 share one turn (an NPC chain, narration). ``message_id`` is the platform message id and ``ts`` the
 time it was posted; both are optional and only carried through.
 
@@ -35,7 +36,7 @@ from typing import Any, Literal
 
 from bot.errors import ContentError
 
-Kind = Literal["user", "npc", "narration"]
+Kind = Literal["user", "npc", "narration", "ooc"]
 
 
 class TranscriptError(ContentError):
@@ -132,7 +133,9 @@ def parse_transcript(text: str, name: str = "<transcript>") -> Transcript:
             try:
                 records.append((number, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise TranscriptError(f"{name}:{number}: invalid JSON ({exc.msg}: column {exc.colno})") from None
+                raise TranscriptError(
+                    f"{name}:{number}: invalid JSON ({exc.msg}: column {exc.colno})"
+                ) from None
     if not records:
         raise TranscriptError(f"{name}: no records")
     ai_name = _opt_str(meta.get("ai_name"))
@@ -167,54 +170,70 @@ def _record(
         raise TranscriptError(f"{where}: expected a JSON object, got {type(rec).__name__}")
     text = rec.get("text")
     if not isinstance(text, str):
-        raise TranscriptError(f"{where}: field \"text\" must be a string")
+        raise TranscriptError(f'{where}: field "text" must be a string')
     speaker = rec.get("speaker")
     if speaker is not None and not isinstance(speaker, str):
-        raise TranscriptError(f"{where}: field \"speaker\" must be a string")
+        raise TranscriptError(f'{where}: field "speaker" must be a string')
     speaker = speaker.strip() if isinstance(speaker, str) and speaker.strip() else None
     if "kind" in rec:
         kind = rec["kind"]
-        if kind not in ("user", "npc", "narration"):
-            raise TranscriptError(f"{where}: field \"kind\" must be \"user\", \"npc\" or \"narration\", got {kind!r}")
+        if kind not in ("user", "npc", "narration", "ooc"):
+            raise TranscriptError(
+                f'{where}: field "kind" must be "user", "npc", "narration" or "ooc", got {kind!r}'
+            )
         turn = _int_field(rec, "turn", where)
         message_id = rec.get("message_id")
         ts = rec.get("ts")
         if ts is not None and not isinstance(ts, str):
-            raise TranscriptError(f"{where}: field \"ts\" must be a string")
+            raise TranscriptError(f'{where}: field "ts" must be a string')
         return (
             TranscriptLine(
-                index=index, kind=kind, speaker=speaker, text=text, turn=turn, line=number,
-                message_id=None if message_id is None else str(message_id), ts=ts,
+                index=index,
+                kind=kind,
+                speaker=speaker,
+                text=text,
+                turn=turn,
+                line=number,
+                message_id=None if message_id is None else str(message_id),
+                ts=ts,
             ),
             "export",
         )
     if "role" in rec:
         role = rec["role"]
         if role not in ("ai", "user"):
-            raise TranscriptError(f"{where}: field \"role\" must be \"ai\" or \"user\", got {role!r}")
+            raise TranscriptError(f'{where}: field "role" must be "ai" or "user", got {role!r}')
         turn = _int_field(rec, "round", where)
         kind: Kind = "npc" if role == "ai" else "user"
         if speaker is None:
             speaker = ai_name if role == "ai" else user_name
-        return TranscriptLine(index=index, kind=kind, speaker=speaker, text=text, turn=turn, line=number), "rpbench"
+        return TranscriptLine(
+            index=index, kind=kind, speaker=speaker, text=text, turn=turn, line=number
+        ), "rpbench"
     raise TranscriptError(
-        f"{where}: not a transcript record: needs \"role\" (Role-Play Bench) or \"kind\" (Ensemble export)"
+        f'{where}: not a transcript record: needs "role" (Role-Play Bench) or "kind" (Ensemble export)'
     )
 
 
 def _int_field(rec: dict[str, Any], key: str, where: str) -> int:
     if key not in rec:
-        raise TranscriptError(f"{where}: missing field \"{key}\"")
+        raise TranscriptError(f'{where}: missing field "{key}"')
     value = rec[key]
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
-        raise TranscriptError(f"{where}: field \"{key}\" must be an integer")
+        raise TranscriptError(f'{where}: field "{key}" must be an integer')
     return value
 
 
 def export_record(
-    kind: Kind, speaker: str, text: str, turn: int, *, message_id: str | int | None = None, ts: str | None = None
+    kind: Kind,
+    speaker: str,
+    text: str,
+    turn: int,
+    *,
+    message_id: str | int | None = None,
+    ts: str | None = None,
 ) -> str:
     """One line of the export format (what ``/export`` writes), without the trailing newline."""
     rec: dict[str, Any] = {"kind": kind, "speaker": speaker, "text": text, "turn": turn}

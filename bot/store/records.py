@@ -78,6 +78,17 @@ class NewMessage:
     heard_by: tuple[str, ...] = ()
     reply_to_id: int | None = None
     platform_message_id: str | None = None
+    facts: tuple[FactRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FactRecord:
+    """A fact found in a message, known by ``known_by`` (character ids)."""
+
+    kind: str
+    text: str
+    importance: int
+    known_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +123,6 @@ class TurnCommit:
     npc_states: list[NpcStateRow] = field(default_factory=list)
     usage: list[UsageRecord] = field(default_factory=list)
     user_location: str | None = None
+    quality: dict[str, dict[str, int]] = field(default_factory=dict)
+    join: tuple[str, ...] = ()
+    leave: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ Contracts worth knowing:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -134,7 +135,16 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; serialised with every other writer of this store."""
         async with self._write_lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            # BEGIN runs on aiosqlite's thread; if this task is cancelled while waiting for it, the
+            # transaction still opens, so wait for it and roll it back instead of leaving it open.
+            begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self._conn.rollback()
+                raise
             try:
                 yield self._conn
             except BaseException:
@@ -354,6 +364,13 @@ class Store:
             ),
         )
         message_id = int(cursor.lastrowid or 0)
+        for fact in msg.facts:
+            await conn.execute(
+                "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (scene_id, turn_id, message_id, fact.kind, fact.text, fact.importance,
+                 json.dumps(sorted(set(fact.known_by)), ensure_ascii=False), self._now()),
+            )
         if msg.kind == "npc":
             await conn.execute(
                 "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, 0, ?, ?)",
@@ -388,8 +405,17 @@ class Store:
         for msg in commit.messages:
             ids.append(await self._insert_message(conn, scene.id, turn_id, position, msg))
             position += 1
+        now = self._now()
         for event in commit.events:
-            await self._insert_event(conn, scene.guild_id, scene.world_id, scene.id, turn_id, event)
+            await self._insert_event(conn, scene.guild_id, scene.world_id, scene.id, turn_id, event, now)
+        for member in commit.join:
+            # Joined at the time of the event that records it, so a rewind can restore it exactly.
+            await conn.execute(
+                "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (scene.id, member, now),
+            )
+        for member in commit.leave:
+            await conn.execute("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
         for state in commit.npc_states:
             await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
         for usage in commit.usage:
@@ -407,6 +433,14 @@ class Store:
                     self._now(),
                 ),
             )
+        for detector, counters in commit.quality.items():
+            for counter, n in counters.items():
+                if n:
+                    await conn.execute(
+                        "INSERT INTO quality_counts (guild_id, detector, counter, n) VALUES (?, ?, ?, ?)"
+                        " ON CONFLICT (guild_id, detector, counter) DO UPDATE SET n = n + excluded.n",
+                        (scene.guild_id, detector, counter, n),
+                    )
         if commit.user_location is not None:
             await conn.execute(
                 "UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id)
@@ -425,6 +459,7 @@ class Store:
         scene_id: int | None,
         turn_id: int | None,
         event: NewEvent,
+        now: str | None = None,
     ) -> None:
         await conn.execute(
             "INSERT INTO events (guild_id, world_id, scene_id, turn_id, kind, subject, payload, witnesses,"
@@ -438,7 +473,7 @@ class Store:
                 event.subject,
                 json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
                 json.dumps(list(event.witnesses), ensure_ascii=False),
-                self._now(),
+                now or self._now(),
             ),
         )
 
@@ -661,12 +696,13 @@ class Store:
             for r in reversed(rows)
         ]
 
-    async def latest_event(self, scene_id: int, kind: str) -> dict[str, Any] | None:
-        row = await self._fetchone(
-            "SELECT id, payload, created_at FROM events WHERE scene_id = ? AND kind = ? ORDER BY id DESC LIMIT 1",
-            (scene_id, kind),
+    async def latest_events(self, scene_id: int, kind: str, limit: int = 1) -> list[dict[str, Any]]:
+        """The newest events of a kind in a scene, oldest of them first."""
+        rows = await self._fetchall(
+            "SELECT id, payload, created_at FROM events WHERE scene_id = ? AND kind = ? ORDER BY id DESC LIMIT ?",
+            (scene_id, kind, limit),
         )
-        return {"id": row[0], "payload": json.loads(row[1]), "created_at": row[2]} if row else None
+        return [{"id": r[0], "payload": json.loads(r[1]), "created_at": r[2]} for r in reversed(rows)]
 
     async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str]) -> int:
         """Turns of a scene since the last event of these kinds (all turns if none)."""
@@ -684,6 +720,109 @@ class Store:
             "SELECT payload FROM events WHERE guild_id = ? AND world_id = ? AND kind = 'hook'", (guild_id, world_id)
         )
         return [str(json.loads(r[0]).get("text", "")) for r in rows]
+
+    # -- memory ----------------------------------------------------------------------------------
+
+    async def heard_lines(
+        self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
+    ) -> list[tuple[MessageRow, int]]:
+        """The last lines a character heard or said in a scene (no OOC), with their turn numbers."""
+        sql = (
+            f"SELECT {', '.join('m.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}, t.seq FROM messages m"
+            " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc'"
+            " AND (m.character_id = ? OR EXISTS (SELECT 1 FROM json_each(m.heard_by) h WHERE h.value = ?))"
+        )
+        params: list[Any] = [scene_id, character_id, character_id]
+        if before_id is not None:
+            sql += " AND m.id < ?"
+            params.append(before_id)
+        sql += " ORDER BY m.id DESC LIMIT ?"
+        params.append(limit)
+        rows = await self._fetchall(sql, params)
+        return [(_message(r[:16]), int(r[16])) for r in reversed(rows)]
+
+    async def known_facts(self, scene_id: int, character_id: str) -> list[tuple[int, str, str, int, int]]:
+        """Facts of a scene a character knows: (id, kind, text, importance, turn seq), oldest first."""
+        rows = await self._fetchall(
+            "SELECT f.id, f.kind, f.text, f.importance, t.seq FROM facts f JOIN turns t ON t.id = f.turn_id"
+            " WHERE f.scene_id = ? AND EXISTS (SELECT 1 FROM json_each(f.known_by) k WHERE k.value = ?)"
+            " ORDER BY f.id",
+            (scene_id, character_id),
+        )
+        return [(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
+
+    async def latest_summary(self, scene_id: int, character_id: str) -> tuple[str, int] | None:
+        row = await self._fetchone(
+            "SELECT text, upto_message FROM summaries WHERE scene_id = ? AND character_id = ? ORDER BY id DESC LIMIT 1",
+            (scene_id, character_id),
+        )
+        return (row[0], int(row[1])) if row else None
+
+    async def summarised_upto(self, scene_id: int) -> int:
+        row = await self._fetchone("SELECT COALESCE(MAX(upto_message), 0) FROM summaries WHERE scene_id = ?", (scene_id,))
+        return int(row[0])
+
+    async def add_summaries(self, scene_id: int, upto_message: int, texts: dict[str, str]) -> None:
+        async with self.transaction() as conn:
+            for character_id, text in texts.items():
+                await conn.execute(
+                    "INSERT INTO summaries (scene_id, character_id, upto_message, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (scene_id, character_id, upto_message, text, self._now()),
+                )
+
+    async def quality_counts(self, guild_id: str | None = None) -> dict[str, dict[str, int]]:
+        sql = "SELECT detector, counter, SUM(n) FROM quality_counts"
+        params: tuple[Any, ...] = ()
+        if guild_id is not None:
+            sql += " WHERE guild_id = ?"
+            params = (guild_id,)
+        rows = await self._fetchall(sql + " GROUP BY detector, counter ORDER BY detector, counter", params)
+        result: dict[str, dict[str, int]] = {}
+        for detector, counter, n in rows:
+            result.setdefault(detector, {})[counter] = int(n)
+        return result
+
+    # -- rewind ----------------------------------------------------------------------------------
+
+    async def rewind(
+        self,
+        scene: SceneRow,
+        turns: int,
+        rebuild: Any,
+    ) -> int:
+        """Delete the last ``turns`` turns of a scene and everything they caused, in one transaction.
+
+        ``rebuild(events, scene_events)`` gets the world's remaining events and this scene's, and returns
+        ``(npc_states, user_location, [(member, joined_at), ...])`` to store; messages, swipes, facts and events of the
+        removed turns go with them (foreign keys), summaries that covered them are dropped.
+        """
+        async with self.transaction() as conn:
+            rows = await self._fetchall(
+                "SELECT id FROM turns WHERE scene_id = ? ORDER BY seq DESC LIMIT ?", (scene.id, turns)
+            )
+            ids = [r[0] for r in rows]
+            if not ids:
+                return 0
+            marks = ",".join("?" for _ in ids)
+            await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
+            last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
+            await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
+            world_events = await self.events(scene.guild_id, scene.world_id, limit=10_000_000)
+            scene_events = [e for e in world_events if e["scene_id"] == scene.id]
+            states, user_location, members = rebuild(world_events, scene_events)
+            await conn.execute(
+                "DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (scene.guild_id, scene.world_id)
+            )
+            for state in states.values():
+                await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
+            await conn.execute("UPDATE scenes SET user_location = ? WHERE id = ?", (user_location, scene.id))
+            await conn.execute("DELETE FROM scene_members WHERE scene_id = ?", (scene.id,))
+            for member, joined_at in members:
+                await conn.execute(
+                    "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?)",
+                    (scene.id, member, joined_at),
+                )
+            return len(ids)
 
     async def usage_totals(self) -> dict[str, int]:
         row = await self._fetchone(

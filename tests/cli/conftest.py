@@ -32,6 +32,7 @@ def bot_env(server: ServerThread, db: Path, **extra: str) -> dict[str, str]:
         LLM_MAX_ATTEMPTS="2",
         LLM_MAX_TOTAL_SECONDS="4",
         PYTHONUNBUFFERED="1",
+        RANDOM_SEED="7",
     )
     env.update(extra)
     return env

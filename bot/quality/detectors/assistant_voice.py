@@ -2,7 +2,9 @@
 
 The patterns name the assistant's own situation (a language model, content policy, role-play as an
 activity, notes to the reader) rather than the words "AI" or "cannot" alone, so that an android
-character saying "As the ship's AI, I cannot open that door" stays in character.
+character saying "As the ship's AI, I cannot open that door" stays in character. Weak patterns
+(refusals, sign-offs) are ignored inside quoted speech, where a character may refuse or apologise.
+Each pattern carries gate words, one of which must occur in the reply before the pattern runs.
 """
 
 from __future__ import annotations
@@ -15,81 +17,221 @@ from bot.quality.text import Analysis, analyse, sentence_spans
 DETECTOR = "assistant_voice"
 
 _EN = [
-    (r"\bas an? (?:AI|artificial intelligence)(?: language)? (?:model|assistant|chatbot)\b", "AI disclaimer"),
-    (r"\b(?:I['’]m|I am) (?:just |only |merely )?an? (?:AI|artificial intelligence)(?: language)? (?:model|assistant|chatbot)\b", "AI disclaimer"),
-    (r"\b(?:large )?language model\b", "talks about being a language model"),
-    (r"\bAI assistant\b|\bvirtual assistant\b|\bhelpful assistant\b", "talks about being an assistant"),
-    (r"\b(?:ChatGPT|OpenAI|Anthropic)\b", "names an AI vendor"),
+    (
+        r"\bas an? (?:AI|artificial intelligence)(?: language)? (?:model|assistant|chatbot)\b",
+        "AI disclaimer",
+        ("as a",),
+    ),
+    (
+        r"\b(?:I['’]m|I am) (?:just |only |merely )?an? (?:AI|artificial intelligence)(?: language)? (?:model|assistant|chatbot)\b",
+        "AI disclaimer",
+        (" ai", "artificial"),
+    ),
+    (r"\b(?:large )?language model\b", "talks about being a language model", ("language model",)),
+    (
+        r"\bAI assistant\b|\bvirtual assistant\b|\bhelpful assistant\b",
+        "talks about being an assistant",
+        ("assistant",),
+    ),
+    (r"\b(?:ChatGPT|OpenAI|Anthropic)\b", "names an AI vendor", ("chatgpt", "openai", "anthropic")),
     (
         r"\bas an AI\b[^.!?\n]{0,40}\b(?:I (?:don['’]t|do not|cannot|can['’]t|am (?:not )?able to|am unable to))\s+"
         r"(?:have|feel|experience|roleplay|role-play|engage|continue|generate|create|write|provide|produce|assist|help)",
         "AI disclaimer",
+        ("as an ai",),
     ),
     (
         r"\bI (?:cannot|can['’]t|can ?not|won['’]t|will not|am (?:not )?able to|am unable to|must decline to)\s+"
         r"(?:continue |engage in |participate in |do |write |generate |take part in )?(?:this |that |the |such )?"
         r"(?:role-?play|roleplay|role play|scenario|story ?line|kind of content|type of content|request)",
         "refuses the role-play",
+        ("role", "scenario", "story", "content", "request"),
     ),
-    (r"\b(?:I['’]m|I am) (?:sorry|afraid),? but I (?:can['’]t|cannot|won['’]t|am not able to|am unable to)\b", "refusal"),
-    (r"\bI apologi[sz]e,? but\b", "refusal"),
+    (
+        r"\b(?:I['’]m|I am) (?:sorry|afraid),? but I (?:can['’]t|cannot|won['’]t|am not able to|am unable to)\b",
+        "refusal",
+        ("sorry", "afraid"),
+    ),
+    (r"\bI apologi[sz]e,? but\b", "refusal", ("apologi",)),
+    (
+        r"\b(?:I['’]m|I am) (?:sorry|afraid),? (?:but )?I (?:can['’]t|cannot|won['’]t|am unable to|am not able to) "
+        r"(?:write|generate|create|produce|continue|comply|assist|provide|engage|fulfil|fulfill)\b",
+        "refusal",
+        ("sorry", "afraid"),
+    ),
+    (
+        r"\b(?:anything|something) else (?:I can|I could|I may) (?:help|assist)\b",
+        "assistant sign-off",
+        (" else ",),
+    ),
+    (
+        r"\bthis (?:response|reply|output|continuation|roleplay|role-play)\b",
+        "meta talk",
+        (
+            "this response",
+            "this reply",
+            "this output",
+            "this continuation",
+            "this roleplay",
+            "this role-play",
+        ),
+    ),
+    (
+        r"\b(?:in line with|according to|following|per) (?:the|my|content|usage) guidelines\b",
+        "policy talk",
+        ("guidelines",),
+    ),
     (
         r"\b(?:I['’]m|I am|I['’]d|I would) (?:not|not be|be un)? ?comfortable (?:continuing|with|engaging|writing|"
         r"portraying|doing)\b[^.!?\n]{0,30}\b(?:role-?play|roleplay|scenario|story ?line|content|request|scene)",
         "refuses the role-play",
+        ("comfortable",),
     ),
-    (r"\b(?:explore|try|write|take) (?:a|another|some) (?:different|other) (?:storyline|scenario|topic|prompt)\b",
-     "assistant framing"),
-    (r"\b(?:content|usage|safety) (?:policy|policies|guidelines)\b", "policy talk"),
-    (r"\b(?:my|these|OpenAI['’]s|community) guidelines\b|\bagainst my (?:programming|guidelines|principles)\b", "policy talk"),
-    (r"\b(?:break(?:ing)?|stay(?:ing)?|step(?:ping)?) (?:out of |in )?character\b|\bout of character\b", "meta talk"),
-    (r"[\(\[]{1,2}\s*OOC\b|\bOOC\s*:", "out-of-character note"),
-    (r"[\(\[][^()\[\]\n]{0,40}\b(?:role-?play|roleplay|in character|as an AI)\b[^()\[\]\n]{0,40}[\)\]]",
-     "out-of-character note"),
-    (r"(?m)^\s*(?:\*\*)?(?:Note|Author['’]s note|Disclaimer)(?:\*\*)?\s*:", "note to the reader"),
-    (r"\bI hope (?:this|that) (?:helps|works|is what you)\b", "assistant sign-off"),
-    (r"\b(?:Let me know|Feel free to (?:let me know|ask|tell me)) (?:if|whether|what|how) (?:you['’]d|you would|you want|you need|I should)\b", "assistant sign-off"),
-    (r"\b(?:Here(?:['’]s| is) (?:the|a|my|your) (?:continuation|response|reply|next (?:part|scene|reply)|roleplay|role-play)\b)", "assistant framing"),
-    (r"\b(?:Sure|Certainly|Of course|Absolutely)[!,.] (?:Here(?:['’]s| is)|I(?:['’]ll| will) (?:continue|write|play))\b", "assistant framing"),
-    (r"\b(?:Shall|Should) I continue(?: the (?:story|role-?play|scene))?\?", "assistant framing"),
-    (r"\b(?:the )?user['’]s (?:request|message|prompt|input)\b", "talks about 'the user'"),
+    (
+        r"\b(?:explore|try|write|take) (?:a|another|some) (?:different|other) (?:storyline|scenario|topic|prompt)\b",
+        "assistant framing",
+        ("different", "other"),
+    ),
+    (
+        r"\b(?:content|usage|safety) (?:policy|policies|guidelines)\b",
+        "policy talk",
+        ("policy", "policies", "guidelines"),
+    ),
+    (
+        r"\b(?:my|these|OpenAI['’]s|community) guidelines\b|\bagainst my (?:programming|guidelines|principles)\b",
+        "policy talk",
+        ("guidelines", "against my"),
+    ),
+    (
+        r"\b(?:break(?:ing)?|stay(?:ing)?|step(?:ping)?) (?:out of |in )?character\b|\bout of character\b",
+        "meta talk",
+        ("character",),
+    ),
+    (r"[\(\[]{1,2}\s*OOC\b|\bOOC\s*:", "out-of-character note", ("ooc",)),
+    (
+        r"[\(\[][^()\[\]\n]{0,40}\b(?:role-?play|roleplay|in character|as an AI)\b[^()\[\]\n]{0,40}[\)\]]",
+        "out-of-character note",
+        ("role", "in character", "as an ai"),
+    ),
+    (
+        r"(?m)^\s*[\[(]?\s*(?:\*\*)?(?:Note|Author['’]s note|Disclaimer)(?:\*\*)?\s*:",
+        "note to the reader",
+        ("note", "disclaimer"),
+    ),
+    (r"\bI hope (?:this|that) (?:helps|works|is what you)\b", "assistant sign-off", ("i hope",)),
+    (
+        r"\b(?:Let me know|Feel free to (?:let me know|ask|tell me)) (?:if|whether|what|how) (?:you['’]d|you would|you want|you need|I should)\b",
+        "assistant sign-off",
+        ("let me know", "feel free"),
+    ),
+    (
+        r"\b(?:Here(?:['’]s| is) (?:the|a|my|your) (?:continuation|response|reply|next (?:part|scene|reply)|roleplay|role-play)\b)",
+        "assistant framing",
+        ("here",),
+    ),
+    (
+        r"\b(?:Sure|Certainly|Of course|Absolutely)[!,.] (?:Here(?:['’]s| is)|I(?:['’]ll| will) (?:continue|write|play))\b",
+        "assistant framing",
+        ("sure", "certainly", "of course", "absolutely"),
+    ),
+    (
+        r"\b(?:Shall|Should) I continue(?: the (?:story|role-?play|scene))?\?",
+        "assistant framing",
+        ("continue",),
+    ),
+    (r"\b(?:the )?user['’]s (?:request|message|prompt|input)\b", "talks about 'the user'", ("user",)),
 ]
 
 _ZH = [
-    (r"作为(?:一个|一名|一款)?(?:AI|人工智能|ＡＩ)(?:语言模型|模型|助手|助理|程序)", "AI disclaimer"),
-    (r"作为(?:一个|一名|一款)?(?:AI|人工智能)[，,]\s*我(?:无法|不能|没有)(?:扮演|继续|提供|生成|创作|拥有|体验|真正)", "AI disclaimer"),
-    (r"我(?:只)?是(?:一个|一名)?(?:AI|人工智能)(?:语言模型|助手|程序|模型)", "AI disclaimer"),
-    (r"语言模型|AI助手|人工智能助手|智能助手", "talks about being a language model"),
-    (r"我(?:无法|不能|不可以|没办法)(?:继续)?(?:进行|参与|扮演|完成)?(?:这个|这种|此类|该)?(?:角色扮演|扮演|请求|场景)", "refuses the role-play"),
-    (r"(?:抱歉|对不起)[，,]?\s*(?:但)?我(?:无法|不能|没办法)(?:继续|提供|回答|满足|完成)", "refusal"),
-    (r"(?:内容|使用|安全|社区)(?:政策|准则|规范)|违反(?:相关)?(?:规定|政策|准则|法律法规)", "policy talk"),
-    (r"(?:跳出|脱离|打破|保持)角色|出戏", "meta talk"),
-    (r"[（(]\s*OOC|OOC\s*[:：]", "out-of-character note"),
-    (r"[（(【\[][^（）()【】\[\]\n]{0,30}(?:角色扮演|扮演内容|以下为|续写)[^（）()【】\[\]\n]{0,30}[）)】\]]",
-     "out-of-character note"),
-    (r"(?m)^\s*(?:注|备注|注意|说明)\s*[:：]", "note to the reader"),
-    (r"希望(?:这|以上)?(?:对你|能)?有(?:所)?帮助|如果你(?:还)?有(?:其他|任何)(?:问题|需要|想法)", "assistant sign-off"),
-    (r"以下是(?:续写|我的回复|回复|故事的?(?:继续|后续)|角色扮演)", "assistant framing"),
-    (r"(?:好的|当然)[！!，,。]\s*(?:以下是|下面是|我来|我将)(?:续写|继续|扮演)", "assistant framing"),
-    (r"用户(?:的(?:请求|要求|消息|指令))", "talks about 'the user'"),
+    (
+        r"作为(?:一个|一名|一款)?(?:AI|人工智能|ＡＩ)(?:语言模型|模型|助手|助理|程序)",
+        "AI disclaimer",
+        ("作为",),
+    ),
+    (
+        r"作为(?:一个|一名|一款)?(?:AI|人工智能)[，,]\s*我(?:无法|不能|没有)(?:扮演|继续|提供|生成|创作|拥有|体验|真正)",
+        "AI disclaimer",
+        ("作为",),
+    ),
+    (
+        r"我(?:只)?是(?:一个|一名)?(?:AI|人工智能)(?:语言模型|助手|程序|模型)",
+        "AI disclaimer",
+        ("ai", "人工智能"),
+    ),
+    (r"语言模型|AI助手|人工智能助手|智能助手", "talks about being a language model", ("模型", "助手")),
+    (
+        r"我(?:无法|不能|不可以|没办法)(?:继续)?(?:进行|参与|扮演|完成)?(?:这个|这种|此类|该)?(?:角色扮演|扮演|请求|场景)",
+        "refuses the role-play",
+        ("无法", "不能", "不可以", "没办法"),
+    ),
+    (
+        r"(?:抱歉|对不起)[，,]?\s*(?:但)?我(?:无法|不能|没办法)(?:继续|提供|回答|满足|完成)",
+        "refusal",
+        ("抱歉", "对不起"),
+    ),
+    (
+        r"(?:内容|使用|安全|社区)(?:政策|准则|规范)|违反(?:相关)?(?:规定|政策|准则|法律法规)",
+        "policy talk",
+        ("政策", "准则", "规范", "违反"),
+    ),
+    (r"(?:跳出|脱离|打破|保持)角色|出戏", "meta talk", ("角色", "出戏")),
+    (r"[（(]\s*OOC|OOC\s*[:：]", "out-of-character note", ("ooc",)),
+    (
+        r"[（(【\[][^（）()【】\[\]\n]{0,30}(?:角色扮演|扮演内容|以下为|续写)[^（）()【】\[\]\n]{0,30}[）)】\]]",
+        "out-of-character note",
+        ("扮演", "以下为", "续写"),
+    ),
+    (r"(?m)^\s*[\[(（【]?\s*(?:注|备注|注意|说明)\s*[:：]", "note to the reader", ("注", "说明")),
+    (
+        r"(?:还有)?(?:什么|其他)(?:我)?(?:可以|能)(?:帮|为)(?:你|您)",
+        "assistant sign-off",
+        ("帮你", "帮您", "为你", "为您"),
+    ),
+    (
+        r"希望(?:这|以上)?(?:对你|能)?有(?:所)?帮助|如果你(?:还)?有(?:其他|任何)(?:问题|需要|想法)",
+        "assistant sign-off",
+        ("帮助", "如果你"),
+    ),
+    (r"以下是(?:续写|我的回复|回复|故事的?(?:继续|后续)|角色扮演)", "assistant framing", ("以下是",)),
+    (
+        r"(?:好的|当然)[！!，,。]\s*(?:以下是|下面是|我来|我将)(?:续写|继续|扮演)",
+        "assistant framing",
+        ("好的", "当然"),
+    ),
+    (r"用户(?:的(?:请求|要求|消息|指令))", "talks about 'the user'", ("用户",)),
 ]
 
 # Only these reasons are unambiguous inside quoted speech too; a character may well refuse a part
 # ("导演，我无法扮演这个角色！") or apologise in dialogue, but no character talks about its language model.
-_STRONG = {"talks about being a language model", "talks about being an assistant", "names an AI vendor", "policy talk",
-           "out-of-character note"}
+_STRONG = {
+    "talks about being a language model",
+    "talks about being an assistant",
+    "names an AI vendor",
+    "policy talk",
+    "out-of-character note",
+}
 
-_PATTERNS = [(re.compile(p, re.IGNORECASE), r) for p, r in _EN] + [(re.compile(p), r) for p, r in _ZH]
+
+_PATTERNS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
+    (re.compile(p, re.IGNORECASE), r, g) for p, r, g in _EN
+] + [(re.compile(p), r, g) for p, r, g in _ZH]
 
 
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
     hits: list[tuple[int, int, str]] = []
     a = analysis
-    for pattern, reason in _PATTERNS:
+    lowered = reply.lower()
+    for pattern, reason, gate in _PATTERNS:
+        if not any(word in lowered for word in gate):
+            continue  # the cheap test first: every pattern needs one of its gate words
         for m in pattern.finditer(reply):
             if reason not in _STRONG:
                 a = a or analyse(reply, ctx.own_names)
-                if a.style == "quotes" and a.in_dialogue(m.start()):
+                if (
+                    a.style == "quotes"
+                    and a.in_dialogue(m.start())
+                    and not _strong_inside(reply, m.start(), m.end())
+                ):
                     continue
             hits.append((m.start(), m.end(), reason))
     if not hits:
@@ -104,11 +246,22 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             s_end += 1
         out.append(
             make_finding(
-                reply, DETECTOR, "high", s_start, s_end,
-                f"breaks character: {reason}", code=_code(reason), replacement="",
+                reply,
+                DETECTOR,
+                "high",
+                s_start,
+                s_end,
+                f"breaks character: {reason}",
+                code=_code(reason),
+                replacement="",
             )
         )
     return out
+
+
+def _strong_inside(reply: str, start: int, end: int) -> bool:
+    """Whether a strong pattern matches inside a weak match ("As an AI language model" in quotes)."""
+    return any(reason in _STRONG and pattern.search(reply, start, end) for pattern, reason, _ in _PATTERNS)
 
 
 def _enclosing(sentences: list[tuple[int, int]], start: int, end: int, reply: str) -> tuple[int, int]:

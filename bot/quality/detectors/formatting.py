@@ -67,7 +67,15 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     return out
 
 
-def _f(reply: str, start: int, end: int, reason: str, code: str, replacement: str | None, severity: str = "medium") -> Finding:
+def _f(
+    reply: str,
+    start: int,
+    end: int,
+    reason: str,
+    code: str,
+    replacement: str | None,
+    severity: str = "medium",
+) -> Finding:
     return make_finding(reply, DETECTOR, severity, start, end, reason, code=code, replacement=replacement)  # type: ignore[arg-type]
 
 
@@ -86,7 +94,9 @@ def _think(reply: str) -> list[Finding]:
     covered = _blank(reply, [f.span for f in out])
     for m in _THINK_CLOSE_RE.finditer(covered):
         # A closing tag without its opening one: everything before it was reasoning.
-        out.append(_f(reply, 0, m.end(), "leaked reasoning (closing tag without opening)", "think_leak", "", "high"))
+        out.append(
+            _f(reply, 0, m.end(), "leaked reasoning (closing tag without opening)", "think_leak", "", "high")
+        )
         covered = _blank(covered, [(0, m.end())])
     for m in _THINK_OPEN_RE.finditer(covered):
         out.append(_f(reply, m.start(), len(reply), "unclosed reasoning block", "think_leak", "", "high"))
@@ -120,7 +130,17 @@ def _tags(reply: str) -> list[Finding]:
         elif m.group("line"):
             to_end = m.group("line").lower() in ("user", "human")
         if to_end and not rest_empty:
-            out.append(_f(reply, start, len(reply), "leaked role tag; the rest is another turn", "role_tag", "", "high"))
+            out.append(
+                _f(
+                    reply,
+                    start,
+                    len(reply),
+                    "leaked role tag; the rest is another turn",
+                    "role_tag",
+                    "",
+                    "high",
+                )
+            )
             break
         severity = "medium" if at_start or rest_empty else "high"
         out.append(_f(reply, start, end, "leaked role tag", "role_tag", "", severity))
@@ -142,16 +162,27 @@ def _own_header(reply: str, ctx: ReplyContext) -> list[Finding]:
 
 def _html(reply: str, blanked: str) -> list[Finding]:
     return [
-        _f(reply, m.start(), m.end(), "HTML markup (Discord shows it as text)", "markup",
-           _HTML_REPLACEMENT.get(m.group("tag").lower(), ""))
+        _f(
+            reply,
+            m.start(),
+            m.end(),
+            "HTML markup (Discord shows it as text)",
+            "markup",
+            _HTML_REPLACEMENT.get(m.group("tag").lower(), ""),
+        )
         for m in _HTML_RE.finditer(blanked)
     ]
 
 
 def _garbled(reply: str) -> list[Finding]:
-    out = [_f(reply, m.start(), m.end(), "garbled characters", "garbled", "", "high") for m in _GARBLED_RE.finditer(reply)]
-    out += [_f(reply, m.start(), m.end(), "mis-decoded text (mojibake)", "garbled", None, "high")
-            for m in _MOJIBAKE_RE.finditer(reply)]
+    out = [
+        _f(reply, m.start(), m.end(), "garbled characters", "garbled", "", "high")
+        for m in _GARBLED_RE.finditer(reply)
+    ]
+    out += [
+        _f(reply, m.start(), m.end(), "mis-decoded text (mojibake)", "garbled", None, "high")
+        for m in _MOJIBAKE_RE.finditer(reply)
+    ]
     return out
 
 
@@ -192,7 +223,9 @@ def _quotes(reply: str, blanked: str) -> list[Finding]:
                 else:
                     stray.append(i)
         for i in stray:
-            out.append(_f(reply, i, i + 1, f"closing {reply[i]} without an opening one", "unbalanced_quotes", ""))
+            out.append(
+                _f(reply, i, i + 1, f"closing {reply[i]} without an opening one", "unbalanced_quotes", "")
+            )
         if stack:
             opener, pos = stack[0]
             suffix = "".join(QUOTE_PAIRS[o] for o, _ in reversed(stack))
@@ -206,7 +239,9 @@ def _quotes(reply: str, blanked: str) -> list[Finding]:
                 s, e, rep = _close_at_end(reply, pos, p_end, '"')
                 out.append(_f(reply, s, e, 'a " is never closed', "unbalanced_quotes", rep))
             else:
-                out.append(_f(reply, pos, pos + 1, 'a closing " without an opening one', "unbalanced_quotes", ""))
+                out.append(
+                    _f(reply, pos, pos + 1, 'a closing " without an opening one', "unbalanced_quotes", "")
+                )
     return out
 
 
@@ -223,7 +258,7 @@ def _asterisks(reply: str, blanked: str) -> list[Finding]:
             after = blanked[m.end()] if m.end() < p_end else "\n"
             if before.isspace() and after.isspace():
                 continue  # a bullet, a separator or "2 * 3"
-            for size in ((2, 1) if run == 3 else (run,) if run in (1, 2) else ()):
+            for size in (2, 1) if run == 3 else (run,) if run in (1, 2) else ():
                 open_marks[size] = None if open_marks[size] is not None else pos
         for size, pos in open_marks.items():
             if pos is None:
@@ -237,7 +272,9 @@ def _asterisks(reply: str, blanked: str) -> list[Finding]:
                 while end > pos and reply[end - 1].isspace():
                     end -= 1
                 body = reply[pos:end]
-                out.append(_f(reply, pos, end, f"{mark} is never closed", "unbalanced_asterisks", body + mark))
+                out.append(
+                    _f(reply, pos, end, f"{mark} is never closed", "unbalanced_asterisks", body + mark)
+                )
     return out
 
 
@@ -251,8 +288,15 @@ def _fences(reply: str, blanked: str) -> list[Finding]:
 
 def _ellipses(reply: str) -> list[Finding]:
     out = [
-        _f(reply, m.start(), m.end(), "ellipsis run", "ellipsis_abuse",
-           "……" if m.group()[0] in "…。" else "...", "low")
+        _f(
+            reply,
+            m.start(),
+            m.end(),
+            "ellipsis run",
+            "ellipsis_abuse",
+            "……" if m.group()[0] in "…。" else "...",
+            "low",
+        )
         for m in _ELLIPSIS_RUN_RE.finditer(reply)
     ]
     if out:
@@ -260,5 +304,7 @@ def _ellipses(reply: str) -> list[Finding]:
     count = len(_ELLIPSIS_RE.findall(reply))
     words = word_count(reply)
     if count >= 5 and words / count < 10:
-        out.append(_f(reply, 0, len(reply), f"{count} ellipses in {words} words", "ellipsis_abuse", None, "low"))
+        out.append(
+            _f(reply, 0, len(reply), f"{count} ellipses in {words} words", "ellipsis_abuse", None, "low")
+        )
     return out

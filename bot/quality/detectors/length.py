@@ -87,7 +87,13 @@ def _drift(words: int, ctx: ReplyContext) -> tuple[str, str] | None:
     if baseline <= 0:
         return None
     if words >= baseline * DRIFT_RATIO and recent >= baseline * 1.5 and words - baseline >= DRIFT_MIN_WORDS:
-        return "drift_longer", f"replies have grown from about {baseline:.0f} to {recent:.0f} words this session"
+        return (
+            "drift_longer",
+            f"replies have grown from about {baseline:.0f} to {recent:.0f} words this session",
+        )
     if words <= baseline / DRIFT_RATIO and recent <= baseline / 1.5 and baseline - words >= DRIFT_MIN_WORDS:
-        return "drift_shorter", f"replies have shrunk from about {baseline:.0f} to {recent:.0f} words this session"
+        return (
+            "drift_shorter",
+            f"replies have shrunk from about {baseline:.0f} to {recent:.0f} words this session",
+        )
     return None

@@ -26,12 +26,12 @@ _NOISE_RE = re.compile(
     r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
     r"|\b[A-Z]{2,}s?\b|\b\w*\d\w*\b"
 )
-_OPENERS = "\"“「『«(（*"
-_SCRIPT_OF = (
-    (re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff]"), "cjk"),
-    (re.compile("[\uac00-\ud7af\u1100-\u11ff]"), "hangul"),
-    (re.compile("[\u0400-\u04ff]"), "cyrillic"),
-    (re.compile("[A-Za-z\u00c0-\u024f]"), "latin"),
+_OPENERS = '"“「『«(（*'
+_LETTER_RUN_RE = re.compile(
+    "(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff]+)"
+    "|(?P<hangul>[\uac00-\ud7af\u1100-\u11ff]+)"
+    "|(?P<cyrillic>[\u0400-\u04ff]+)"
+    "|(?P<latin>[A-Za-z\u00c0-\u024f]+)"
 )
 
 
@@ -56,7 +56,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         if words == 0:
             continue
         if script == "latin" and scene in language.LATIN_LANGUAGES:
-            if words < MIN_FOREIGN_WORDS_WHEN_DOMINANT:
+            if words < MIN_FOREIGN_WORDS_WHEN_DOMINANT or language.clearly(text, scene):
                 continue
             code, confidence = language.classify(text)
             if confidence < LATIN_CONFIDENCE:
@@ -112,28 +112,17 @@ def _script_runs(text: str) -> list[tuple[int, int, str]]:
     current: str | None = None
     start = 0
     last_letter = 0
-    for i, ch in enumerate(text):
-        script = _script(ch)
-        if script is None:
-            continue
+    for m in _LETTER_RUN_RE.finditer(text):
+        script = m.lastgroup
         if script != current:
             if current is not None:
-                runs.append((start, last_letter + 1, current))
-                start = last_letter + 1
+                runs.append((start, last_letter, current))
+                start = last_letter
             current = script
-        last_letter = i
+        last_letter = m.end()
     if current is not None:
         runs.append((start, len(text), current))
     return runs
-
-
-def _script(ch: str) -> str | None:
-    if ch.isascii() and not ch.isalpha():
-        return None
-    for pattern, name in _SCRIPT_OF:
-        if pattern.match(ch):
-            return name
-    return None
 
 
 def _merge(text: str, pieces: list[tuple[int, int, str, int]]) -> list[tuple[int, int, str, int]]:

@@ -9,6 +9,8 @@ Humans repeat a whole sentence consecutively about 0.02% of the time, so these a
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.quality.findings import Finding, ReplyContext, make_finding
 from bot.quality.text import Analysis, cjk_share, sentence_spans, tokens
 
@@ -45,13 +47,21 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def _sentence_keys(text: str) -> list[tuple[tuple[str, ...], int, int]]:
+@lru_cache(maxsize=256)
+def _recent_profile(text: str, n: int) -> tuple[frozenset[tuple[str, ...]], tuple[str, ...]]:
+    """The n-grams and the opening words of a recent reply (cached: the same replies recur every turn)."""
+    words = [t for t, _, _ in tokens(text)]
+    return frozenset(_ngrams(words, n)), tuple(words[:6])
+
+
+@lru_cache(maxsize=256)
+def _sentence_keys(text: str) -> tuple[tuple[tuple[str, ...], int, int], ...]:
     out = []
     for start, end in sentence_spans(text):
         key = tuple(t for t, _, _ in tokens(text[start:end]))
         if len(key) >= MIN_SENTENCE_TOKENS:
             out.append((key, start, end))
-    return out
+    return tuple(out)
 
 
 def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
@@ -64,9 +74,14 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
                 cut_end += 1
             out.append(
                 make_finding(
-                    reply, DETECTOR, "high", start, cut_end,
+                    reply,
+                    DETECTOR,
+                    "high",
+                    start,
+                    cut_end,
                     "repeats a sentence from earlier in the same reply",
-                    code="loop", replacement="",
+                    code="loop",
+                    replacement="",
                 )
             )
         else:
@@ -77,6 +92,8 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
     while i < n:
         found = False
         for size in range(3, min(12, (n - i) // 2) + 1):
+            if words[i + size] != words[i]:
+                continue  # cheap test before comparing whole blocks
             block = words[i : i + size]
             reps = 1
             while words[i + reps * size : i + (reps + 1) * size] == block:
@@ -86,9 +103,14 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
                 end = toks[i + reps * size - 1][2]
                 out.append(
                     make_finding(
-                        reply, DETECTOR, "high", start, end,
+                        reply,
+                        DETECTOR,
+                        "high",
+                        start,
+                        end,
                         f"repeats the same phrase {reps} times in a row",
-                        code="loop", replacement="",
+                        code="loop",
+                        replacement="",
                     )
                 )
                 i += reps * size
@@ -106,9 +128,14 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
     for start, end in repeated:
         out.append(
             make_finding(
-                reply, DETECTOR, "medium", start, end,
+                reply,
+                DETECTOR,
+                "medium",
+                start,
+                end,
                 "repeats a sentence from a recent reply",
-                code="repeated_sentence", replacement="",
+                code="repeated_sentence",
+                replacement="",
             )
         )
     words = [t for t, _, _ in toks]
@@ -117,13 +144,17 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
     if len(grams) >= 4:
         best = 0.0
         for r in recent:
-            other = _ngrams([t for t, _, _ in tokens(r)], n)
+            other = _recent_profile(r, n)[0]
             if other:
                 best = max(best, len(grams & other) / len(grams))
         if best >= NEAR_DUPLICATE and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
             out.append(
                 make_finding(
-                    reply, DETECTOR, "high", 0, len(reply),
+                    reply,
+                    DETECTOR,
+                    "high",
+                    0,
+                    len(reply),
                     f"{best:.0%} of its {n}-grams occur in one recent reply",
                     code="near_duplicate",
                 )
@@ -131,11 +162,15 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
     width = 6 if n == 6 else 4
     opening = tuple(words[:width])
     if len(opening) == width and not repeated:
-        same = sum(1 for r in recent if tuple(t for t, _, _ in tokens(r)[:width]) == opening)
+        same = sum(1 for r in recent if _recent_profile(r, n)[1][:width] == opening)
         if same >= 2:
             out.append(
                 make_finding(
-                    reply, DETECTOR, "low", toks[0][1], toks[width - 1][2],
+                    reply,
+                    DETECTOR,
+                    "low",
+                    toks[0][1],
+                    toks[width - 1][2],
                     f"opens like {same} of the last {len(recent)} replies",
                     code="same_opening",
                 )

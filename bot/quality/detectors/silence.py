@@ -22,13 +22,15 @@ _HOOKS_EN = re.compile(
     r"\braises? (?:an|one|her|his) eyebrow\b|\btilts? (?:her|his|their) head\b|"
     r"\b(?:pats?|patting|taps?) (?:the|a) (?:seat|spot|bench|space|cushion|bed|stool|chair)\b|"
     r"\b(?:motions?|gestures?|beckons?|waves?) (?:for|to) (?:you|follow)\b|\bcrooks? (?:a|her|his) finger\b|"
-    r"\bopens? (?:her|his|their) arms\b|\b(?:steps?|moves?) aside\b|\bmakes? room\b",
+    r"\bopens? (?:her|his|their) arms\b|\b(?:steps?|moves?) aside\b|\bmakes? room\b|"
+    r"\b(?:jerks?|tilts?|nods?|juts?|points?) (?:her|his|their) (?:chin|head|thumb) (?:toward|towards|at|to)\b",
     re.IGNORECASE,
 )
 _HOOKS_ZH = re.compile(
     r"[?？]|等(?:着|待)?你|看向你|望向你|看着你|盯着你|朝你|冲你|向你(?:伸|递|招|示意|点头|眨)|递给你|塞给你|"
     r"示意你|期待|挑(?:了挑)?眉|歪(?:着|了歪)?头|伸出手|招手|示意|"
-    r"拍了?拍(?:身旁|身边|旁边|床边|椅子|座位)|让出|张开(?:双臂|手臂)|勾了?勾手指|让开"
+    r"拍了?拍(?:身旁|身边|旁边|床边|椅子|座位)|让出|张开(?:双臂|手臂)|勾了?勾手指|让开|"
+    r"努了?努嘴|抬了?抬下巴|使了?个眼色|扬了?扬下巴"
 )
 
 
@@ -42,12 +44,17 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         return []
     for name in ctx.users:
         if name_regex(name).search(reply) and re.search(
-            rf"\b(?:to|at|toward|towards)\s+{re.escape(name)}|(?:向|对|朝|冲|看着|等着){re.escape(name)}", reply
+            rf"\b(?:to|at|toward|towards)\s+{re.escape(name)}|(?:向|对|朝|冲|看着|等着){re.escape(name)}",
+            reply,
         ):
             return []
     return [
         make_finding(
-            reply, DETECTOR, "medium", 0, len(reply),
+            reply,
+            DETECTOR,
+            "medium",
+            0,
+            len(reply),
             "narration only: no dialogue and nothing that invites a reply",
             code="narration_only",
         )

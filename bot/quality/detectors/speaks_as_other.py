@@ -14,11 +14,27 @@ from bot.quality.text import MASK, Analysis, analyse, header_regex, names_altern
 
 DETECTOR = "speaks_as_other"
 
-_EN_SPEECH = (
-    r"says|said|asks|asked|replies|replied|answers|answered|whispers|whispered|shouts|shouted|mutters|"
-    r"muttered|adds|added|calls|called|snaps|snapped|exclaims|exclaimed|murmurs|murmured|cuts in|chimes in|"
-    r"interjects|interjected|laughs|laughed|sighs|sighed|growls|growled|continues|continued"
-)
+_SPEECH_STEMS = (
+    "say ask repl answer whisper shout mutter add call snap exclaim murmur interject laugh sigh growl continue "
+    "crow grunt bark boom chuckle scoff snort hiss groan grumble drawl tease joke insist offer suggest protest "
+    "retort counter agree admit announce declare demand plead beg yell scream cr roar bellow whimper sneer "
+    "purr chirp sing quip observe remark note warn promise mumble stammer stutter breathe huff"
+).split()
+
+
+def _speech_forms() -> str:
+    forms = {"says", "said", "cuts in", "chimes in", "cries", "cried", "replies", "replied", "begs", "begged"}
+    for stem in _SPEECH_STEMS:
+        if stem in ("say", "repl", "cr", "beg"):
+            continue
+        forms.add(stem + ("es" if stem.endswith(("sh", "ss", "s", "x", "ch")) else "s"))
+        forms.add(stem + ("d" if stem.endswith("e") else "ed"))
+    forms.discard("snaped")
+    forms |= {"snapped", "sang", "sings"}
+    return "|".join(sorted(forms, key=len, reverse=True))
+
+
+_EN_SPEECH = _speech_forms()
 _ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|插嘴|笑道"
 
 
@@ -103,8 +119,14 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
             end += 1
         out.append(
             make_finding(
-                reply, DETECTOR, "high", start, end,
-                f"writes dialogue for {m.group('name')}", code="other_line", replacement="",
+                reply,
+                DETECTOR,
+                "high",
+                start,
+                end,
+                f"writes dialogue for {m.group('name')}",
+                code="other_line",
+                replacement="",
             )
         )
     return out
@@ -139,7 +161,9 @@ def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
     patterns = [
         re.compile(rf"\b(?:I am|I['’]m|my name is|call me)\s+(?P<name>{alt})\b(?!['’]s)", re.IGNORECASE),
         re.compile(rf"(?:我是|我叫|我就是|本人是)(?P<name>{alt})(?![的之])"),
-        re.compile(rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE),
+        re.compile(
+            rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE
+        ),
     ]
     out: list[Finding] = []
     for pattern in patterns:

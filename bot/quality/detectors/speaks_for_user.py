@@ -82,6 +82,8 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     findings: list[Finding] = []
     findings += _headers(reply, ctx)
     view = a.narration_view
+    names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
+    name_re = re.compile(rf"(?<![\w'’])(?:{names_alternation(names)})(?![A-Za-z])") if names else None
     if a.narration:
         for s_start, s_end in sentence_spans(view):
             sentence = view[s_start:s_end]
@@ -92,7 +94,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
                 start, code, reason = hit
                 findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
                 continue
-            hit = _user_name_narration(view, s_start, s_end, ctx)
+            hit = _user_name_narration(view, s_start, s_end, name_re) if name_re else None
             if hit:
                 start, code, reason = hit
                 findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
@@ -100,11 +102,14 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
 
 
 def _finding(reply: str, view: str, s_start: int, s_end: int, clause: int, code: str, reason: str) -> Finding:
-    """Cut the whole sentence, or only the clause when a real main clause precedes it."""
+    """Cut the whole sentence, or only the clause when the NPC's own clause or line precedes it.
+
+    A quote followed directly by "you say" is the user's line: the quote goes with the attribution.
+    """
     words_before = word_count(view[s_start:clause].replace(MASK, " "))
-    if clause > s_start and (words_before >= 3 or MASK in view[s_start:clause]):
+    if clause > s_start and words_before and (words_before >= 3 or MASK in view[s_start:clause]):
         end = s_end
-        while end > clause and reply[end - 1] in ".!?。！？…\"”」』*_ ":
+        while end > clause and reply[end - 1] in '.!?。！？…"”」』*_ ':
             end -= 1
         severity = "medium"
         start = clause
@@ -129,11 +134,7 @@ def _clause_start(view: str, s_start: int, pos: int) -> int | None:
     m = _CONJ_RE.search(stripped)
     if m:
         head = stripped[: m.start()].rstrip()
-        if head.endswith(","):
-            return s_start + len(head) - 1
-        if not head or head[-1] in _BOUNDARY_CHARS:
-            return s_start + len(head)
-        return s_start + len(head)
+        return s_start + len(head) - (1 if head.endswith(",") else 0)
     return None
 
 
@@ -148,7 +149,11 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
             continue
         if you == "your":
             if re.fullmatch(_BODY, words[0]) and len(words) > 1 and words[1] not in _NON_VERBS:
-                return clause, "second_person", f"narrates the user's body or feelings ('your {words[0]} {words[1]}')"
+                return (
+                    clause,
+                    "second_person",
+                    f"narrates the user's body or feelings ('your {words[0]} {words[1]}')",
+                )
             continue
         if you in ("you'll", "you'd"):
             continue
@@ -236,11 +241,9 @@ def _zh_clause_start(view: str, s_start: int, pos: int) -> int | None:
     return None
 
 
-def _user_name_narration(view: str, s_start: int, s_end: int, ctx: ReplyContext) -> tuple[int, str, str] | None:
-    names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
-    if not names:
-        return None
-    pattern = re.compile(rf"(?<![\w'’])(?:{names_alternation(names)})(?![A-Za-z])")
+def _user_name_narration(
+    view: str, s_start: int, s_end: int, pattern: re.Pattern[str]
+) -> tuple[int, str, str] | None:
     for m in pattern.finditer(view, s_start, s_end):
         name = m.group()
         rest = view[m.end() : s_end]
@@ -278,8 +281,7 @@ def _user_name_narration(view: str, s_start: int, s_end: int, ctx: ReplyContext)
 
 _IRREGULAR_PAST = frozenset(
     "said took went came felt thought knew saw gave made ran sat stood held told began drew fell "
-    "caught brought left kept put got"
-    .split()
+    "caught brought left kept put got".split()
 )
 _SPEECH_VERBS = frozenset(
     "says said asks asked replies replied answers answered whispers whispered shouts shouted mutters "

@@ -1,0 +1,171 @@
+"""The detectors against the labelled replies in ``quality_cases``, plus spans, speed and edge cases."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from quality_cases import CASES, CLEAN, EN, HELDOUT, HELDOUT2, HELDOUT3, ZH, Case
+
+from bot.quality import language
+from bot.quality.detect import REGISTRY, detect_all
+from bot.quality.findings import DETECTORS, ReplyContext
+from bot.quality.text import analyse, word_count
+
+ALL_CASES = CASES + HELDOUT + HELDOUT2 + HELDOUT3
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _warm() -> None:
+    language.warm_up()
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_labelled_case(case: Case) -> None:
+    """Each labelled reply makes its detector fire exactly when it is labelled positive."""
+    findings = detect_all(case.text, case.context())
+    fired = [f for f in findings if f.detector == case.detector]
+    if case.known_miss:
+        assert bool(fired) != case.expected, f"a known miss now passes; drop its mark: {case.note}"
+        return
+    assert bool(fired) == case.expected, [f.to_dict() for f in findings]
+
+
+@pytest.mark.parametrize(("lang", "text"), CLEAN, ids=[t[:30] for _, t in CLEAN])
+def test_clean_replies_are_quiet(lang: str, text: str) -> None:
+    """Good replies, including hard negatives, raise no finding from any detector."""
+    ctx = ReplyContext(**(EN if lang == "en" else ZH))
+    assert detect_all(text, ctx) == []
+
+
+def test_every_detector_has_positives_and_negatives_in_both_languages() -> None:
+    """The labelled set covers each detector with positive and negative cases in English and Chinese."""
+    for detector in DETECTORS:
+        for lang in ("en", "zh"):
+            labels = {c.expected for c in ALL_CASES if c.detector == detector and c.lang == lang}
+            assert labels == {True, False}, (detector, lang)
+        assert any(c.hard for c in ALL_CASES if c.detector == detector), detector
+
+
+def test_precision_and_recall_per_detector(capsys: pytest.CaptureFixture[str]) -> None:
+    """Per-detector precision and recall on the labelled set (printed with -s) stay high."""
+    table = {d: [0, 0, 0] for d in DETECTORS}  # tp, fp, fn
+    for case in ALL_CASES:
+        fired = any(f.detector == case.detector for f in detect_all(case.text, case.context()))
+        if fired and case.expected:
+            table[case.detector][0] += 1
+        elif fired:
+            table[case.detector][1] += 1
+        elif case.expected:
+            table[case.detector][2] += 1
+    with capsys.disabled():
+        print()
+        for detector, (tp, fp, fn) in table.items():
+            precision = tp / (tp + fp) if tp + fp else 1.0
+            recall = tp / (tp + fn) if tp + fn else 1.0
+            print(f"  {detector:16s} P={precision:.2f} R={recall:.2f} (tp={tp} fp={fp} fn={fn})")
+    for detector, (tp, fp, fn) in table.items():
+        assert tp / (tp + fp) >= 0.95, detector
+        assert tp / (tp + fn) >= 0.9, detector
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
+def test_spans_point_at_the_excerpt(case: Case) -> None:
+    """Every finding's span lies inside the reply and its excerpt is the text of the span."""
+    for f in detect_all(case.text, case.context()):
+        start, end = f.span
+        assert 0 <= start <= end <= len(case.text)
+        if len(case.text[start:end]) <= 160:
+            assert f.excerpt == case.text[start:end]
+
+
+def test_detect_all_is_fast() -> None:
+    """A reply takes a few milliseconds at most (mean over the labelled set)."""
+    contexts = [(c.text, c.context()) for c in ALL_CASES]
+    for text, ctx in contexts[:5]:
+        detect_all(text, ctx)
+    started = time.perf_counter()
+    for text, ctx in contexts:
+        detect_all(text, ctx)
+    mean_ms = (time.perf_counter() - started) / len(contexts) * 1000
+    assert mean_ms < 10, mean_ms
+
+
+def test_second_person_cut_keeps_the_npc_speech() -> None:
+    """A you-clause after the NPC's own line is cut from the comma on, not the whole sentence."""
+    reply = '"Come here," she says, and you walk over to her.'
+    (finding,) = [f for f in detect_all(reply, ReplyContext(**EN)) if f.detector == "speaks_for_user"]
+    assert finding.excerpt == ", and you walk over to her"
+    assert finding.replacement == ""
+
+
+def test_other_header_finding_runs_to_the_npc_next_header() -> None:
+    """A header of another character covers that character's lines, up to the NPC's own next header."""
+    reply = "Mira: Let's go.\nBob: Wait for me!\nMira: Hurry up then."
+    (finding,) = [f for f in detect_all(reply, ReplyContext(**EN)) if f.detector == "speaks_as_other"]
+    assert finding.excerpt == "Bob: Wait for me!\n"
+
+
+def test_user_name_as_generic_role_is_left_to_formatting() -> None:
+    """With the Role-Play Bench default user name "user", a "User:" line is a leaked role tag, counted once."""
+    ctx = ReplyContext(npc_name="", user_names=["user"])
+    findings = detect_all('"We leave at dawn," she says.\nUser: ok', ctx)
+    assert [f.detector for f in findings] == ["formatting"]
+
+
+def test_length_counts_cjk_characters_as_words() -> None:
+    """Thirteen Chinese characters are thirteen words for the length range."""
+    assert word_count("苏婉从书上抬起头，看了你一眼。") == 13
+    ctx = ReplyContext(**ZH, min_words=20, max_words=50)
+    (finding,) = [f for f in detect_all("苏婉从书上抬起头，看了你一眼。", ctx) if f.detector == "length"]
+    assert finding.code == "too_short"
+
+
+def test_too_long_span_starts_at_a_sentence_boundary() -> None:
+    """The part of a too-long reply that would be trimmed starts after a whole sentence."""
+    reply = "One two three four five. Six seven eight nine ten. Eleven twelve thirteen fourteen."
+    ctx = ReplyContext(npc_name="Mira", min_words=3, max_words=10)
+    (finding,) = detect_all(reply, ctx, only=["length"])
+    assert finding.code == "too_long"
+    assert finding.excerpt.strip() == "Eleven twelve thirteen fourteen."
+
+
+def test_length_drift_is_reported_once_replies_grow() -> None:
+    """Replies that have doubled since the start of the session are a low-severity drift finding."""
+    reply = " ".join(["word"] * 90) + "."
+    ctx = ReplyContext(
+        npc_name="Mira", min_words=8, max_words=140, previous_lengths=[30, 31, 29, 30, 60, 75, 80, 85]
+    )
+    codes = {f.code for f in detect_all(reply, ctx) if f.detector == "length"}
+    assert codes == {"drift_longer"}
+
+
+def test_bilingual_character_passes_only_in_its_own_languages() -> None:
+    """French from a French-speaking character is fine; the same line from anyone else is flagged."""
+    reply = 'Amélie laughs. "Mon Dieu, tu es complètement trempé, entre vite te réchauffer!"'
+    fluent = ReplyContext(npc_name="Amélie", npc_languages=["fr"])
+    other = ReplyContext(npc_name="Amélie")
+    assert not [f for f in detect_all(reply, fluent) if f.detector == "mixed_language"]
+    assert [f.code for f in detect_all(reply, other) if f.detector == "mixed_language"] == ["fr"]
+
+
+def test_analysis_styles() -> None:
+    """Quotes, asterisks and plain text are told apart, and speech is masked from narration."""
+    quoted = analyse('"You look tired," she said.')
+    assert quoted.style == "quotes" and "You" not in quoted.narration_view
+    starred = analyse("*smiles* You look tired.")
+    assert starred.style == "asterisks" and starred.narration_view.startswith("*smiles*")
+    assert analyse("You came back. I knew you would.").dialogue
+    assert not analyse("You walk over and take her hand.").dialogue
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list('ab 你她"“”「」*.,!?。，\n<>/:Mira')), max_size=80))
+def test_detectors_never_crash_and_spans_stay_inside(name: str, text: str) -> None:
+    """Any text, however broken, yields findings with spans inside the text."""
+    ctx = ReplyContext(npc_name="Mira", user_names=["Alex"], other_names=["Bob"], recent_replies=[text])
+    for f in REGISTRY[name](text, ctx, None):
+        assert 0 <= f.start <= f.end <= len(text)
