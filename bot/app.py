@@ -15,7 +15,6 @@ from bot.content.loader import Library, load_content
 from bot.engine.ports import ChatModel, Clock, SystemClock
 from bot.engine.scene import SceneEngine
 from bot.logs import configure_logging
-from bot.model.openai_chat import OpenAIChatModel
 from bot.settings import ModelConfig, Settings
 from bot.store import Store
 
@@ -46,7 +45,10 @@ def _env_keys() -> set[str]:
     return set(os.environ)
 
 
-def build_model(config: ModelConfig) -> OpenAIChatModel:
+def build_model(config: ModelConfig) -> ChatModel:
+    """The model backend for these settings (imported here: the openai SDK takes a second to load)."""
+    from bot.model.openai_chat import OpenAIChatModel
+
     return OpenAIChatModel(
         base_url=config.base_url,
         api_key=config.api_key,

@@ -8,6 +8,7 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.check",
     "bot.cli.play",
     "bot.cli.bench",
+    "bot.cli.stats",
     "bot.cli.cards",
     "bot.cli.lint",
     "bot.cli.run",

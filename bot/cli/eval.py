@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
         endpoints = _Endpoints(npc, extra.simulator(npc), extra.judge(npc), settings.narrator_model or None)
     except EnsembleError as exc:
         return _fail(exc.user_message)
+    missing = [m for m in ("matplotlib", "tqdm") if importlib.util.find_spec(m) is None]
+    if missing:
+        return _fail(f"The evaluation needs {' and '.join(missing)}: pip install -e '.[eval]'.")
     for name in ("turns", "runs", "concurrency"):
         if getattr(args, name) < 1:
             return _fail(f"--{name} must be at least 1.")
@@ -142,7 +146,15 @@ def run(args: argparse.Namespace) -> int:
         return _fail("--max-turns-this-session must not be negative.")
 
     from bot.eval.judge import load_rubrics
-    from bot.eval.scenarios import SCENARIO_SUFFIXES, SEED_SUFFIXES, Scenario, Style, check_unique, load_scenario_file, load_seed_file
+    from bot.eval.scenarios import (
+        SCENARIO_SUFFIXES,
+        SEED_SUFFIXES,
+        Scenario,
+        Style,
+        check_unique,
+        load_scenario_file,
+        load_seed_file,
+    )
 
     try:
         style = Style.parse(args.seed_style)

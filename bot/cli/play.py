@@ -37,6 +37,8 @@ HELP = """Commands:
   /ooc TEXT                a note to the narrator that characters do not hear
   /why                     why the last speaker was chosen (scores and reasons)
   /tick                    let the world live: absent characters act off-screen
+  /memory NAME             what a character remembers of this scene
+  /rewind N                undo the last N turns and what they changed
   /export FILE             write the transcript as JSON Lines
   /help                    this list
   /quit                    leave (the scene is saved)
@@ -131,6 +133,7 @@ async def _play(args: argparse.Namespace, settings) -> int:
                 terminal.say(f"(!) {exc.user_message}")
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
                 terminal.say(f"(!) {safe_message(exc)}")
+        await app.engine.drain()
     return 0
 
 
@@ -165,6 +168,14 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
         names = {c.id: c.name for c in app.library.cast_of(report.world_id)}
         terminal.say(f"[{app.engine.world(report.world_id).narrator.name}] {report.meanwhile(names) or 'Time passes; nothing stirs.'}")
+    elif command == "memory":
+        terminal.say(await engine.memory(key, _need(rest, "/memory NAME")))
+    elif command == "rewind":
+        count = int(rest) if rest.strip().isdigit() else 0
+        if count <= 0:
+            raise EnsembleError("Usage: /rewind N (the number of turns to undo)")
+        removed = await engine.rewind(key, count)
+        terminal.say(f"(!) Rewound {removed} turn(s).")
     elif command == "ooc":
         terminal.render(await engine.ooc(key, f"local:{user}", user, _need(rest, "/ooc TEXT")))
     elif command == "export":

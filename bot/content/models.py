@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from bot.quality.guard import GuardPolicy
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
@@ -187,6 +189,8 @@ class WorldSettings(Strict):
     recent_lines: int = Field(24, ge=2, le=400)
     temperature: float = Field(0.9, gt=0.0, le=2.0)
     max_reply_tokens: int = Field(400, ge=16, le=4096)
+    summary_every: int = Field(20, ge=2, le=1000, description="turns between rolling summaries (off the hot path)")
+    guards: GuardPolicy = Field(default_factory=GuardPolicy, description="what the quality guards do per finding")
 
 
 class Narrator(Strict):

@@ -28,8 +28,9 @@ from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
-from bot.engine.ports import ChatModel, ChatOptions, Clock, monotonic
-from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext, build_npc_messages
+from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
+from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
+from bot.engine.remembering import Remembering
 from bot.engine.scheduler import (
     NEVER,
     Candidate,
@@ -41,9 +42,24 @@ from bot.engine.scheduler import (
     topic_words,
 )
 from bot.errors import EnsembleError, ModelUnavailable, NotFound
+from bot.memory.facts import extract_facts
+from bot.memory.layout import Line, PromptInputs, assemble
+from bot.memory.retrieval import Memory
+from bot.memory.tokens import TokenCounter
+from bot.quality.findings import ReplyContext
+from bot.quality.guard import GuardStats, guard_reply
 from bot.store import Store
-from bot.store.records import MessageRow, NewEvent, NewMessage, NpcStateRow, SceneRow, TurnCommit, UsageRecord
-from bot.world.describe import TOLD_KINDS, describe_event
+from bot.store.records import (
+    FactRecord,
+    MessageRow,
+    NewEvent,
+    NewMessage,
+    NpcStateRow,
+    SceneRow,
+    TurnCommit,
+    UsageRecord,
+)
+from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
 from bot.world.events import apply_all, starting_state
 from bot.world.mood import after_turn
@@ -62,6 +78,7 @@ log = structlog.get_logger("engine")
 
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
 SELF_CONTINUE = 0.3
+HEARD_LINES = 400
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 
@@ -81,10 +98,12 @@ def safe_message(exc: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Generated:
-    """A cleaned reply and the usage of the call that made it."""
+    """A cleaned, guarded reply, the usage of the calls that made it (one, or two after a regeneration),
+    and what the quality guards found and did."""
 
     text: str
-    usage: UsageRecord
+    usage: list[UsageRecord]
+    quality: dict[str, dict[str, int]]
 
 
 @dataclass
@@ -95,6 +114,7 @@ class TurnDraft:
     events: list[NewEvent] = field(default_factory=list)
     usage: list[UsageRecord] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    quality: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def narrate(self, world: World, texts: Sequence[str], location: str, heard_by: Sequence[str]) -> None:
         for text in texts:
@@ -103,7 +123,7 @@ class TurnDraft:
             )
 
 
-class SceneEngine(SceneCommands):
+class SceneEngine(SceneCommands, Remembering):
     """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs."""
 
     def __init__(
@@ -126,6 +146,9 @@ class SceneEngine(SceneCommands):
         self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
         self._interrupts: set[SceneKey] = set()
+        self._windows: dict[tuple[int, str], int] = {}
+        self._summarising: dict[int, asyncio.Task[None]] = {}
+        self.tokens = TokenCounter()
 
     # -- scenes ----------------------------------------------------------------------------------
 
@@ -192,6 +215,8 @@ class SceneEngine(SceneCommands):
             self._interrupts.discard(line.scene)
             scene = await self.require_scene(line.scene)
             outcome = await self._user_turn(scene, line)
+            if not outcome.duplicate:
+                self.schedule_summary(scene)
             outcomes = [outcome]
             if on_outcome is not None:
                 await on_outcome(outcome)
@@ -230,6 +255,7 @@ class SceneEngine(SceneCommands):
                 heard_by=tuple(spatial.hearers()),
                 reply_to_id=reply_to.id if reply_to else None,
                 platform_message_id=line.platform_message_id,
+                facts=facts_of(line.author_name, line.text, spatial.hearers()),
             ),
         )
         if not start.is_new:
@@ -311,9 +337,14 @@ class SceneEngine(SceneCommands):
             NewMessage(
                 kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
                 location=spatial.npc_locations.get(character.id), heard_by=tuple(heard_by),
+                facts=facts_of(character.name, generated.text, [*heard_by, character.id]),
             )
         )
-        draft.usage.append(generated.usage)
+        draft.usage.extend(generated.usage)
+        for detector, counters in generated.quality.items():
+            merged = draft.quality.setdefault(detector, {})
+            for counter, n in counters.items():
+                merged[counter] = merged.get(counter, 0) + n
         pending.append(HistoryLine(character.name, generated.text, kind="npc"))
         departure = resolve_npc_reply(spatial, character.id, generated.text)
         if departure.events:
@@ -327,7 +358,8 @@ class SceneEngine(SceneCommands):
         after = apply_all(before, draft.events)
         changed = [state for cid, state in after.items() if before.get(cid) != state]
         commit = TurnCommit(
-            status=status, messages=draft.messages, events=draft.events, npc_states=changed, usage=draft.usage, user_location=user_location
+            status=status, messages=draft.messages, events=draft.events, npc_states=changed, usage=draft.usage,
+            user_location=user_location, quality=draft.quality,
         )
         if turn_id is None:
             _, ids = await self.store.record_turn(scene, commit)
@@ -440,28 +472,58 @@ class SceneEngine(SceneCommands):
 
     # -- one NPC's reply -------------------------------------------------------------------------
 
-    async def _history(self, scene: SceneRow, world: World, character: Character, before_id: int | None) -> list[HistoryLine]:
-        """The recent lines this character could hear, from its point of view."""
-        limit = world.settings.recent_lines
-        rows = await self.store.recent_messages(scene.id, limit * 4, before_id=before_id)
-        lines = []
-        for row in rows:
-            if row.kind == "ooc":
-                continue
-            own = row.character_id == character.id
-            if not own and character.id not in row.heard_by:
-                continue
-            lines.append(HistoryLine(row.speaker, row.text, own=own, kind=row.kind))
-        return lines[-limit:]
-
-    async def _memory(self, scene: SceneRow, world: World, character: Character) -> str | None:
-        """What the character witnessed that the recent lines may not show (off-screen life, moves)."""
-        events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=TOLD_KINDS, limit=6)
+    async def _inputs(
+        self,
+        scene: SceneRow,
+        world: World,
+        character: Character,
+        spatial: Spatial,
+        states: dict[str, NpcStateRow],
+        *,
+        pending: Sequence[HistoryLine],
+        author: str | None,
+        before_id: int | None,
+        extra_instruction: str | None,
+    ) -> PromptInputs:
+        """Gather from the store what this character knows, for the pure prompt assembly."""
+        rows = await self.store.heard_lines(scene.id, character.id, limit=HEARD_LINES, before_id=before_id)
+        now_seq = rows[-1][1] if rows else 0
+        lines = [Line(row.id, seq, row.speaker, row.text, own=row.character_id == character.id) for row, seq in rows]
+        lines.extend(Line(0, now_seq, p.speaker, p.text, own=p.own) for p in pending)
+        state = states[character.id]
+        here = spatial.npc_locations.get(character.id, state.location)
+        others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
+        user_names = sorted({row.speaker for row, _ in rows[-40:] if row.kind == "user"} | ({author} if author else set()))
+        feelings = state.relationships
+        present = [
+            PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)))
+            for o in others
+        ]
+        toward_user = _feeling(feelings.get("user"))
+        extra = "\n".join(x for x in (f"How you feel about the players: {toward_user}." if toward_user else "", extra_instruction or "") if x)
+        summary = await self.store.latest_summary(scene.id, character.id)
+        facts = await self.store.known_facts(scene.id, character.id)
+        events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
-        if not told:
-            return None
-        return f"[What {character.name} knows happened recently; bring it up when it fits]\n" + "\n".join(f"- {t}" for t in told)
+        return PromptInputs(
+            character=character,
+            world=world,
+            scene_name=f"{world.name} / {scene.channel_id}",
+            lines=lines,
+            turn=TurnContext(
+                location=world.location(here), present=present, mood_label=state.mood_label,
+                mood_intensity=state.mood_intensity, user_names=user_names, extra_instruction=extra or None,
+            ),
+            now_seq=now_seq,
+            budget=world.settings.prompt_budget,
+            summary=summary[0] if summary else None,
+            memories=[Memory(fid, text, importance, seq, kind) for fid, kind, text, importance, seq in facts],
+            told=told,
+            lore=[*world.lore, *character.lore],
+            window_start=self._windows.get((scene.id, character.id)),
+            rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
+        )
 
     async def _generate(
         self,
@@ -476,59 +538,69 @@ class SceneEngine(SceneCommands):
         before_id: int | None = None,
         extra_instruction: str | None = None,
     ) -> Generated:
-        history = await self._history(scene, world, character, before_id)
-        history.extend(pending)
-        state = states[character.id]
-        here = spatial.npc_locations.get(character.id, state.location)
-        others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
-        user_names = sorted({h.speaker for h in history if h.kind == "user"} | ({author} if author else set()))
-        feelings = state.relationships
-        present = [
-            PresentCharacter(
-                o.name,
-                mood=states[o.id].mood_label if o.id in states else None,
-                note=_feeling(feelings.get(o.id)),
-            )
-            for o in others
-        ]
-        toward_user = _feeling(feelings.get("user"))
-        extra = "\n".join(x for x in (f"How you feel about the players: {toward_user}." if toward_user else "", extra_instruction or "") if x)
-        turn = TurnContext(
-            location=world.location(here),
-            present=present,
-            mood_label=state.mood_label,
-            mood_intensity=state.mood_intensity,
-            user_names=user_names,
-            extra_instruction=extra or None,
+        """One NPC reply: assemble its prompt within budget, call the model, clean and guard the reply."""
+        inputs = await self._inputs(
+            scene, world, character, spatial, states, pending=pending, author=author, before_id=before_id,
+            extra_instruction=extra_instruction,
         )
-        messages = build_npc_messages(
-            character, world, scene_name=f"{world.name} / {scene.channel_id}", history=history, turn=turn,
-            memory=await self._memory(scene, world, character),
-        )
-        other_names = [n for o in others for n in o.all_names()] + user_names
+        assembled = assemble(inputs, self.tokens)
+        self._windows[(scene.id, character.id)] = assembled.window_start
+        others = [self.library.characters[c] for c in spatial.hearers(spatial.npc_locations.get(character.id)) if c != character.id]
+        other_names = [n for o in others for n in o.all_names()]
+        user_names = list(inputs.turn.user_names)
         options = ChatOptions(
             max_tokens=world.settings.max_reply_tokens,
             temperature=world.settings.temperature,
             stop=tuple(f"\n{o.name}:" for o in others[:4]),
         )
-        started = monotonic()
-        result = await self.model.complete(messages, options)
-        latency_ms = (monotonic() - started) * 1000
-        text = clean_reply(result.text, character.all_names(), other_names)
+        usage: list[UsageRecord] = []
+
+        async def call(messages: list[ChatMessage]) -> str:
+            started = monotonic()
+            result = await self.model.complete(messages, options)
+            usage.append(
+                UsageRecord(
+                    purpose="npc", model=result.model or self.model_name, prompt_tokens=result.usage.prompt_tokens,
+                    completion_tokens=result.usage.completion_tokens, cached_tokens=result.usage.cached_tokens,
+                    latency_ms=round((monotonic() - started) * 1000, 3),
+                )
+            )
+            if result.usage.prompt_tokens:
+                self.tokens.calibrate(assembled.tokens, result.usage.prompt_tokens)
+            return clean_reply(result.text, character.all_names(), [*other_names, *user_names])
+
+        text = await call(assembled.messages)
         if not text:
             raise ModelUnavailable("The storyteller's model gave an empty reply; try again.", detail="empty after clean-up")
-        usage = UsageRecord(
-            purpose="npc", model=result.model or self.model_name, prompt_tokens=result.usage.prompt_tokens,
-            completion_tokens=result.usage.completion_tokens, cached_tokens=result.usage.cached_tokens,
-            latency_ms=round(latency_ms, 3),
+
+        async def regenerate(instruction: str) -> str:
+            corrected = [*assembled.messages[:-1], ChatMessage("system", assembled.messages[-1].content + "\n" + instruction, name="director")]
+            return await call(corrected)
+
+        recent = [line.text for line in inputs.lines if line.own][-5:]
+        ctx = ReplyContext(
+            npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
+            language=world.language, recent_replies=recent, min_words=world.settings.reply_length.min_words,
+            max_words=world.settings.reply_length.max_words,
         )
-        return Generated(text, usage)
+        stats = GuardStats()
+        guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)
+        if not guarded.text.strip():
+            raise ModelUnavailable("The storyteller's model gave no usable reply; try again.", detail="guard left nothing")
+        counts = {d: {k: n for k, n in c.items() if n} for d, c in stats.counts.items() if any(c.values())}
+        log.info("npc.prompt", character=character.id, tokens=assembled.tokens, sections=assembled.sections, dropped=assembled.dropped)
+        return Generated(guarded.text, usage, counts)
 
     async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
         """Events from outside a scene (the director) with the NPC states they lead to."""
         before = await self.store.npc_states(guild_id, world_id)
         after = apply_all(before, events)
         await self.store.commit_world_events(guild_id, world_id, events, [s for c, s in after.items() if before.get(c) != s])
+
+
+def facts_of(speaker: str, text: str, known_by: Sequence[str]) -> tuple[FactRecord, ...]:
+    """Facts a line states, known by everyone who heard it."""
+    return tuple(FactRecord(f.kind, f.text, f.importance, tuple(sorted(set(known_by)))) for f in extract_facts(speaker, text))
 
 
 def _feeling(relation: object) -> str | None:

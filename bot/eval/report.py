@@ -275,9 +275,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     out = ["# Ensemble evaluation", ""]
     status = "complete" if results["complete"] else "INCOMPLETE: run the same command again to continue"
     out.append(f"- Output: `{results['out_dir']}` ({status})")
-    for role in ("npc", "simulator", "judge"):
+    for role, label in (("npc", "NPC"), ("simulator", "Simulator"), ("judge", "Judge")):
         if role in models:
-            out.append(f"- {role.capitalize()} model: `{models[role].get('model', '?')}` at `{models[role].get('base_url') or 'default'}`")
+            out.append(f"- {label} model: `{models[role].get('model', '?')}` at `{models[role].get('base_url') or 'default'}`")
     out.append(
         f"- {len(results['scenarios'])} scenario(s), {config['turns']} turns x {config['runs']} run(s), "
         f"judged on {config['chunk_turns']}-turn chunks; generated {results['generated']}"

@@ -17,6 +17,7 @@ judge, never ones that were invalid twice).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import random
@@ -119,6 +120,19 @@ class EvalOutcome:
         return [f"{job.id}: {job.state.error}" for job in self.jobs if job.state.error]
 
 
+def fingerprint(scenario: Scenario) -> str:
+    """A digest of everything that shapes a scenario's play (world, cast, user, opening, style)."""
+    material = {
+        "world": scenario.world.model_dump(mode="json"),
+        "cast": [c.model_dump(mode="json") for c in scenario.cast],
+        "user": [scenario.user_name, scenario.user_persona],
+        "opening": scenario.opening,
+        "prologue": [scenario.prologue_speaker, scenario.prologue],
+        "style": scenario.style.label,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
 def job_id(scenario_id: str, system: System, run: int) -> str:
     return f"{scenario_id}--{system}--run{run}"
 
@@ -141,14 +155,17 @@ def is_complete(job: Job, options: RunOptions) -> bool:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see the old file or the new one, never half of either."""
+    """Write ``text`` so that readers see the old file or the new one, never half of either.
+
+    Atomic against the process dying (a temporary file renamed over the old one). There is no fsync:
+    like the engine's database (WAL, ``synchronous=NORMAL``) the last turns may be replayed after a power
+    loss, and for Ensemble the database, not the checkpoint, decides where a job resumes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -274,9 +291,19 @@ class EnsembleSystem:
         )
 
     async def close(self) -> None:
+        if self.engine is not None:
+            closing = getattr(self.engine, "aclose", None)  # background memory work, where the engine has it
+            if closing is not None:
+                await closing()
         if self.store is not None:
             await self.store.close()
             self.store = None
+
+    async def settle(self) -> None:
+        """Let the engine's background work (rolling summaries) finish, as it would while the user types."""
+        drain = getattr(self._engine(), "drain", None)
+        if drain is not None:
+            await drain()
 
     async def prepare(self, state: JobState) -> None:
         """Open the scene, summon the cast, speak the prologue (once); then take the transcript from the DB."""
@@ -289,7 +316,20 @@ class EnsembleSystem:
                 await engine.summon(self.key, character.name)
             if scenario.prologue and scenario.prologue_speaker:
                 await self._prologue()
+        await self._drop_interrupted_turn(len(state.turns))
         await self.sync(state)
+
+    async def _drop_interrupted_turn(self, checkpointed: int) -> None:
+        """A user line the process died on (stored, never answered, not checkpointed) is undone to be replayed.
+
+        Without the engine's ``rewind`` it stays, as a turn the NPC side did not answer.
+        """
+        engine = self._engine()
+        _, turns = turns_from_records(await engine.export(self.key))
+        rewind = getattr(engine, "rewind", None)
+        if rewind is not None and len(turns) > checkpointed and not turns[-1].replies:
+            await rewind(self.key, 1)
+            log.info("eval.interrupted_turn_replayed", db=str(self.db_path), turn=turns[-1].turn)
 
     async def _prologue(self) -> None:
         engine = self._engine()
@@ -306,13 +346,15 @@ class EnsembleSystem:
         await engine.store.record_turn(scene, TurnCommit(messages=[message]))
 
     async def sync(self, state: JobState) -> None:
-        """Make the checkpoint's transcript the database's (keeping notes the database does not hold)."""
+        """Make the checkpoint's transcript the database's (keeping notes the database does not hold).
+
+        The database decides: a turn committed just before a crash is taken from it; turns it lost (a
+        power loss, a deleted file) are played again. Chunk verdicts of changed turns are dropped.
+        """
         setup, turns = turns_from_records(await self._engine().export(self.key))
         if len(turns) < len(state.turns):
-            raise EvalStateError(
-                f"{self.db_path} holds {len(turns)} turns but the checkpoint has {len(state.turns)}; "
-                "the database was replaced or deleted: delete this job's state file to start it again."
-            )
+            log.warning("eval.checkpoint_ahead_of_database", db=str(self.db_path), database=len(turns), checkpoint=len(state.turns))
+            state.chunks = {k: c for k, c in state.chunks.items() if c.end <= len(turns)}
         known = {t.turn: t for t in state.turns}
         for turn in turns:
             old = known.get(turn.turn)
@@ -325,6 +367,7 @@ class EnsembleSystem:
         started = time.perf_counter()
         line = InboundLine(self.key, USER_ID, self.scenario.user_name, text, platform_message_id=f"eval-{number}")
         outcome = await engine.handle(line)
+        await self.settle()
         if outcome.duplicate:  # already in the database: take the turn from there
             await self.sync(state)
             return state.turns.pop()
@@ -366,8 +409,10 @@ class BaselineSystem:
         return None
 
     async def prepare(self, state: JobState) -> None:
-        if not state.setup and self.scenario.prologue:
-            state.setup = [Line(kind="npc", speaker=self.speaker, text=self.scenario.prologue)]
+        scenario = self.scenario
+        if not state.setup and scenario.prologue:
+            speaker = scenario.character(scenario.prologue_speaker).name if scenario.prologue_speaker else self.speaker
+            state.setup = [Line(kind="npc", speaker=speaker, text=scenario.prologue)]
 
     async def turn(self, state: JobState, number: int, text: str) -> Turn:
         started = time.perf_counter()
@@ -456,15 +501,32 @@ class Runner:
         return EvalOutcome(jobs, self.options, self.scenarios, self.models.info, started, time.time())
 
     def _write_config(self) -> None:
+        """Record what this folder runs; refuse to resume with a scenario that changed since it started."""
+        path = self.options.out_dir / "config.json"
+        known: dict[str, Any] = {}
+        if path.exists():
+            try:
+                known = {s["id"]: s for s in json.loads(path.read_text(encoding="utf-8")).get("scenarios", [])}
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise EvalStateError(f"{path}: not readable; use a new --out folder.") from None
+        scenarios = [{"id": s.id, "source": s.source, "style": s.style.label, "fingerprint": fingerprint(s)} for s in self.scenarios]
+        for entry in scenarios:
+            before = known.get(entry["id"])
+            if before is not None and before.get("fingerprint") != entry["fingerprint"]:
+                raise EvalStateError(
+                    f"Scenario {entry['id']} ({entry['source']}) changed since {self.options.out_dir} was started; "
+                    "use a new --out folder (or restore the scenario)."
+                )
+        scenarios += [s for sid, s in known.items() if sid not in {e["id"] for e in scenarios}]
         config = {
             "turns": self.options.turns,
             "runs": self.options.runs,
             "chunk_turns": self.options.chunk_turns,
             "baseline": self.options.baseline,
-            "scenarios": [{"id": s.id, "source": s.source, "style": s.style.label} for s in self.scenarios],
+            "scenarios": scenarios,
             "models": self.models.info,
         }
-        atomic_write(self.options.out_dir / "config.json", json.dumps(config, ensure_ascii=False, indent=2))
+        atomic_write(path, json.dumps(config, ensure_ascii=False, indent=2))
 
     async def _job(self, job: Job) -> None:
         state = job.state

@@ -16,6 +16,8 @@ from bot.errors import ModelUnavailable
 from bot.eval.records import Line
 from bot.eval.scenarios import Scenario, Style
 
+# How many of the latest story lines the simulator sees (about 30 turns).
+HISTORY_LINES = 90
 # The first words of the simulator's system prompt; tests and logs recognise its requests by them.
 SIMULATOR_MARKER = "You are the user simulator of a role-play evaluation"
 
@@ -73,10 +75,11 @@ def system_prompt(scenario: Scenario) -> str:
     return "\n\n".join(parts)
 
 
-def simulator_messages(scenario: Scenario, history: Sequence[Line]) -> list[ChatMessage]:
-    """The simulator's request: system prompt, the story from the user's side, and a last direction."""
+def simulator_messages(scenario: Scenario, history: Sequence[Line], limit: int = HISTORY_LINES) -> list[ChatMessage]:
+    """The simulator's request: system prompt, the story's last ``limit`` lines from the user's side, and a
+    last direction (a person remembers the recent story; the full history would make turn 100 cost 100x)."""
     messages = [ChatMessage("system", system_prompt(scenario))]
-    for line in history:
+    for line in history[-limit:] if limit > 0 else history:
         if line.kind == "user":
             messages.append(ChatMessage("assistant", line.text))
         elif line.kind == "narration":

@@ -162,8 +162,8 @@ def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Seque
 
 def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], exclude: set[int]) -> tuple[str, set[int], int]:
     query = "\n".join(line.text for line in list(inputs.lines)[-3:])
-    candidates = [m for m in inputs.memories if m.id not in exclude]
-    relevant = [s for s in rank(candidates, query, inputs.now_seq, min_match=MIN_MATCH) if s.relevance >= MIN_RELEVANCE]
+    ranked = rank(inputs.memories, query, inputs.now_seq, min_match=MIN_MATCH)
+    relevant = [s for s in ranked if s.memory.id not in exclude and s.relevance >= MIN_RELEVANCE]
     facts = [s.memory for s in relevant[:RETRIEVED]]
     lore = list(fired)
     instruction = turn_instruction(inputs.character, inputs.world, inputs.turn)

@@ -44,6 +44,9 @@ def terms(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+BACKGROUND = 20
+
+
 @dataclass(frozen=True, slots=True)
 class Memory:
     """A fact as retrieval sees it."""
@@ -75,7 +78,9 @@ def rank(
     if not query_terms or not memories:
         return []
     indexed = [(m, terms(m.text)) for m in memories]
-    total = len(indexed)
+    # Smoothed as if there were at least BACKGROUND documents, so that a word shared with one of only
+    # three facts does not look as rare as one shared with one of three hundred.
+    total = max(len(indexed), BACKGROUND)
     df: dict[str, int] = {}
     for _, mt in indexed:
         for t in mt & query_terms:

@@ -762,6 +762,14 @@ class Store:
         row = await self._fetchone("SELECT COALESCE(MAX(upto_message), 0) FROM summaries WHERE scene_id = ?", (scene_id,))
         return int(row[0])
 
+    async def turns_after_message(self, scene_id: int, message_id: int) -> int:
+        """Turns of a scene after the turn of a message (all turns when the id is 0)."""
+        row = await self._fetchone(
+            "SELECT COUNT(*) FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT turn_id FROM messages WHERE id = ?), 0)",
+            (scene_id, message_id),
+        )
+        return int(row[0])
+
     async def add_summaries(self, scene_id: int, upto_message: int, texts: dict[str, str]) -> None:
         async with self.transaction() as conn:
             for character_id, text in texts.items():

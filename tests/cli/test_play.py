@@ -113,3 +113,26 @@ def test_check_passes_on_shipped_content():
     """`python -m bot check` is clean on the shipped worlds and characters."""
     result = subprocess.run([sys.executable, "-m", "bot", "check"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_memory_rewind_and_stats_commands(model_server, tmp_path: Path):
+    """/memory shows what a character knows; /rewind undoes turns; `stats` reads the guard counters."""
+    env = bot_env(model_server, tmp_path / "play.db")
+    model_server.enqueue("Aye. *He taps his nose.* Safe with me.", "As an AI language model, I cannot roleplay.", "Hmph. Fine.")
+    script = (
+        "/summon Old Tom\nTom, here is a secret: the map is hidden in the church organ.\n"
+        "/memory Tom\nTom, do you trust me?\n/rewind 1\n/cast\n/memory Pip\n"
+    )
+    result = play(env, script, "--world", "harbor", "--user", "Ann")
+    assert result.returncode == 0, result.stderr
+    assert "the map is hidden in the church organ" in result.stdout.split("/memory Tom")[1]
+    assert "(!) Rewound 1 turn(s)." in result.stdout
+    after = result.stdout.split("/rewind 1")[1]
+    assert "- Old Tom Gannet: here" in after
+    stats = subprocess.run(
+        [sys.executable, "-m", "bot", "stats", "--format", "json"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+    assert stats.returncode == 0, stats.stderr
+    figures = __import__("json").loads(stats.stdout)
+    assert figures["quality"]["assistant_voice"]["found"] >= 1
+    assert figures["usage"]["calls"] >= 2

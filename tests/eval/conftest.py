@@ -12,20 +12,11 @@ from eval_support import responder
 from bot.content.loader import Library, load_content
 from bot.eval.runner import EvalModels
 from bot.model.openai_chat import OpenAIChatModel
-from bot.quality import language
 from bot.testing.openai_server import OpenAIServer, ServerThread
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "eval" / "scenarios" / "harbor-newcomer.yaml"
 SEEDS = ROOT / "eval" / "seeds" / "sample.jsonl"
-
-
-@pytest.fixture
-def script_language():
-    """The quality detectors' script-based language check (Lingua is slow to load and to run)."""
-    language.set_backend("script")
-    yield
-    language.set_backend("auto")
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,10 @@ def _first_npc_quote(prompt: str) -> str:
 def responder(body: dict[str, Any]) -> str:
     messages = body.get("messages") or []
     system = _system(body)
-    if system.startswith(SIMULATOR_MARKER):
-        own = sum(1 for m in messages if m.get("role") == "assistant")
-        return f"*leans on the rail* Tell me more, line {own + 1}."
+    if system.startswith(SIMULATOR_MARKER):  # numbers its lines on from its last one (turn 1 is the opening)
+        own = [str(m.get("content")) for m in messages if m.get("role") == "assistant"]
+        last = re.search(r"line (\d+)\.$", own[-1]) if own else None
+        return f"*leans on the rail* Tell me more, line {int(last.group(1)) + 1 if last else len(own) + 1}."
     dimension = _dimension(system)
     if dimension is not None:
         retried = any(m.get("role") == "user" and "Your answer was not valid" in str(m.get("content")) for m in messages)

@@ -103,7 +103,17 @@ def test_stagnation_detects_repeats_and_quiet():
 
 
 async def test_stalled_scene_gets_a_plot_hook(engine, key, model):
-    """When replies loop, the next speaker is handed an event seed, recorded as a hook."""
+    """When replies loop, the next speaker is handed an event seed, recorded as a hook.
+
+    The repetition guard is set to accept here, so the loop reaches the director (by default the
+    guard would regenerate the repeated reply first).
+    """
+    from bot.quality.guard import GuardPolicy
+
+    world = engine.library.worlds["manor"]
+    engine.library.worlds["manor"] = world.model_copy(
+        update={"settings": world.settings.model_copy(update={"guards": GuardPolicy(repetition="accept")})}
+    )
     await engine.summon(key, "Ada")
     for _ in range(3):
         model.enqueue("I will not tell you about the key, not today.")

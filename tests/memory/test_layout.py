@@ -1,0 +1,95 @@
+"""Prompt layout: stability order, byte-identical prefix, and a budget that holds under adversarial input."""
+
+from __future__ import annotations
+
+import random
+
+from bot.content.models import LoreEntry
+from bot.engine.prompting import PresentCharacter, TurnContext
+from bot.memory.layout import Line, PromptInputs, assemble
+from bot.memory.retrieval import Memory
+from bot.memory.tokens import TokenCounter
+from engine.conftest import WORLD, character
+
+ADA = character("ada", "Ada")
+
+
+def inputs(lines, *, now=None, budget=6000, memories=(), lore=(), present=(), summary=None, window_start=None):
+    return PromptInputs(
+        character=ADA,
+        world=WORLD,
+        scene_name="Manor",
+        lines=lines,
+        turn=TurnContext(WORLD.location("hall"), list(present), "calm", 0.3, ["Ann"]),
+        now_seq=now if now is not None else (lines[-1].turn_seq if lines else 0),
+        budget=budget,
+        summary=summary,
+        memories=memories,
+        lore=lore,
+        window_start=window_start,
+        rng=random.Random(0),
+    )
+
+
+def talk(n: int, start: int = 0) -> list[Line]:
+    return [Line(i + 1, (i + start) // 2, "Ann" if i % 2 == 0 else "Ada", f"line {i} about the weather", own=i % 2 == 1) for i in range(n)]
+
+
+def test_sections_in_stability_order():
+    """static (system, group, samples) -> memory -> history -> director."""
+    built = assemble(inputs(talk(6), summary="They met in the hall."))
+    roles = [(m.role, m.name) for m in built.messages]
+    assert roles[0] == ("system", None) and roles[1][0] == "group"
+    memory_at = roles.index(("system", "memory"))
+    assert all(r[0] in ("user", "assistant") for r in roles[memory_at + 1 : -1])
+    assert roles[-1] == ("system", "director")
+
+
+def test_consecutive_calls_share_the_whole_prefix():
+    """Appending lines keeps every earlier message byte-identical; only the tail changes."""
+    counter = TokenCounter()
+    first = assemble(inputs(talk(10)), counter)
+    second = assemble(inputs(talk(14), window_start=first.window_start), counter)
+    assert second.messages[: len(first.messages) - 1] == first.messages[:-1]
+
+
+def test_window_moves_in_jumps_not_every_turn():
+    """Once full, the history window jumps to about half and then stays put for many turns."""
+    counter = TokenCounter()
+    lines = talk(3000)
+    starts = []
+    window = None
+    for end in range(1200, 3000, 2):
+        built = assemble(inputs(lines[:end], budget=3000, window_start=window), counter)
+        window = built.window_start
+        starts.append(window)
+    moves = sum(1 for a, b in zip(starts, starts[1:], strict=False) if a != b)
+    assert 0 < moves < len(starts) / 20
+
+
+def test_budget_holds_for_a_huge_message_many_npcs_and_huge_lore():
+    """A 20,000-character line, 30 NPCs present, 200 lore entries that all fire: never over budget."""
+    huge = Line(999, 50, "Ann", "word " * 4000)
+    present = [PresentCharacter(f"Npc{i}", "calm", "an old friend with a long story " * 3) for i in range(30)]
+    lore = [LoreEntry(keys=["word"], content=f"Lore entry {i}: " + "history " * 80, order=i) for i in range(200)]
+    memories = [Memory(i, f"Ann: I promise word {i} " + "detail " * 40, 8, i) for i in range(300)]
+    for budget in (1000, 2500, 6000):
+        built = assemble(inputs([*talk(40), huge], budget=budget, memories=memories, lore=lore, present=present, summary="s " * 3000))
+        assert built.tokens <= budget, (budget, built.tokens, built.sections)
+    assert "…[cut]" in "\n".join(m.content for m in built.messages)
+
+
+def test_important_facts_are_pinned_and_relevant_ones_recalled_in_the_tail():
+    """The most important facts sit in the slow block; a less important but relevant one comes in the tail."""
+    important = [Memory(10 + i, f"Ann: secret number {i} about the tides", 9, i) for i in range(5)]
+    memories = [
+        *important,
+        Memory(1, "Ann: I hid the silver locket under the chapel floorboard.", 5, 1),
+        Memory(2, "Ann: I promise to bring bread tomorrow.", 5, 2),
+    ]
+    lines = [*talk(4), Line(90, 40, "Ann", "Ada, where is the silver locket?")]
+    built = assemble(inputs(lines, now=40, memories=memories))
+    slow = next(m.content for m in built.messages if m.name == "memory")
+    tail = built.messages[-1].content
+    assert all(m.text in slow for m in important)
+    assert "chapel floorboard" in tail and "bring bread" not in tail + slow
