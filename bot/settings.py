@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     worlds_dir: Path = Field(Path("worlds"), validation_alias="WORLDS_DIR")
 
     random_seed: int | None = Field(None, validation_alias="RANDOM_SEED")
+    director_interval: float = Field(900.0, gt=0, validation_alias="DIRECTOR_INTERVAL")
+    director_idle_after: float = Field(6 * 3600.0, gt=0, validation_alias="DIRECTOR_IDLE_AFTER")
+    meanwhile: bool = Field(True, validation_alias="MEANWHILE")
     log_format: Literal["console", "json"] = Field("console", validation_alias="LOG_FORMAT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import discord
@@ -19,6 +20,7 @@ from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
 from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
 from bot.store.records import SceneRow
+from bot.world.director import Director
 
 log = structlog.get_logger("discord")
 
@@ -50,6 +52,16 @@ class EnsembleBot(commands.Bot):
         self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
         self.synced: list[app_commands.AppCommand] = []
         self.close_grace = 5.0
+        settings = app.settings
+        self.director = Director(
+            app.engine,
+            clock=app.engine.clock,
+            rng=app.engine.rng,
+            interval=settings.director_interval,
+            idle_after=settings.director_idle_after,
+            on_meanwhile=self._post_meanwhile if settings.meanwhile else None,
+        )
+        self._director_task: asyncio.Task[None] | None = None
 
     # -- start and stop --------------------------------------------------------------------------
 
@@ -60,6 +72,8 @@ class EnsembleBot(commands.Bot):
         # Swipe buttons of lines posted before a restart keep working: they are matched by custom_id.
         self.add_dynamic_items(SwipeButton)
         await self.sync_commands()
+        # Off-screen life: owned by the bot, cancelled on close.
+        self._director_task = asyncio.create_task(self.director.run(), name="director")
 
     async def sync_commands(self) -> None:
         """Register the slash commands: to the dev guild (instant) if set, else globally."""
@@ -78,7 +92,22 @@ class EnsembleBot(commands.Bot):
     async def close(self) -> None:
         # Running turns get a few seconds to finish: inside Docker's 10 s stop timeout.
         await self.intake.close(grace=self.close_grace)
+        if self._director_task is not None:
+            self._director_task.cancel()
+            await asyncio.gather(self._director_task, return_exceptions=True)
+        await self.app.engine.aclose()
         await super().close()
+
+    async def _post_meanwhile(self, guild_id: str, world_id: str, text: str) -> None:
+        """A short "Meanwhile..." line in the server's most recently active scene of that world."""
+        scene = await self.app.store.latest_active_scene(guild_id, world_id)
+        channel = self.get_channel(int(scene.channel_id)) if scene else None
+        if channel is None:
+            return
+        try:
+            await channel.send(f"*{text}*", allowed_mentions=discord.AllowedMentions.none())  # type: ignore[union-attr]
+        except discord.HTTPException:
+            log.warning("director.meanwhile_failed", guild=guild_id, exc_info=True)
 
     async def on_ready(self) -> None:
         log.info("discord.ready", user=str(self.user), guilds=len(self.guilds))

@@ -322,11 +322,41 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await bot.app.engine.set_paused(key, False)
         await respond(interaction, "The scene goes on.", ephemeral=False)
 
-    @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons")
+    @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons (admins)")
     @app_commands.guild_only()
+    @admin_only()
     async def why(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
         await respond(interaction, await bot.app.engine.why(key), ephemeral=True)
+
+    @app_commands.command(name="memory", description="What a character remembers of this scene (admins)")
+    @app_commands.describe(character="whose memory")
+    @app_commands.autocomplete(character=character_choices)
+    @app_commands.guild_only()
+    @admin_only()
+    async def memory(interaction: discord.Interaction, character: str) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await respond(interaction, await bot.app.engine.memory(key, character), ephemeral=True)
+
+    @app_commands.command(name="rewind", description="Undo the last turns of this scene and what they changed (admins)")
+    @app_commands.describe(turns="how many turns to undo")
+    @app_commands.guild_only()
+    @admin_only()
+    async def rewind(interaction: discord.Interaction, turns: app_commands.Range[int, 1, 50]) -> None:
+        bot, key, _ = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        removed = await bot.app.engine.rewind(key, turns)
+        await respond(interaction, f"Rewound {removed} turn(s): the story continues from before them.", ephemeral=False)
+
+    @app_commands.command(name="tick", description="Let the world live now: absent characters act off-screen (admins)")
+    @app_commands.guild_only()
+    @admin_only()
+    async def tick(interaction: discord.Interaction) -> None:
+        bot, key, scene = await scene_here(interaction)
+        await defer(interaction, ephemeral=True)
+        report = await bot.director.tick(key.guild_id, scene.world_id)
+        names = {c.id: c.name for c in bot.app.library.cast_of(scene.world_id)}
+        await respond(interaction, report.meanwhile(names) or "Time passes; nothing stirs.", ephemeral=True)
 
     @app_commands.command(name="export", description="This scene's transcript as a JSON Lines file")
     @app_commands.guild_only()
@@ -442,4 +472,4 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
         await respond(interaction, text, ephemeral=True)
 
-    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, export, world, scene_group]
+    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world, scene_group]

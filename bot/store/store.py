@@ -668,6 +668,16 @@ class Store:
         )
         return [(r[0], r[1]) for r in rows]
 
+    async def latest_active_scene(self, guild_id: str, world_id: str) -> SceneRow | None:
+        """The enabled scene of a server's world with the most recent human line (for "Meanwhile...")."""
+        row = await self._fetchone(
+            f"SELECT {', '.join('s.' + c.strip() for c in SCENE_COLUMNS.split(','))} FROM scenes s"
+            " JOIN messages m ON m.scene_id = s.id WHERE s.guild_id = ? AND s.world_id = ? AND s.enabled = 1"
+            " AND s.paused = 0 AND m.kind = 'user' ORDER BY m.id DESC LIMIT 1",
+            (guild_id, world_id),
+        )
+        return _scene(row) if row else None
+
     async def busy_npcs(self, guild_id: str, world_id: str, since: str) -> set[str]:
         """NPCs with the players in a scene that had a human line since ``since``: not free for off-screen life."""
         rows = await self._fetchall(

@@ -42,7 +42,14 @@ MANOR = {
     "cast": ["ada", "bram", "clyde"],
     # Long enough for the split test: the local model server cuts replies at max_tokens * 4 characters.
     # No NPC reaction chains (they take the model's scripted replies); one test turns them on.
-    "settings": {"max_reply_tokens": 1500, "chain_cap": 0},
+    # The quality guards are tested on their own (tests/quality, tests/engine); here scripted lines such as
+    # the 3,000-character split test must reach Discord as written, so length and repetition are accepted.
+    "settings": {
+        "max_reply_tokens": 1500,
+        "chain_cap": 0,
+        "reply_length": {"min_words": 1, "max_words": 2000},
+        "guards": {"repetition": "accept", "length": "accept"},
+    },
 }
 ISLE = {
     "name": "The Isle",

@@ -10,8 +10,8 @@ from bot.discord_adapter.errors import ADMIN_REFUSAL
 from bot.testing.openai_server import Fault, Reply
 
 COMMAND_NAMES = {
-    "summon", "dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "export", "world",
-    "scene",
+    "summon", "dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind",
+    "tick", "export", "world", "scene",
 }
 
 
@@ -387,3 +387,27 @@ async def test_a_name_discord_refuses_is_adjusted(harness: Harness) -> None:
     line = await harness.npc_line()
     assert line["_source"] == "webhook" and line["author"]["username"] == "C\u200alyde"
     assert all(c.status == 200 for c in executes(harness.server))
+
+
+async def test_admin_why_memory_rewind_and_tick(harness: Harness) -> None:
+    """/why, /memory, /rewind and /tick answer admins and refuse members without Manage Server."""
+    await harness.start()
+    await harness.setup_scene()
+    await harness.summon("ada")
+    harness.model.enqueue("Ada: Here is a secret: the key is under the sundial.")
+    await harness.say("Ada, any secrets?")
+    await harness.npc_line()
+    for name, options in (("why", None), ("memory", {"character": "Ada"}), ("rewind", {"turns": 1}), ("tick", None)):
+        refused = await harness.slash(name, options, user="bob")
+        assert content_of(refused) == ADMIN_REFUSAL and is_ephemeral(refused), name
+    why = await harness.slash("why")
+    assert "-> Ada" in content_of(why) and "named in the line" in content_of(why)
+    memory = await harness.slash("memory", {"character": "Ada"})
+    assert "the key is under the sundial" in content_of(memory)
+    tick = await harness.slash("tick")
+    assert is_ephemeral(tick) and content_of(tick)
+    scene = await harness.app.store.get_scene(str(harness.layout.guild_id), str(harness.layout.roleplay_id))
+    before = len(await harness.app.store.transcript(scene.id))
+    rewound = await harness.slash("rewind", {"turns": 1})
+    assert "Rewound 1 turn(s)" in content_of(rewound)
+    assert len(await harness.app.store.transcript(scene.id)) < before

@@ -49,15 +49,16 @@ async def test_summary_runs_in_the_background_per_character(engine, key, model, 
     original = model.complete
 
     async def slow_summaries(messages, options):
-        if options.json_mode:
+        if "keep the memory" in messages[0].content:
             await gate.wait()
-            return await original(messages, options)
+            from bot.engine.ports import ChatResult
+
+            return ChatResult(json.dumps({"summaries": {"ada": "Ann greeted Ada and promised to return."}}))
         return await original(messages, options)
 
     model.complete = slow_summaries  # type: ignore[method-assign]
-    for text in ("Ada, hello.", "Ada, I promise to return.", "Ada, goodbye for now."):
-        await engine.handle(said(key, text))
-    model.enqueue(json.dumps({"summaries": {"ada": "Ann greeted Ada and promised to return."}}))
+    for text in ("Ada, hello.", "Ada, I promise you my help.", "Ada, goodbye for now."):
+        await asyncio.wait_for(engine.handle(said(key, text)), 5)
     reply = await asyncio.wait_for(engine.handle(said(key, "Ada?")), 5)  # not blocked by the pending summary
     assert reply.utterances
     gate.set()
@@ -77,7 +78,7 @@ async def test_failing_summary_changes_nothing(engine, key, model, store):
     bad = iter([Unavailable(), "not json at all"])
 
     async def failing(messages, options):
-        if options.json_mode:
+        if "keep the memory" in messages[0].content:
             item = next(bad, "still not json")
             if isinstance(item, Unavailable):
                 from bot.errors import ModelUnavailable
