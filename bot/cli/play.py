@@ -161,7 +161,8 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
             terminal.say("(!) Nobody is in the scene. Try /summon NAME.")
         for entry in entries:
             where = "here" if entry.present else f"away, at {entry.location_name}"
-            terminal.say(f"- {entry.name}: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f})")
+            feelings = f"; feels: {entry.feelings}" if entry.feelings else ""
+            terminal.say(f"- {entry.name}: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f}){feelings}")
     elif command == "why":
         terminal.say(await engine.why(key))
     elif command == "tick":

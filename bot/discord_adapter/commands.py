@@ -262,7 +262,8 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         lines = []
         for entry in entries:
             where = f"here, at {entry.location_name}" if entry.present else f"away, at {entry.location_name}"
-            lines.append(f"- **{entry.name}**: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f})")
+            feelings = f"; feels: {entry.feelings}" if entry.feelings else ""
+            lines.append(f"- **{entry.name}**: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f}){feelings}")
         await respond(interaction, "\n".join(lines), ephemeral=True)
 
     @app_commands.command(name="look", description="The narrator describes where you are and who is there")

@@ -107,9 +107,20 @@ class SceneCommands:
                     location_name=world.location(state.location).name, mood_label=state.mood_label,
                     mood_intensity=state.mood_intensity, present=state.location == scene.user_location,
                     relationships=dict(state.relationships),
+                    feelings=self._feelings(state.relationships, scene.world_id),
                 )
             )
         return entries
+
+    def _feelings(self: SceneEngine, relationships: dict[str, Any], world_id: str) -> str:
+        """Relationships in a few words for /cast: toward the players first, then the others."""
+        names = {c.id: c.name for c in self.library.cast_of(world_id)}
+        parts = []
+        for target in sorted(relationships, key=lambda t: (t != "user", t)):
+            relation = relationships[target]
+            who = "the players" if target == "user" else names.get(target, target)
+            parts.append(f"{who} {int(relation.get('affinity', 0)):+d}")
+        return ", ".join(parts)
 
     async def look(self: SceneEngine, key: SceneKey) -> TurnOutcome:
         """The narrator describes the players' place, who is there, who can be heard, and the ways on."""

@@ -97,3 +97,4 @@ class CastEntry:
     mood_intensity: float
     present: bool
     relationships: dict[str, dict[str, object]] = field(default_factory=dict)
+    feelings: str = ""

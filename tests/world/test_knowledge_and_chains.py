@@ -101,3 +101,17 @@ async def test_a_new_user_line_interrupts_a_chain(store, library, clock, key):
     chain = await first
     assert len(chain.utterances) < 6
     assert (await second).utterances
+
+
+async def test_mood_and_relationships_update_and_show_in_cast(engine, key):
+    """Hostile words hurt the addressed NPC's mood and affinity toward the players; /cast shows both."""
+    await engine.summon(key, "Bram")
+    before = {c.name: c for c in await engine.cast(key)}["Bram"]
+    await engine.handle(said(key, "Bram, you useless fool, shut up."))
+    after = {c.name: c for c in await engine.cast(key)}["Bram"]
+    assert after.mood_label == "hurt" and after.mood_intensity > before.mood_intensity
+    assert after.relationships["user"]["affinity"] < 0
+    assert "the players -" in after.feelings
+    await engine.handle(said(key, "Thank you, Bram, you are kind."))
+    warmer = {c.name: c for c in await engine.cast(key)}["Bram"]
+    assert warmer.relationships["user"]["affinity"] > after.relationships["user"]["affinity"]
