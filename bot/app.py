@@ -93,6 +93,7 @@ async def open_app(
             model_name=model_name,
             narrator_model=narrator_model,
         )
+        await engine.load_guild_characters()
         yield App(settings, store, library, model, engine, interrupted)
     finally:
         await store.close()

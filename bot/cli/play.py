@@ -167,7 +167,7 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         terminal.say(await engine.why(key))
     elif command == "tick":
         report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
-        names = {c.id: c.name for c in app.library.cast_of(report.world_id)}
+        names = {c.id: c.name for c in app.library.cast_of(report.world_id, key.guild_id)}
         terminal.say(f"[{app.engine.world(report.world_id).narrator.name}] {report.meanwhile(names) or 'Time passes; nothing stirs.'}")
     elif command == "memory":
         terminal.say(await engine.memory(key, _need(rest, "/memory NAME")))

@@ -76,6 +76,15 @@ class Library:
 
     characters: dict[str, Character] = field(default_factory=dict)
     worlds: dict[str, World] = field(default_factory=dict)
+    # Characters a server imported (``/character import``): (guild, world) -> character ids. They join
+    # that server's cast of the world and no other server's.
+    guild_cast: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def add_guild_character(self, guild_id: str, world_id: str, character: Character) -> None:
+        self.characters[character.id] = character
+        cast = self.guild_cast.setdefault((guild_id, world_id), [])
+        if character.id not in cast:
+            cast.append(character.id)
 
     def world(self, world_id: str) -> World:
         """The world with this id; ``NotFound`` if none loaded."""
@@ -85,13 +94,15 @@ class Library:
             known = ", ".join(sorted(self.worlds)) or "none"
             raise NotFound(f"There is no world called {world_id!r} (known worlds: {known}).") from None
 
-    def cast_of(self, world_id: str) -> list[Character]:
-        """The world's cast in the order the world lists it (members whose file did not load are left out)."""
-        return [self.characters[cid] for cid in self.world(world_id).cast if cid in self.characters]
+    def cast_of(self, world_id: str, guild_id: str | None = None) -> list[Character]:
+        """The world's cast in the order the world lists it (members whose file did not load are left out),
+        then, for a server, the characters that server imported."""
+        ids = [*self.world(world_id).cast, *self.guild_cast.get((guild_id, world_id), [])] if guild_id else self.world(world_id).cast
+        return [self.characters[cid] for cid in ids if cid in self.characters]
 
-    def find_character(self, world_id: str, name_or_alias: str) -> Character | None:
+    def find_character(self, world_id: str, name_or_alias: str, guild_id: str | None = None) -> Character | None:
         """The cast member called this (name, then alias, then id), ignoring case and width; else None."""
-        return _best_match(self.cast_of(world_id), name_or_alias)
+        return _best_match(self.cast_of(world_id, guild_id), name_or_alias)
 
     def find_location(self, world_id: str, name_or_alias_or_id: str) -> Location | None:
         """The world's place called this (name, then alias, then id), ignoring case and width; else None."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from discord import app_commands
 
+from bot.cards import import_card
 from bot.discord_adapter.errors import NotAdmin
 from bot.discord_adapter.render import split_message
 from bot.discord_adapter.swipes import describe
@@ -147,6 +148,9 @@ def find_world(bot: EnsembleBot, text: str) -> World:
     raise NotFound(f"There is no world called {text!r}. Worlds: {known}.")
 
 
+CARD_SIZE_LIMIT = 20 * 1024 * 1024
+
+
 # -- autocomplete --------------------------------------------------------------------------------
 
 
@@ -154,7 +158,7 @@ async def character_choices(interaction: discord.Interaction, current: str) -> l
     world = await world_here(interaction)
     if world is None:
         return []
-    cast = bot_of(interaction).app.library.cast_of(world.id)
+    cast = bot_of(interaction).app.library.cast_of(world.id, str(interaction.guild_id))
     return [
         app_commands.Choice(name=c.name[:100], value=c.id)
         for c in cast
@@ -356,7 +360,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         bot, key, scene = await scene_here(interaction)
         await defer(interaction, ephemeral=True)
         report = await bot.director.tick(key.guild_id, scene.world_id)
-        names = {c.id: c.name for c in bot.app.library.cast_of(scene.world_id)}
+        names = {c.id: c.name for c in bot.app.library.cast_of(scene.world_id, key.guild_id)}
         await respond(interaction, report.meanwhile(names) or "Time passes; nothing stirs.", ephemeral=True)
 
     @app_commands.command(name="export", description="This scene's transcript as a JSON Lines file")
@@ -420,7 +424,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         if world_id is None or world_id not in bot.app.library.worlds:
             raise Refused(NO_WORLD)
         chosen = bot.app.library.worlds[world_id]
-        cast = ", ".join(c.name for c in bot.app.library.cast_of(world_id)) or "nobody"
+        cast = ", ".join(c.name for c in bot.app.library.cast_of(world_id, guild_id)) or "nobody"
         places = ", ".join(loc.name for loc in chosen.locations)
         scenes = await bot.app.store.list_scenes(guild_id)
         channels = ", ".join(f"<#{s.channel_id}>" + (" (paused)" if s.paused else "") for s in scenes if s.enabled)
@@ -437,6 +441,35 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             "Reset this server's story? Every scene, transcript and character state on this server is forgotten; "
             "this cannot be undone.",
             view=ResetConfirm(interaction.user.id),
+            ephemeral=True,
+        )
+
+    character_group = app_commands.Group(
+        name="character",
+        description="Add characters to this server's cast (Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    @character_group.command(name="import", description="Import a character card (PNG, JSON or CHARX) into this server's cast")
+    @app_commands.describe(file="a Character Card V1/V2/V3 file", rename="add it with a number if the name is taken")
+    @admin_only()
+    async def character_import(interaction: discord.Interaction, file: discord.Attachment, rename: bool = False) -> None:
+        bot = bot_of(interaction)
+        guild_id = str(interaction.guild_id)
+        world_id = await bot.app.store.server_world(guild_id)
+        if world_id is None:
+            raise Refused("This server has no world yet: an admin runs `/world setup` first.")
+        if file.size > CARD_SIZE_LIMIT:
+            raise Refused(f"{file.filename} is too large for a character card ({file.size // 1024} KiB; the limit is 20 MiB).")
+        await defer(interaction, ephemeral=True)
+        imported = import_card(await file.read(), file.filename)
+        character = await bot.app.engine.add_character(guild_id, world_id, imported.character, rename=rename)
+        notes = "".join(f"\n- {w}" for w in imported.warnings[:5])
+        await respond(
+            interaction,
+            f"**{character.name}** joined this server's cast of {bot.app.library.worlds[world_id].name}; "
+            f"`/summon {character.name}` brings them in.{notes}",
             ephemeral=True,
         )
 
@@ -473,4 +506,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
         await respond(interaction, text, ephemeral=True)
 
-    return [summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world, scene_group]
+    return [
+        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world,
+        character_group, scene_group,
+    ]

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 class SceneCommands:
     """Commands over a scene; mixed into ``SceneEngine``."""
 
-    def _find_character(self: SceneEngine, world: World, name: str) -> Character:
-        character = self.library.find_character(world.id, name)
+    def _find_character(self: SceneEngine, world: World, name: str, guild_id: str | None = None) -> Character:
+        character = self.library.find_character(world.id, name, guild_id)
         if character is None:
-            cast = ", ".join(c.name for c in self.library.cast_of(world.id))
+            cast = ", ".join(c.name for c in self.library.cast_of(world.id, guild_id))
             raise NotFound(f"Nobody called {name!r} lives in {world.name}. The cast: {cast}.")
         return character
 
@@ -47,7 +47,7 @@ class SceneCommands:
         async with self.lock(scene.id):
             scene = await self.require_scene(key)
             world = self.world(scene.world_id)
-            character = self._find_character(world, name)
+            character = self._find_character(world, name, scene.guild_id)
             target = self._find_place(world, location) if location else scene.user_location
             states = await self.store.npc_states(scene.guild_id, scene.world_id)
             members = await self.store.members(scene.id)
@@ -82,7 +82,7 @@ class SceneCommands:
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
             world = self.world(scene.world_id)
-            character = self._find_character(world, name)
+            character = self._find_character(world, name, scene.guild_id)
             if character.id not in await self.store.members(scene.id):
                 return TurnOutcome((Notice(f"{character.name} is not in this scene."),))
             text = f"{character.name} steps out of the story for now."
@@ -107,14 +107,14 @@ class SceneCommands:
                     location_name=world.location(state.location).name, mood_label=state.mood_label,
                     mood_intensity=state.mood_intensity, present=state.location == scene.user_location,
                     relationships=dict(state.relationships),
-                    feelings=self._feelings(state.relationships, scene.world_id),
+                    feelings=self._feelings(state.relationships, scene.world_id, scene.guild_id),
                 )
             )
         return entries
 
-    def _feelings(self: SceneEngine, relationships: dict[str, Any], world_id: str) -> str:
+    def _feelings(self: SceneEngine, relationships: dict[str, Any], world_id: str, guild_id: str) -> str:
         """Relationships in a few words for /cast: toward the players first, then the others."""
-        names = {c.id: c.name for c in self.library.cast_of(world_id)}
+        names = {c.id: c.name for c in self.library.cast_of(world_id, guild_id)}
         parts = []
         for target in sorted(relationships, key=lambda t: (t != "user", t)):
             relation = relationships[target]
@@ -227,7 +227,7 @@ class SceneCommands:
         starts = [i for i, e in enumerate(events) if e["payload"].get("context") == "line"]
         if not starts:
             return "No speaker has been chosen in this scene yet."
-        names = {c.id: c.name for c in self.library.cast_of(scene.world_id)}
+        names = {c.id: c.name for c in self.library.cast_of(scene.world_id, scene.guild_id)}
         lines: list[str] = []
         for event in events[starts[-1] :]:
             payload: dict[str, Any] = event["payload"]

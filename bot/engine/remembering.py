@@ -126,7 +126,7 @@ class Remembering:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
             world = self.world(scene.world_id)
-            start = {s.character_id: s for s in self.starting_states(world)}
+            start = {s.character_id: s for s in self.starting_states(world, scene.guild_id)}
 
             def rebuilt(world_events: list[dict[str, Any]], scene_events: list[dict[str, Any]]):
                 states = rebuild(start, world_events)
@@ -152,7 +152,7 @@ class Remembering:
         """What a character currently remembers of this scene: summary, facts, what it witnessed, feelings."""
         scene = await self.require_scene(key)
         world = self.world(scene.world_id)
-        character = self._find_character(world, name)
+        character = self._find_character(world, name, scene.guild_id)
         lines = [f"What {character.name} remembers of this scene:"]
         summary = await self.store.latest_summary(scene.id, character.id)
         lines.append(f"Summary: {summary[0]}" if summary else "Summary: none yet.")

@@ -41,7 +41,7 @@ from bot.engine.scheduler import (
     choose_reactor,
     topic_words,
 )
-from bot.errors import EnsembleError, ModelUnavailable, NotFound
+from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.memory.facts import extract_facts
 from bot.memory.layout import Line, PromptInputs, assemble
 from bot.memory.retrieval import Memory
@@ -172,12 +172,53 @@ class SceneEngine(SceneCommands, Remembering):
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
             scene = await self.store.create_scene(key.guild_id, key.channel_id, world_id, world.start_location)
-        await self.store.seed_npc_states(scene.guild_id, world.id, self.starting_states(world))
+        await self.store.seed_npc_states(scene.guild_id, world.id, self.starting_states(world, scene.guild_id))
         return scene
 
-    def starting_states(self, world: World) -> list[NpcStateRow]:
+    def starting_states(self, world: World, guild_id: str | None = None) -> list[NpcStateRow]:
         """Every cast member's state as the content describes it: the root that events replay onto."""
-        return [starting_state(c, world) for c in self.library.cast_of(world.id)]
+        return [starting_state(c, world) for c in self.library.cast_of(world.id, guild_id)]
+
+    async def add_character(self, guild_id: str, world_id: str, character: Character, *, rename: bool = False) -> Character:
+        """Add an imported character to one server's cast of a world (``/character import``).
+
+        Its id is made unique to the server; a name already in that cast is refused, or with ``rename``
+        numbered ("Mira (2)"). Stored, so a restart keeps it; NPC state seeded where the world starts.
+        """
+        world = self.world(world_id)
+        scoped = f"{character.id[:44]}-g{hashlib.sha1(guild_id.encode()).hexdigest()[:8]}"
+        cast = self.library.cast_of(world_id, guild_id)
+        taken = {c.name.casefold() for c in cast}
+        ids = {c.id for c in cast}
+        name = character.name
+        if name.casefold() in taken or scoped in ids:
+            if not rename:
+                raise Refused(
+                    f"This server's cast already has a character called {name}. Import it again with rename "
+                    "on to add it as a second one, or remove the other first."
+                )
+            number = 2
+            while f"{name} ({number})".casefold() in taken or f"{scoped}-{number}" in ids:
+                number += 1
+            name, scoped = f"{name} ({number})", f"{scoped}-{number}"
+        known = {loc.id for loc in world.locations}
+        start = character.start_location if character.start_location in known else world.start_location
+        relationships = {k: v for k, v in character.relationships.items() if k == "user"}
+        added = character.model_copy(update={"id": scoped, "name": name, "start_location": start, "relationships": relationships})
+        added = Character.model_validate(added.model_dump())
+        await self.store.save_guild_character(guild_id, world_id, scoped, added.model_dump_json())
+        self.library.add_guild_character(guild_id, world_id, added)
+        await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
+        return added
+
+    async def load_guild_characters(self) -> int:
+        """At start: put every server's imported characters back into the library."""
+        count = 0
+        for guild_id, world_id, data in await self.store.guild_characters():
+            if world_id in self.library.worlds:
+                self.library.add_guild_character(guild_id, world_id, Character.model_validate_json(data))
+                count += 1
+        return count
 
     async def require_scene(self, key: SceneKey) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
@@ -504,7 +545,7 @@ class SceneEngine(SceneCommands, Remembering):
         summary = await self.store.latest_summary(scene.id, character.id)
         facts = await self.store.known_facts(scene.id, character.id)
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
-        names = {c.id: c.name for c in self.library.cast_of(world.id)}
+        names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
         return PromptInputs(
             character=character,

@@ -176,7 +176,7 @@ class Store:
             )
 
     async def reset_server(self, guild_id: str) -> None:
-        """Forget every scene, NPC state and event of a server (its binding stays)."""
+        """Forget every scene, NPC state and event of a server (its binding and imported characters stay)."""
         async with self.transaction() as conn:
             await conn.execute("DELETE FROM events WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))
@@ -841,6 +841,19 @@ class Store:
                     (scene.id, member, joined_at),
                 )
             return len(ids)
+
+    async def save_guild_character(self, guild_id: str, world_id: str, character_id: str, data: str) -> None:
+        """Store (or replace) a character one server imported into its cast of a world."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO guild_characters (guild_id, world_id, character_id, data, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id, character_id) DO UPDATE SET world_id = excluded.world_id, data = excluded.data",
+                (guild_id, world_id, character_id, data, self._now()),
+            )
+
+    async def guild_characters(self) -> list[tuple[str, str, str]]:
+        rows = await self._fetchall("SELECT guild_id, world_id, data FROM guild_characters ORDER BY created_at, character_id")
+        return [(r[0], r[1], r[2]) for r in rows]
 
     async def usage_totals(self) -> dict[str, int]:
         row = await self._fetchone(

@@ -264,12 +264,12 @@ class Director:
         busy = await self.engine.store.busy_npcs(
             guild_id, world_id, (self.clock.now() - timedelta(seconds=self.busy_window)).isoformat()
         )
-        idle = [c for c in self.engine.library.cast_of(world_id) if c.id in states and c.id not in busy]
+        idle = [c for c in self.engine.library.cast_of(world_id, guild_id) if c.id in states and c.id not in busy]
         if not idle:
             return report
         self.rng.shuffle(idle)
         chosen = idle[: self.per_tick]
-        names = {c.id: c.name for c in self.engine.library.cast_of(world_id)}
+        names = {c.id: c.name for c in self.engine.library.cast_of(world_id, guild_id)}
         plan = None
         try:
             result = await self.engine.model.complete(

@@ -78,3 +78,61 @@ async def test_two_servers_are_isolated(harness: Harness) -> None:
     harness.model.enqueue("Ada, take two.")
     await server.click_button(int(ada["id"]), regen, user="bob")
     await server.wait_until(lambda: server.messages[int(ada["id"])]["content"] == "Ada, take two.")
+
+
+def v2_card(name: str) -> bytes:
+    card = {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "data": {
+            "name": name,
+            "description": f"{name} keeps bees on the manor roof.",
+            "personality": "Patient, dry, fond of honey metaphors.",
+            "scenario": "",
+            "first_mes": "*lifts the veil* Mind the bees.",
+            "mes_example": "<START>\n{{user}}: Do they sting?\n{{char}}: Only the rude.",
+            "creator_notes": "",
+            "system_prompt": "",
+            "post_history_instructions": "",
+            "alternate_greetings": [],
+            "tags": ["bees"],
+            "creator": "tester",
+            "character_version": "1",
+            "extensions": {},
+        },
+    }
+    return json.dumps(card).encode()
+
+
+async def test_character_import_joins_only_this_servers_cast(harness: Harness) -> None:
+    """/character import (admins) adds a card's character to this server's cast; another server never sees it."""
+    server = harness.server
+    other = add_second_guild(server)
+    await harness.start()
+    await harness.setup_scene()
+    await harness.slash("world setup", {"world": "manor"}, user=other.admin, channel=other.channel_id)
+    await harness.slash("scene channel", {"enabled": True}, user=other.admin, channel=other.channel_id)
+
+    card = server.stage_attachment("hazel.json", v2_card("Hazel"))
+    refused = await harness.slash("character import", {"file": card}, user="bob")
+    assert "Manage Server" in content_of(refused)
+    done = await harness.slash("character import", {"file": card})
+    assert "**Hazel** joined this server's cast" in content_of(done)
+    again = await harness.slash("character import", {"file": server.stage_attachment("hazel.json", v2_card("Hazel"))})
+    assert "already has a character called Hazel" in content_of(again)
+    renamed = await harness.slash("character import", {"file": server.stage_attachment("h.json", v2_card("Hazel")), "rename": True})
+    assert "Hazel (2)" in content_of(renamed)
+    broken = await harness.slash("character import", {"file": server.stage_attachment("broken.png", b"\x89PNG\r\n\x1a\nnope")})
+    assert "broken.png" in content_of(broken)
+
+    await harness.summon("Hazel")
+    harness.model.enqueue("Only the rude, I said.")
+    await harness.say("Hazel, do the bees sting?")
+    line = await harness.npc_line()
+    assert line["author"]["username"] == "Hazel"
+
+    refused = await harness.slash("summon", {"character": "Hazel"}, user=other.admin, channel=other.channel_id)
+    assert "Nobody called 'Hazel'" in content_of(refused)
+    await harness.restart()
+    again_here = await harness.slash("summon", {"character": "Hazel (2)"}, user="bob")
+    assert "Hazel (2)" in content_of(again_here)

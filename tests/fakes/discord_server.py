@@ -349,6 +349,7 @@ class FakeDiscordServer:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[int, InteractionHandle] = {}
         self._attachment_data: dict[int, bytes] = {}
+        self._staged_attachments: dict[str, dict[str, Any]] = {}
 
         self.calls: list[Call] = []
         self.unhandled: list[Call] = []
@@ -1500,6 +1501,9 @@ class FakeDiscordServer:
             return [dict(o) for o in options]
         out = []
         for key, value in options.items():
+            if isinstance(value, dict) and "filename" in value:
+                out.append({"name": key, "type": 11, "value": value["id"]})
+                continue
             if isinstance(value, bool):
                 kind = 5
             elif isinstance(value, int):
@@ -1511,6 +1515,22 @@ class FakeDiscordServer:
             out.append({"name": key, "type": kind, "value": value})
         return out
 
+    def stage_attachment(self, filename: str, data: bytes, channel_id: int | None = None) -> dict[str, Any]:
+        """A file a user picked for a slash command's attachment option (type 11): pass ``{"file": att}``."""
+        aid = self.snowflake()
+        self._attachment_data[aid] = data
+        url = f"{self.base_url}/attachments/{channel_id or 0}/{aid}/{filename}"
+        att = {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(data),
+            "url": url,
+            "proxy_url": url,
+            "content_type": mimetypes.guess_type(filename)[0] or "application/octet-stream",
+        }
+        self._staged_attachments[str(aid)] = att
+        return att
+
     def _resolve_options(self, options: list[dict[str, Any]], guild_id: int | None) -> dict[str, Any]:
         resolved: dict[str, dict[str, Any]] = {}
         stack = list(options)
@@ -1518,6 +1538,9 @@ class FakeDiscordServer:
             opt = stack.pop()
             stack.extend(opt.get("options", []))
             kind, value = opt.get("type"), opt.get("value")
+            if kind == 11 and str(value) in self._staged_attachments:
+                resolved.setdefault("attachments", {})[str(value)] = self._staged_attachments[str(value)]
+                continue
             if value is None or kind not in (6, 7, 8, 9):
                 continue
             ident = int(value)
