@@ -53,7 +53,7 @@ def import_card(data: bytes, filename: str = "", *, character_id: str | None = N
     )
 
 
-def placeholder_png(seed: str) -> bytes:
+def plain_card_image(seed: str) -> bytes:
     """A plain 400x600 PNG in a muted colour chosen from ``seed`` (stable per character)."""
     digest = hashlib.sha256(seed.encode("utf-8")).digest()
     rgb = (64 + digest[0] % 128, 64 + digest[1] % 128, 64 + digest[2] % 128)
@@ -71,7 +71,7 @@ def export_card(
     """A Character Card V2 file SillyTavern can read: JSON text, or a PNG with a ``chara`` tEXt chunk.
 
     For PNG, ``avatar`` is the image to carry the card (any card chunks in it are replaced); without
-    one a plain placeholder image is used. Raises ContentError if ``avatar`` is not a valid PNG.
+    one a plain one-colour image is used. Raises ContentError if ``avatar`` is not a valid PNG.
     """
     if fmt == "json":
         return card_json(character).encode("utf-8")
@@ -79,5 +79,5 @@ def export_card(
         raise ContentError(f"unknown card format {fmt!r} (json or png)")
     compact = json.dumps(character_to_card(character), ensure_ascii=False, separators=(",", ":"))
     payload = base64.b64encode(compact.encode("utf-8")).decode("ascii")
-    image = avatar if avatar is not None else placeholder_png(character.id)
+    image = avatar if avatar is not None else plain_card_image(character.id)
     return png.write_text_chunks(image, [("chara", payload)])

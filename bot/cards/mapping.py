@@ -525,7 +525,7 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
     if samples_derived:
         warnings.append(
             "the card has no usable example messages; one voice sample was made from "
-            + ("the first greeting" if greetings else "a placeholder line")
+            + ("the first greeting" if greetings else "a stock line")
         )
 
     lore, book_stash, book_warnings = lore_from_book(data.get("character_book"))

@@ -172,7 +172,7 @@ def write_text_chunks(data: bytes, texts: list[tuple[str, str]]) -> bytes:
 
 
 def solid_png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    """A valid RGB PNG of one colour: the placeholder image of an exported card with no avatar."""
+    """A valid RGB PNG of one colour: the plain image of an exported card with no avatar."""
     row = b"\x00" + bytes(rgb) * width
     raw = row * height
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)

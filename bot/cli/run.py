@@ -1,41 +1,9 @@
-"""``python -m bot run``: the Discord bot, until stopped (Ctrl+C or SIGTERM).
-
-Needs DISCORD_TOKEN and the model settings. DISCORD_API_BASE and DISCORD_GATEWAY_URL point it at a
-Discord-compatible server other than Discord's own (tests use a local fake). Problems a person must fix
-(no token, a rejected token, the Message Content intent not enabled) are one sentence and exit code 2.
-"""
+"""``python -m bot run``: the Discord bot. The work is in ``bot.discord_adapter.runner``, the only place that
+imports discord, so the other commands start without loading it."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import signal
-import sys
-from collections.abc import Iterator
-
-import discord
-import yarl
-
-from bot.app import open_app, setup_logging
-from bot.engine.ports import ChatModel
-from bot.errors import EnsembleError
-from bot.settings import Settings, load_settings
-
-NO_TOKEN = (
-    "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal (see docs/discord.md), "
-    "copy its token and put DISCORD_TOKEN=... in .env or the environment."
-)
-BAD_TOKEN = (
-    "Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal "
-    "(your application -> Bot -> Reset Token) and update .env."
-)
-NO_INTENT = (
-    "Discord refused the Message Content intent: enable it in the Developer Portal "
-    "(your application -> Bot -> Privileged Gateway Intents -> Message Content Intent), then start again."
-)
-EXIT_USAGE = 2
-AUTH_FAILED = 4004
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,79 +12,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace | None = None) -> int:
-    """Load settings, start the bot, and turn the problems a person must fix into one sentence and exit 2."""
-    try:
-        settings = load_settings()
-    except EnsembleError as exc:
-        print(exc.user_message, file=sys.stderr)
-        return EXIT_USAGE
-    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
-        print(NO_TOKEN, file=sys.stderr)
-        return EXIT_USAGE
-    setup_logging(settings)
-    try:
-        asyncio.run(serve(settings))
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # mapped to a sentence, or re-raised
-        message = explain(exc)
-        if message is None:
-            raise
-        print(message, file=sys.stderr)
-        return EXIT_USAGE
-    return 0
+    from bot.discord_adapter.runner import run as run_bot
 
-
-def explain(exc: BaseException) -> str | None:
-    """The sentence for a start-up failure a person must fix, or ``None`` for anything else."""
-    if isinstance(exc, discord.LoginFailure):
-        return BAD_TOKEN
-    if isinstance(exc, discord.PrivilegedIntentsRequired):
-        return NO_INTENT
-    if isinstance(exc, discord.ConnectionClosed) and exc.code == AUTH_FAILED:
-        return BAD_TOKEN
-    if isinstance(exc, EnsembleError):
-        return exc.user_message
-    return None
-
-
-@contextlib.contextmanager
-def discord_endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
-    """Point discord.py's REST and gateway at the configured server; restore the old values on exit.
-
-    ``Route.BASE`` is read whenever a request is built, so it stays set for the bot's whole life (and
-    after anything that calls ``discord.http._set_api_version``, which resets it).
-    """
-    old_base = discord.http.Route.BASE
-    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = api_base.rstrip("/")
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
-    try:
-        yield
-    finally:
-        discord.http.Route.BASE = old_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
-
-
-async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_options: object) -> None:
-    """Open the app, start the bot, and run until it is closed; SIGTERM closes it cleanly."""
-    from bot.discord_adapter.client import EnsembleBot
-
-    assert settings.discord_token is not None
-    token = settings.discord_token.get_secret_value().strip()
-    with discord_endpoints(settings.discord_api_base, settings.discord_gateway_url):
-        async with open_app(settings, model=model) as app:
-            bot = EnsembleBot(app, dev_guild_id=settings.discord_dev_guild, **bot_options)
-            loop = asyncio.get_running_loop()
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                # Not on Windows or off the main thread; Ctrl+C still works there.
-                loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
-            try:
-                async with bot:
-                    await bot.start(token)
-            finally:
-                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.remove_signal_handler(signal.SIGTERM)
-                closer = getattr(app.model, "aclose", None) if model is None else None
-                if closer is not None:
-                    await closer()
+    return run_bot(args)

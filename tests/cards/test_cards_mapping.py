@@ -192,7 +192,7 @@ def test_empty_description_falls_back_to_the_personality():
 
 
 def test_a_card_with_only_a_name_is_playable():
-    """Name only: description = name, a placeholder sample, and notes say so."""
+    """Name only: description = name, a stock sample, and notes say so."""
     mapped = card_to_character({"name": "Nobody"})
     c = mapped.character
     assert (c.description, c.personality, c.greetings) == ("Nobody", "Nobody", [])

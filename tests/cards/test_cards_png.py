@@ -104,7 +104,7 @@ def test_strip_card_chunks_leaves_a_plain_image():
 
 
 def test_solid_png_is_valid_and_sized():
-    """The placeholder image is a valid PNG of the asked size."""
+    """The plain card image is a valid PNG of the asked size."""
     data = png.solid_png(40, 60, (10, 20, 30))
     assert png.image_size(data) == (40, 60)
     raw = zlib.decompress(png.read_chunks(data)[1].data)

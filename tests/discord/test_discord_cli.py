@@ -15,8 +15,8 @@ from discord_harness import API_KEY
 from fakes.discord_server import FakeDiscordServer
 
 from bot.__main__ import main
-from bot.cli import run as run_module
-from bot.cli.run import BAD_TOKEN, NO_INTENT, NO_TOKEN
+from bot.discord_adapter import runner as run_module
+from bot.discord_adapter.runner import BAD_TOKEN, NO_INTENT, NO_TOKEN
 from bot.testing.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
