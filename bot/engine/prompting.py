@@ -1,11 +1,6 @@
 """Prompt assembly for one NPC's reply: pure functions from world, card and visible lines to messages.
 
-Layout, in stability order (prompt caches match on exact prefixes):
-1. ``system``: world, rules, the character's card and voice: byte-identical turn after turn;
-2. ``user_system`` (the player persona, when known), ``group`` (scene name), example exchanges;
-3. history as the NPC saw it: its own lines as ``assistant``, everyone else's as named ``user`` lines;
-4. a last ``system`` message (name ``director``) with what changes every turn: place, who is present,
-   moods, and the instruction for this reply.
+These are the texts; ``bot.memory.layout`` puts them in stability order under a token budget.
 Messages use M2-her's native roles; ``bot.model.roles`` folds them for other models.
 """
 
@@ -123,17 +118,6 @@ def sample_messages(character: Character) -> list[ChatMessage]:
     return messages
 
 
-def history_messages(history: Sequence[HistoryLine]) -> list[ChatMessage]:
-    """The transcript from the NPC's point of view: its own lines as assistant, the rest named."""
-    messages = []
-    for line in history:
-        if line.own:
-            messages.append(ChatMessage("assistant", line.text))
-        else:
-            messages.append(ChatMessage("user", line.text, name=line.speaker))
-    return messages
-
-
 def turn_instruction(character: Character, world: World, ctx: TurnContext) -> str:
     """The per-turn tail: where the NPC is, who is there, how it feels, what to do now."""
     lines = [f"[Now] {character.name} is at {ctx.location.name}: {ctx.location.description}"]
@@ -158,26 +142,3 @@ def turn_instruction(character: Character, world: World, ctx: TurnContext) -> st
             ).strip()
         )
     return "\n".join(line for line in lines if line)
-
-
-def build_npc_messages(
-    character: Character,
-    world: World,
-    *,
-    scene_name: str,
-    history: Sequence[HistoryLine],
-    turn: TurnContext,
-    persona: str | None = None,
-    memory: str | None = None,
-) -> list[ChatMessage]:
-    """Every message of one NPC call, in stability order."""
-    messages = [ChatMessage("system", static_system_prompt(character, world))]
-    if persona:
-        messages.append(ChatMessage("user_system", persona))
-    messages.append(ChatMessage("group", scene_name))
-    messages.extend(sample_messages(character))
-    if memory:
-        messages.append(ChatMessage("system", memory, name="memory"))
-    messages.extend(history_messages(history))
-    messages.append(ChatMessage("system", turn_instruction(character, world, turn), name="director"))
-    return messages

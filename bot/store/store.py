@@ -253,14 +253,6 @@ class Store:
             )
             return cursor.rowcount > 0
 
-    async def remove_member(self, scene_id: int, character_id: str) -> bool:
-        async with self.transaction() as conn:
-            cursor = await conn.execute(
-                "DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?",
-                (scene_id, character_id),
-            )
-            return cursor.rowcount > 0
-
     async def npc_states(self, guild_id: str, world_id: str) -> dict[str, NpcStateRow]:
         rows = await self._fetchall(
             "SELECT character_id, location, mood_label, mood_intensity, goals, relationships"
@@ -499,15 +491,6 @@ class Store:
             )
             return cursor.rowcount
 
-    async def interrupt_open_turns(self, scene_id: int) -> int:
-        """Mark turns left open by a stopped process as interrupted; their inbound lines stay."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE scene_id = ? AND status = 'open'",
-                (self._now(), scene_id),
-            )
-            return cursor.rowcount
-
     async def turn_status(self, turn_id: int) -> str | None:
         row = await self._fetchone("SELECT status FROM turns WHERE id = ?", (turn_id,))
         return row[0] if row else None
@@ -619,13 +602,6 @@ class Store:
         return SwipeRow(idx, row[0], False)
 
     # -- events and usage ------------------------------------------------------------------------
-
-    async def add_events(
-        self, guild_id: str, world_id: str, events: Iterable[NewEvent], *, scene_id: int | None = None
-    ) -> None:
-        async with self.transaction() as conn:
-            for event in events:
-                await self._insert_event(conn, guild_id, world_id, scene_id, None, event)
 
     async def events(
         self, guild_id: str, world_id: str, *, since_id: int = 0, limit: int = 1000

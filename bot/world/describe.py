@@ -7,8 +7,6 @@ from typing import Any
 
 from bot.content.models import World
 
-TOLD_KINDS = ("offscreen", "move", "summon", "dismiss")
-
 
 def _place(world: World, location_id: object) -> str:
     try:

@@ -1,9 +1,17 @@
-"""Prompt layout: stability order, a byte-identical static part, macros, one voice per character."""
+"""Prompt texts: the static part is byte-identical, holds rules, card and voice; macros and {{original}}."""
 
 from __future__ import annotations
 
-from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext, build_npc_messages, substitute_macros
-from tests.engine.conftest import WORLD, character
+from engine.conftest import WORLD, character
+
+from bot.engine.prompting import (
+    PresentCharacter,
+    TurnContext,
+    sample_messages,
+    static_system_prompt,
+    substitute_macros,
+    turn_instruction,
+)
 
 
 def turn(mood: str = "calm") -> TurnContext:
@@ -16,32 +24,18 @@ def turn(mood: str = "calm") -> TurnContext:
     )
 
 
-def test_layout_is_in_stability_order():
-    """System, scene, samples first; history next; the per-turn director note last."""
+def test_static_part_does_not_change_with_the_turn():
+    """The system prompt and samples depend on the card and world only; the turn text carries the mood."""
     ada = character("ada", "Ada")
-    messages = build_npc_messages(
-        ada, WORLD, scene_name="Manor", history=[HistoryLine("Ann", "hi"), HistoryLine("Ada", "yes", own=True)], turn=turn()
-    )
-    roles = [m.role for m in messages]
-    assert roles == ["system", "group", "sample_message_user", "sample_message_ai", "user", "assistant", "system"]
-    assert messages[-1].name == "director"
-    assert messages[4].name == "Ann"
-
-
-def test_static_prefix_is_byte_identical_across_turns():
-    """What never changes stays identical when mood, place and history change."""
-    ada = character("ada", "Ada")
-    one = build_npc_messages(ada, WORLD, scene_name="Manor", history=[HistoryLine("Ann", "a")], turn=turn("calm"))
-    two = build_npc_messages(
-        ada, WORLD, scene_name="Manor", history=[HistoryLine("Ann", "a"), HistoryLine("Ann", "b")], turn=turn("furious")
-    )
-    assert one[:4] == two[:4]
-    assert one[-1] != two[-1]
+    assert static_system_prompt(ada, WORLD) == static_system_prompt(ada, WORLD)
+    assert sample_messages(ada) == sample_messages(ada)
+    assert turn_instruction(ada, WORLD, turn("calm")) != turn_instruction(ada, WORLD, turn("furious"))
+    assert "Bram (grumpy)" in turn_instruction(ada, WORLD, turn())
 
 
 def test_system_prompt_holds_world_rules_card_and_voice():
     """The NPC is told the world's rules, its own voice, and to write only as itself."""
-    system = build_npc_messages(character("ada", "Ada"), WORLD, scene_name="M", history=[], turn=turn())[0].content
+    system = static_system_prompt(character("ada", "Ada"), WORLD)
     assert "Nobody can pass a locked door" in system
     assert "Ada's own clipped style" in system
     assert "Write only as Ada" in system and "never speak for them" in system
@@ -50,8 +44,12 @@ def test_system_prompt_holds_world_rules_card_and_voice():
 def test_card_system_prompt_wraps_original():
     """A card's system_prompt replaces the default rules, with {{original}} standing for them."""
     ada = character("ada", "Ada").model_copy(update={"system_prompt": "Be terse. {{original}}"})
-    system = build_npc_messages(ada, WORLD, scene_name="M", history=[], turn=turn())[0].content
-    assert "Be terse. Write only as Ada" in system
+    assert "Be terse. Write only as Ada" in static_system_prompt(ada, WORLD)
+
+
+def test_samples_are_m2_her_sample_messages():
+    roles = [(m.role, m.name) for m in sample_messages(character("ada", "Ada"))]
+    assert roles == [("sample_message_user", "User"), ("sample_message_ai", "Ada")]
 
 
 def test_macros_are_substituted():
