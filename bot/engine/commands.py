@@ -66,16 +66,10 @@ class SceneCommands:
         self: SceneEngine, scene, messages, events, user_location: str | None = None, *, join=(), leave=()
     ) -> tuple[int, list[int]]:
         """A command's turn: messages, events and the NPC states they lead to, in one transaction."""
-        from bot.world.events import apply_all
+        from bot.engine.scene import TurnDraft
 
-        before = await self.store.npc_states(scene.guild_id, scene.world_id)
-        after = apply_all(before, events)
-        commit = TurnCommit(
-            messages=list(messages), events=list(events),
-            npc_states=[s for c, s in after.items() if before.get(c) != s], user_location=user_location,
-            join=tuple(join), leave=tuple(leave),
-        )
-        return await self.store.record_turn(scene, commit)
+        draft = TurnDraft(messages=list(messages), events=list(events))
+        return await self._commit(scene, None, draft, status="done", user_location=user_location, join=join, leave=leave)
 
     async def dismiss(self: SceneEngine, key: SceneKey, name: str) -> TurnOutcome:
         """Take a character out of the scene (it stays where it is in the world and lives on off-screen)."""

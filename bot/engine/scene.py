@@ -61,7 +61,7 @@ from bot.store.records import (
 )
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
-from bot.world.events import apply_all, starting_state
+from bot.world.events import apply_all, changed_states, starting_state
 from bot.world.mood import after_turn
 from bot.world.narrator import (
     Spatial,
@@ -366,7 +366,7 @@ class SceneEngine(SceneCommands, Remembering):
             after_turn(states, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
         )
         status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
-        ids = await self._commit(scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None)
+        _, ids = await self._commit(scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None)
         return draft, ids
 
     def _add_utterance(
@@ -393,19 +393,30 @@ class SceneEngine(SceneCommands, Remembering):
             draft.narrate(world, departure.narrations, spatial.user_location, spatial.hearers())
             pending.extend(HistoryLine(world.narrator.name, t, kind="narration") for t in departure.narrations)
 
-    async def _commit(self, scene: SceneRow, turn_id: int | None, draft: TurnDraft, *, status: str, user_location: str | None) -> list[int]:
-        """Write the draft with the NPC states its events lead to, in one transaction."""
+    async def _commit(
+        self,
+        scene: SceneRow,
+        turn_id: int | None,
+        draft: TurnDraft,
+        *,
+        status: str,
+        user_location: str | None,
+        join: Sequence[str] = (),
+        leave: Sequence[str] = (),
+    ) -> tuple[int, list[int]]:
+        """Write the draft with the NPC states its events lead to, in one transaction.
+
+        ``turn_id`` None: a turn with no inbound line (a command, a chain reaction) is created with it.
+        Returns the turn id and the new message ids in order.
+        """
         before = await self.store.npc_states(scene.guild_id, scene.world_id)
-        after = apply_all(before, draft.events)
-        changed = [state for cid, state in after.items() if before.get(cid) != state]
         commit = TurnCommit(
-            status=status, messages=draft.messages, events=draft.events, npc_states=changed, usage=draft.usage,
-            user_location=user_location, quality=draft.quality,
+            status=status, messages=draft.messages, events=draft.events, npc_states=changed_states(before, draft.events),
+            usage=draft.usage, user_location=user_location, quality=draft.quality, join=tuple(join), leave=tuple(leave),
         )
         if turn_id is None:
-            _, ids = await self.store.record_turn(scene, commit)
-            return ids
-        return await self.store.commit_turn(scene, turn_id, commit)
+            return await self.store.record_turn(scene, commit)
+        return turn_id, await self.store.commit_turn(scene, turn_id, commit)
 
     def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
         outputs: list[Output] = []
@@ -508,7 +519,7 @@ class SceneEngine(SceneCommands, Remembering):
         except ModelUnavailable:
             return None
         self._add_utterance(draft, world, spatial, character, generated, [])
-        ids = await self._commit(scene, None, draft, status="done", user_location=None)
+        _, ids = await self._commit(scene, None, draft, status="done", user_location=None)
         return TurnOutcome(tuple(self._render(world, draft, ids)))
 
     # -- one NPC's reply -------------------------------------------------------------------------
@@ -635,8 +646,7 @@ class SceneEngine(SceneCommands, Remembering):
     async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
         """Events from outside a scene (the director) with the NPC states they lead to."""
         before = await self.store.npc_states(guild_id, world_id)
-        after = apply_all(before, events)
-        await self.store.commit_world_events(guild_id, world_id, events, [s for c, s in after.items() if before.get(c) != s])
+        await self.store.commit_world_events(guild_id, world_id, events, changed_states(before, events))
 
 
 def facts_of(speaker: str, text: str, known_by: Sequence[str]) -> tuple[FactRecord, ...]:

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from bot.quality.findings import DetectorName, Finding, make_finding
+
 CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff"
 CJK_CHAR_RE = re.compile(f"[{CJK_RANGES}]")
 _LETTERS = "A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\uac00-\ud7af"
@@ -238,3 +240,29 @@ def header_regex(names: Sequence[str]) -> re.Pattern[str] | None:
         rf"[ \t]*(?:\([^)\n]{{0,40}}\)|（[^）\n]{{0,20}}）)?[ \t]*(?:\*\*)?[:：](?:\*\*)?",
         re.IGNORECASE,
     )
+
+
+def header_findings(
+    reply: str,
+    names: Sequence[str],
+    stop_names: Sequence[str],
+    detector: DetectorName,
+    reason: str,
+    code: str,
+) -> list[Finding]:
+    """A finding per ``Name:`` header of ``names``, spanning to the next header of ``stop_names`` (or the end).
+
+    ``reason`` is formatted with ``{name}``; the repair cuts the whole span.
+    """
+    pattern = header_regex(list(names))
+    if pattern is None:
+        return []
+    stop = header_regex(list(stop_names))
+    out: list[Finding] = []
+    for m in pattern.finditer(reply):
+        nxt = stop.search(reply, m.end()) if stop is not None else None
+        end = nxt.start() if nxt else len(reply)
+        out.append(
+            make_finding(reply, detector, "high", m.start(), end, reason.format(name=m.group("name")), code=code, replacement="")
+        )
+    return out

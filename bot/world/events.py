@@ -81,3 +81,9 @@ def apply_all(states: Mapping[str, NpcStateRow], events: Iterable[NewEvent]) -> 
     for event in events:
         result = apply_event(result, event.kind, event.subject, event.payload)
     return result
+
+
+def changed_states(before: Mapping[str, NpcStateRow], events: Iterable[NewEvent]) -> list[NpcStateRow]:
+    """The NPC states a batch of events changes, as they are after it: what a commit must write."""
+    after = apply_all(before, events)
+    return [state for cid, state in after.items() if before.get(cid) != state]

@@ -10,7 +10,14 @@ from __future__ import annotations
 import re
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import MASK, Analysis, analyse, header_regex, names_alternation, sentence_spans
+from bot.quality.text import (
+    MASK,
+    Analysis,
+    analyse,
+    header_findings,
+    names_alternation,
+    sentence_spans,
+)
 
 DETECTOR = "speaks_as_other"
 
@@ -55,30 +62,10 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
 
 
 def _headers(reply: str, ctx: ReplyContext) -> list[Finding]:
-    pattern = header_regex(list(ctx.others))
-    if pattern is None:
-        return []
-    own = header_regex(list(ctx.own_names))
-    out: list[Finding] = []
-    for m in pattern.finditer(reply):
-        end = len(reply)
-        if own is not None:
-            nxt = own.search(reply, m.end())
-            if nxt:
-                end = nxt.start()
-        out.append(
-            make_finding(
-                reply,
-                DETECTOR,
-                "high",
-                m.start(),
-                end,
-                f"writes a line under another character's header ({m.group('name')}:)",
-                code="other_header",
-                replacement="",
-            )
-        )
-    return out
+    return header_findings(
+        reply, list(ctx.others), list(ctx.own_names), DETECTOR,
+        "writes a line under another character's header ({name}:)", "other_header",
+    )
 
 
 def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Finding]:

@@ -18,7 +18,7 @@ from bot.quality.text import (
     MASK,
     Analysis,
     analyse,
-    header_regex,
+    header_findings,
     names_alternation,
     sentence_spans,
     word_count,
@@ -293,30 +293,9 @@ _GENERIC_ROLES = frozenset({"user", "human", "assistant", "system", "ai", "model
 def _headers(reply: str, ctx: ReplyContext) -> list[Finding]:
     """``Alex:`` headers: the model continued the chat as the user; cut up to the NPC's own next header."""
     users = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
-    pattern = header_regex(users)
-    if pattern is None:
-        return []
-    own = header_regex(list(ctx.own_names) + list(ctx.others))
-    out: list[Finding] = []
-    for m in pattern.finditer(reply):
-        end = len(reply)
-        if own is not None:
-            nxt = own.search(reply, m.end())
-            if nxt:
-                end = nxt.start()
-        out.append(
-            make_finding(
-                reply,
-                DETECTOR,
-                "high",
-                m.start(),
-                end,
-                f"writes a line as the user ({m.group('name')}:)",
-                code="user_header",
-                replacement="",
-            )
-        )
-    return out
+    return header_findings(
+        reply, users, [*ctx.own_names, *ctx.others], DETECTOR, "writes a line as the user ({name}:)", "user_header"
+    )
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
