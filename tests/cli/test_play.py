@@ -8,8 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.testing.openai_server import Fault
 from cli.conftest import ROOT, bot_env, play
+
+from bot.testing.openai_server import Fault
 
 
 def test_addressed_character_answers_and_story_survives_restart(model_server, tmp_path: Path):

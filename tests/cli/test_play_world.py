@@ -13,8 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bot.testing.openai_server import ServerThread
 from cli.conftest import bot_env, play
+
+from bot.testing.openai_server import ServerThread
 
 PLAN = {
     "actions": [

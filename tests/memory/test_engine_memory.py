@@ -8,6 +8,7 @@ import random
 import tempfile
 from pathlib import Path
 
+from engine.conftest import WORLD, character
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from bot.engine.ports import FakeClock
 from bot.engine.scene import SceneEngine
 from bot.store import Store
 from bot.testing.scripted_model import ScriptedModel, Unavailable
-from engine.conftest import WORLD, character
 
 
 def said(key, text):

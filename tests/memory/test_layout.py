@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 
+from engine.conftest import WORLD, character
+
 from bot.content.models import LoreEntry
 from bot.engine.prompting import PresentCharacter, TurnContext
 from bot.memory.layout import Line, PromptInputs, assemble
 from bot.memory.retrieval import Memory
 from bot.memory.tokens import TokenCounter
-from engine.conftest import WORLD, character
 
 ADA = character("ada", "Ada")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -63,7 +64,7 @@ async def test_failing_migration_leaves_database_untouched(tmp_path: Path):
         "CREATE TABLE fine_so_far (id INTEGER);\nINSERT INTO no_such_table VALUES (1);\n", encoding="utf-8"
     )
     async with aiosqlite.connect(tmp_path / "db.sqlite", isolation_level=None) as conn:
-        with pytest.raises(Exception):
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
             await migrate(conn, folder)
         assert await schema_version(conn) == 0
         async with conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'") as cur:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from bot.store.records import NewEvent, NewMessage, NpcStateRow, TurnCommit
@@ -41,7 +43,7 @@ async def test_commit_is_all_or_nothing(store):
         messages=[npc_line("first reply"), NewMessage(kind="npc", speaker="X", text="x", reply_to_id=999_999)],
         events=[NewEvent("mood", "mira", {"label": "glad"})],
     )
-    with pytest.raises(Exception):
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
         await store.commit_turn(scene, start.turn_id, broken)
     assert [m.text for m in await store.transcript(scene.id)] == ["hi"]
     assert await store.events("g", "harbor") == []

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 
+from engine.conftest import WORLD
+
 from bot.engine.lines import InboundLine
 from bot.engine.scene import SceneEngine
 from bot.store.records import NewEvent
 from bot.testing.scripted_model import ScriptedModel
-from engine.conftest import WORLD
 
 
 def said(key, text):

@@ -7,6 +7,7 @@ import random
 import tempfile
 from pathlib import Path
 
+from engine.conftest import WORLD, character
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from bot.store import Store
 from bot.testing.scripted_model import ScriptedModel
 from bot.world.events import rebuild
 from bot.world.graph import audible_from
-from engine.conftest import WORLD, character
 
 PLACES = ["hall", "garden", "orchard", "cellar"]
 NAMES = ["Ada", "Bram", "林晚"]

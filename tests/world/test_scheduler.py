@@ -8,7 +8,14 @@ import pytest
 
 from bot.engine.addressing import find_mentions, is_question
 from bot.engine.lines import InboundLine
-from bot.engine.scheduler import NEVER, Candidate, SchedulerSettings, chain_continues, choose_for_line, topic_words
+from bot.engine.scheduler import (
+    NEVER,
+    Candidate,
+    SchedulerSettings,
+    chain_continues,
+    choose_for_line,
+    topic_words,
+)
 
 NAMES = {"ada": ["Ada"], "bram": ["Bram", "the cook"], "lin": ["林晚", "阿晚"], "quiet": ["Quill"]}
 TALK = {"ada": 0.8, "bram": 0.5, "lin": 0.5, "quiet": 0.05}
