@@ -1,12 +1,26 @@
-"""The composition root: ``python -m bot <command>``. Builds settings, store, model and engine."""
+"""The composition root: ``python -m bot <command>``. Builds settings, store, model and engine.
+
+Every command runs inside one guard: whatever it fails with reaches the person as one sentence on
+stderr and exit code 2, never a traceback; the traceback goes to the log at debug level
+(``LOG_LEVEL=DEBUG`` shows it).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
 
+import structlog
+
 from bot.cli import COMMANDS
+from bot.errors import EnsembleError
+from bot.logs import configure_logging
+
+EXIT_FAILED = 2
+log = structlog.get_logger("cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +36,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def failure_sentence(exc: BaseException) -> str:
+    """What the person reads when a command fails: the domain message, or what to do, or a short code."""
+    if isinstance(exc, EnsembleError):
+        return exc.user_message
+    if isinstance(exc, sqlite3.Error):
+        return f"The database failed ({exc}); check DATABASE_PATH and that no other process holds it."
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"Cannot use the file{where}: {exc.strerror or exc}."
+    from bot.engine.scene import error_code
+
+    return f"Something went wrong ({error_code(exc)}); run again with LOG_LEVEL=DEBUG to see the details."
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Until a command reads its settings: quiet, on stderr, the environment's secrets scrubbed.
+    configure_logging(os.environ.get("LOG_FORMAT", "console"), os.environ.get("LOG_LEVEL", "WARNING"))
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last guard: one sentence for the person, the traceback in the debug log
+        sentence = failure_sentence(exc)
+        log.debug("cli.failed", command=args.command, shown=sentence, exc_info=exc)
+        print(sentence, file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ module for a ready engine and own nothing else.
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from bot.content.loader import Library, load_content
 from bot.engine.ports import ChatModel, Clock, SystemClock
 from bot.engine.scene import SceneEngine
+from bot.errors import StoreError
+from bot.failures import database_problem
 from bot.logs import configure_logging
 from bot.settings import ModelConfig, Settings
 from bot.store import Store
@@ -60,6 +63,23 @@ def build_model(config: ModelConfig) -> ChatModel:
     )
 
 
+def load_library(settings: Settings) -> Library:
+    """The shipped worlds and characters, with the operator's folders added on top."""
+    return load_content(*settings.content_folders())
+
+
+async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
+    """Open and migrate the database; a folder or file that cannot be used is one ``StoreError`` sentence."""
+    try:
+        return await Store.open(settings.database_path, clock=clock)
+    except (OSError, sqlite3.Error) as exc:
+        raise _unusable(settings, exc) from exc
+
+
+def _unusable(settings: Settings, exc: BaseException) -> StoreError:
+    return StoreError(database_problem(settings.database_path, exc) or str(exc), detail=repr(exc))
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings,
@@ -73,17 +93,23 @@ async def open_app(
     Raises ``ConfigError`` (missing model settings), ``ContentError`` (bad content files) or
     ``StoreError`` (unusable database), each with a sentence meant for the person.
     """
-    library = load_content(settings.characters_dir, settings.worlds_dir)
-    model_name = ""
+    library = load_library(settings)
     narrator_model = settings.narrator_model or None
-    if model is None:
-        config = settings.require_model()
-        model = build_model(config)
-        model_name = config.model
+    config = settings.require_model() if model is None else None
     clock = clock or SystemClock()
-    store = await Store.open(settings.database_path, clock=clock)
+    store = await open_store(settings, clock)
     try:
-        interrupted = await store.interrupt_all_open_turns()
+        try:
+            # The first write: a database another process holds locked fails here, not at open.
+            interrupted = await store.interrupt_all_open_turns()
+        except sqlite3.Error as exc:
+            raise _unusable(settings, exc) from exc
+        model_name = ""
+        if config is not None:
+            # Built once the database is known to work, so a failed start leaves no open HTTP client.
+            model = build_model(config)
+            model_name = config.model
+        assert model is not None
         engine = SceneEngine(
             store=store,
             model=model,

@@ -48,8 +48,9 @@ class Settings(BaseSettings):
     llm_max_total_seconds: float = Field(90.0, gt=0, validation_alias="LLM_MAX_TOTAL_SECONDS")
 
     database_path: Path = Field(Path("data/ensemble.db"), validation_alias="DATABASE_PATH")
-    characters_dir: Path = Field(Path("characters"), validation_alias="CHARACTERS_DIR")
-    worlds_dir: Path = Field(Path("worlds"), validation_alias="WORLDS_DIR")
+    # None: ./characters and ./worlds when they exist; the shipped content loads in any case.
+    characters_dir: Path | None = Field(None, validation_alias="CHARACTERS_DIR")
+    worlds_dir: Path | None = Field(None, validation_alias="WORLDS_DIR")
 
     random_seed: int | None = Field(None, validation_alias="RANDOM_SEED")
     director_interval: float = Field(900.0, gt=0, validation_alias="DIRECTOR_INTERVAL")
@@ -62,6 +63,18 @@ class Settings(BaseSettings):
     discord_api_base: str = Field(DISCORD_API_BASE, validation_alias="DISCORD_API_BASE")
     discord_gateway_url: str = Field(DISCORD_GATEWAY_URL, validation_alias="DISCORD_GATEWAY_URL")
     discord_dev_guild: int | None = Field(None, validation_alias="DISCORD_DEV_GUILD")
+
+    # Limits (see bot.engine.limits): 0 or unset means no limit.
+    user_lines_per_minute: int = Field(8, ge=0, validation_alias="USER_LINES_PER_MINUTE")
+    server_tokens_per_day: int | None = Field(None, ge=0, validation_alias="SERVER_TOKENS_PER_DAY")
+    tokens_per_chain: int | None = Field(None, ge=0, validation_alias="TOKENS_PER_CHAIN")
+
+    metrics_port: int | None = Field(None, ge=0, le=65535, validation_alias="METRICS_PORT")
+    metrics_host: str = Field("127.0.0.1", validation_alias="METRICS_HOST")
+
+    # Read here only so that the log scrubber knows them; ``bot.cli.eval`` uses them.
+    sim_api_key: SecretStr | None = Field(None, validation_alias="SIM_API_KEY")
+    judge_api_key: SecretStr | None = Field(None, validation_alias="JUDGE_API_KEY")
 
     def require_model(self) -> ModelConfig:
         """The model settings, or a ConfigError naming the one variable to set."""
@@ -86,10 +99,28 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values, so the logger can scrub them from any text."""
         values = []
-        for secret in (self.llm_api_key, self.discord_token):
+        for secret in (self.llm_api_key, self.discord_token, self.sim_api_key, self.judge_api_key):
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
         return values
+
+    def content_folders(self) -> tuple[list[Path], list[Path]]:
+        """(character folders, world folders) in load order: the shipped ones, then the operator's.
+
+        A later folder adds files and overrides the same id. An unset CHARACTERS_DIR/WORLDS_DIR means
+        ./characters and ./worlds if they exist (a checkout, or a folder cards were imported into);
+        a set one must exist, so a typo is reported instead of silently ignored.
+        """
+        from bot.shipped import shipped_folder
+
+        def layers(kind: str, chosen: Path | None) -> list[Path]:
+            folders = [shipped_folder(kind)]
+            extra = chosen if chosen is not None else (Path(kind) if Path(kind).is_dir() else None)
+            if extra is not None and (not extra.exists() or extra.resolve() != folders[0].resolve()):
+                folders.append(extra)
+            return folders
+
+        return layers("characters", self.characters_dir), layers("worlds", self.worlds_dir)
 
 
 def load_settings(**overrides: object) -> Settings:

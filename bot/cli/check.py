@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from bot.content.loader import collect_problems
 from bot.content.models import Character, World
+from bot.settings import load_settings
 
 SCHEMA_FILES: dict[str, type[BaseModel]] = {
     "character.schema.json": Character,
@@ -32,16 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--characters",
         type=Path,
-        default=Path("characters"),
+        default=None,
         metavar="DIR",
-        help="folder of character files (default: ./characters)",
+        help="check only this folder of character files (default: what the bot loads: the shipped "
+        "characters, then CHARACTERS_DIR or ./characters)",
     )
     parser.add_argument(
         "--worlds",
         type=Path,
-        default=Path("worlds"),
+        default=None,
         metavar="DIR",
-        help="folder of world files (default: ./worlds)",
+        help="check only this folder of world files (default: the shipped worlds, then WORLDS_DIR or ./worlds)",
     )
     parser.add_argument(
         "--schema-out",
@@ -109,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print("wrote " + ", ".join(str(path) for path in written))
 
-    library, problems = collect_problems(args.characters, args.worlds)
+    characters, worlds = load_settings().content_folders()
+    library, problems = collect_problems(
+        [args.characters] if args.characters is not None else characters,
+        [args.worlds] if args.worlds is not None else worlds,
+    )
     for problem in problems:
         print(problem)
     if problems:

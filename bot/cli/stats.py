@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import json
 
+from bot.app import open_store
 from bot.errors import EnsembleError
 from bot.settings import load_settings
-from bot.store import Store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def _collect(guild: str | None) -> dict[str, object]:
     settings = load_settings()
-    store = await Store.open(settings.database_path)
+    store = await open_store(settings)
     try:
         return {"quality": await store.quality_counts(guild), "usage": await store.usage_totals()}
     finally:

@@ -699,13 +699,36 @@ def _cross_file_problems(
     return problems
 
 
-def collect_problems(characters_dir: Path, worlds_dir: Path) -> tuple[Library, list[Problem]]:
-    """Read both folders; return what loaded and every problem found (never raises for bad content)."""
-    characters_dir, worlds_dir = Path(characters_dir), Path(worlds_dir)
+Folders = Path | str | Sequence[Path | str]
+
+
+def _layers(folders: Folders) -> list[Path]:
+    return [Path(folders)] if isinstance(folders, Path | str) else [Path(f) for f in folders]
+
+
+def _read_layers(
+    folders: list[Path],
+    kind: str,
+    check: typing.Callable[[Path, dict[str, Any]], tuple[Any, list[Problem]]],
+    problems: list[Problem],
+    seen: list[Path],
+) -> dict[str, _Read]:
+    """Each folder in order; a later folder's file replaces an earlier one with the same id."""
+    merged: dict[str, _Read] = {}
+    for folder in folders:
+        merged.update(_read_folder(folder, kind, check, problems, seen))
+    return merged
+
+
+def collect_problems(characters_dir: Folders, worlds_dir: Folders) -> tuple[Library, list[Problem]]:
+    """Read both folders (or lists of folders, later ones overriding earlier ids, e.g. the shipped
+    content then an operator's); return what loaded and every problem found (never raises for bad content)."""
+    character_folders, world_folders = _layers(characters_dir), _layers(worlds_dir)
+    characters_dir = character_folders[-1]
     problems: list[Problem] = []
     seen: list[Path] = []
-    characters = _read_folder(characters_dir, "character", _check_character, problems, seen)
-    worlds = _read_folder(worlds_dir, "world", _check_world, problems, seen)
+    characters = _read_layers(character_folders, "character", _check_character, problems, seen)
+    worlds = _read_layers(world_folders, "world", _check_world, problems, seen)
     for read in [*characters.values(), *worlds.values()]:
         problems += read.problems
     problems += _cross_file_problems(characters, worlds, characters_dir)
@@ -720,7 +743,7 @@ def collect_problems(characters_dir: Path, worlds_dir: Path) -> tuple[Library, l
     return library, problems
 
 
-def load_content(characters_dir: Path, worlds_dir: Path) -> Library:
+def load_content(characters_dir: Folders, worlds_dir: Folders) -> Library:
     """Load both folders; ``ContentError`` (a ``ContentProblems``) lists every problem if there is any."""
     library, problems = collect_problems(characters_dir, worlds_dir)
     if problems:

@@ -34,10 +34,20 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+def silence_voice_warnings() -> None:
+    """The bot has no voice: discord.py's start-up warnings about missing PyNaCl and davey are noise.
+
+    ``warn_nacl``/``warn_dave`` are the flags discord.py itself clears after warning once.
+    """
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 class EnsembleBot(commands.Bot):
     """Ensemble on Discord: converts messages, commands and clicks into engine calls and renders the results."""
 
     def __init__(self, app: App, *, dev_guild_id: int | None = None, **options: Any) -> None:
+        silence_voice_warnings()
         options.setdefault("command_prefix", commands.when_mentioned)
         options.setdefault("intents", bot_intents())
         options.setdefault("help_command", None)

@@ -15,12 +15,16 @@ import sys
 from collections.abc import Iterator
 
 import discord
+import structlog
 import yarl
 
 from bot.app import open_app, setup_logging
 from bot.engine.ports import ChatModel
 from bot.errors import EnsembleError
+from bot.failures import network_problem
 from bot.settings import Settings, load_settings
+
+log = structlog.get_logger("discord")
 
 NO_TOKEN = (
     "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal (see docs/discord.md), "
@@ -53,17 +57,26 @@ def run(args: argparse.Namespace | None = None) -> int:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # mapped to a sentence, or re-raised
-        message = explain(exc)
+    except Exception as exc:  # mapped to a sentence, or left to the command-line guard
+        message = explain(exc, settings)
         if message is None:
             raise
+        log.debug("discord.start_failed", shown=message, exc_info=exc)
         print(message, file=sys.stderr)
         return EXIT_USAGE
     return 0
 
 
-def explain(exc: BaseException) -> str | None:
+def explain(exc: BaseException, settings: Settings | None = None) -> str | None:
     """The sentence for a start-up failure a person must fix, or ``None`` for anything else."""
+    api_base = settings.discord_api_base if settings is not None else "Discord"
+    if isinstance(exc, discord.GatewayNotFound):
+        return f"Discord's gateway could not be found from {api_base}: Discord may be down; start again later."
+    network = network_problem("Discord", "DISCORD_API_BASE", api_base, exc)
+    if network is not None:
+        return network
+    if isinstance(exc, discord.HTTPException) and exc.status >= 500:
+        return f"Discord answered {exc.status} at start: it may be having trouble; start again in a few minutes."
     if isinstance(exc, discord.LoginFailure):
         return BAD_TOKEN
     if isinstance(exc, discord.PrivilegedIntentsRequired):

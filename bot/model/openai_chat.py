@@ -47,7 +47,7 @@ class OpenAIChatModel:
     def __init__(
         self,
         *,
-        base_url: str,
+        base_url: str | None,
         api_key: str | None,
         model: str,
         request_timeout: float = 60.0,
@@ -291,13 +291,14 @@ class OpenAIChatModel:
         )
 
 
-def _plain_http_client(base_url: str) -> Any:
+def _plain_http_client(base_url: str | None) -> Any:
     """For an ``http://`` server, a client that skips loading the CA store (~0.1 s per backend).
 
     No TLS is ever negotiated with such a server because redirects (which could lead to an
-    ``https://`` host) are not followed; ``None`` lets the SDK build its usual verifying client.
+    ``https://`` host) are not followed; ``None`` lets the SDK build its usual verifying client, also
+    when no base URL is set (the SDK then uses its default endpoint).
     """
-    if not base_url.lower().startswith("http://"):
+    if not base_url or not base_url.lower().startswith("http://"):
         return None
     return openai.DefaultAsyncHttpxClient(verify=False, follow_redirects=False)
 

@@ -15,9 +15,11 @@ from pathlib import Path
 import aiosqlite
 
 from bot.errors import StoreError
+from bot.shipped import shipped_folder
 
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# The top-level migrations/ of a checkout, or its copy inside an installed wheel.
+DEFAULT_MIGRATIONS_DIR = shipped_folder("migrations")
 
 
 @dataclass(frozen=True)
