@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.content.loader import Library, load_content
+from bot.engine.limits import LimitSettings
 from bot.engine.ports import ChatModel, Clock, SystemClock
 from bot.engine.scene import SceneEngine
 from bot.errors import StoreError
@@ -60,6 +61,15 @@ def build_model(config: ModelConfig) -> ChatModel:
         max_attempts=config.max_attempts,
         max_total_seconds=config.max_total_seconds,
         native_roles=config.native_roles,
+    )
+
+
+def limit_settings(settings: Settings) -> LimitSettings:
+    """The operator's limits (admins may override the first two per server)."""
+    return LimitSettings(
+        lines_per_minute=settings.user_lines_per_minute,
+        tokens_per_day=settings.server_tokens_per_day,
+        tokens_per_chain=settings.tokens_per_chain,
     )
 
 
@@ -118,6 +128,7 @@ async def open_app(
             rng=rng or random.Random(settings.random_seed),
             model_name=model_name,
             narrator_model=narrator_model,
+            limits=limit_settings(settings),
         )
         await engine.load_guild_characters()
         yield App(settings, store, library, model, engine, interrupted)

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from bot.app import App, open_app, setup_logging
 from bot.engine.export import to_jsonl
+from bot.engine.limits import RATE_LIMITED
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
 from bot.engine.scene import safe_message
 from bot.errors import EnsembleError
@@ -45,6 +46,11 @@ HELP = """Commands:
 Anything else is your line in the story."""
 
 
+def dim(text: str, out: TextIO) -> str:
+    """Faint text on a terminal (ANSI), plain text when the output is a file or a pipe."""
+    return f"\x1b[2m{text}\x1b[0m" if getattr(out, "isatty", lambda: False)() else text
+
+
 @dataclass
 class Terminal:
     """Renders engine outputs as lines of text."""
@@ -63,6 +69,8 @@ class Terminal:
                 self.say(f"{output.speaker}: {output.text}{suffix}")
             elif isinstance(output, Narration):
                 self.say(f"[{output.speaker}] {output.text}")
+            elif isinstance(output, Notice) and output.code == RATE_LIMITED:
+                self.say(dim(f"(slow down) {output.text}", self.out))  # quiet: the player's own pace
             elif isinstance(output, Notice):
                 self.say(f"(!) {output.text}")
 

@@ -102,7 +102,7 @@ class Remembering:
         )
         user = json.dumps({"characters": names, "previous": previous}, ensure_ascii=False) + "\n\nNew lines:\n" + transcript
         try:
-            result = await self.model.complete(
+            result = await self.model_for(scene.guild_id, "summary").complete(
                 [ChatMessage("system", system), ChatMessage("user", user)],
                 ChatOptions(max_tokens=600, temperature=0.3, json_mode=True, model=self.narrator_model),
             )

@@ -15,6 +15,7 @@ One lock per scene keeps a channel's turns in order; different scenes run concur
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,7 +28,9 @@ from bot.content.models import Character, World
 from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
+from bot.engine.limits import Limits, LimitSettings, MeteredModel
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
+from bot.engine.metrics import Metrics
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.remembering import Remembering
@@ -59,6 +62,7 @@ from bot.store.records import (
     TurnCommit,
     UsageRecord,
 )
+from bot.store.usage import UsageStore
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
 from bot.world.events import apply_all, changed_states, starting_state
@@ -136,6 +140,8 @@ class SceneEngine(SceneCommands, Remembering):
         rng: random.Random | None = None,
         model_name: str = "",
         narrator_model: str | None = None,
+        limits: LimitSettings | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -149,6 +155,13 @@ class SceneEngine(SceneCommands, Remembering):
         self._windows: dict[tuple[int, str], int] = {}
         self._summarising: dict[int, asyncio.Task[None]] = {}
         self.tokens = TokenCounter()
+        # -- limits and metrics (bot.engine.limits, bot.engine.metrics) --
+        self.metrics = metrics or Metrics()
+        self.limits = Limits(UsageStore(store), clock, limits, self.metrics)
+
+    def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
+        """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
+        return self.limits.metered(self.model, guild_id, purpose, scene_id)
 
     # -- scenes ----------------------------------------------------------------------------------
 
@@ -255,8 +268,15 @@ class SceneEngine(SceneCommands, Remembering):
         async with self.lock(scene.id):
             self._interrupts.discard(line.scene)
             scene = await self.require_scene(line.scene)
+            # -- limits: a held line is stored as in a paused scene, and not answered --
+            held = await self.limits.hold(scene.guild_id, scene.channel_id, line.author_id)
+            if held is not None:
+                stored = await self._user_turn(dataclasses.replace(scene, paused=True), line)
+                return dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())
+            self.limits.start_chain(scene.id)
             outcome = await self._user_turn(scene, line)
             if not outcome.duplicate:
+                self.metrics.turns.labels("user").inc()
                 self.schedule_summary(scene)
             outcomes = [outcome]
             if on_outcome is not None:
@@ -265,10 +285,14 @@ class SceneEngine(SceneCommands, Remembering):
             step = 0
             world = self.world(scene.world_id)
             settings = self.scheduler_settings(world)
-            while last is not None and line.scene not in self._interrupts and chain_continues(step, settings, self.rng):
+            while (
+                last is not None and line.scene not in self._interrupts and self.limits.chain_allows(scene.id)
+                and chain_continues(step, settings, self.rng)
+            ):
                 reaction = await self._reaction_turn(await self.require_scene(line.scene), last, step)
                 if reaction is None:
                     break
+                self.metrics.turns.labels("reaction").inc()
                 outcomes.append(reaction)
                 if on_outcome is not None:
                     await on_outcome(reaction)
@@ -329,7 +353,7 @@ class SceneEngine(SceneCommands, Remembering):
         last_npc = await self.store.last_npc_message(scene.id)
         change = resolve_user_line(spatial, line.text, line.author_name, recent_speaker=last_npc.character_id if last_npc else None)
         if change.ambiguous:
-            proposal = await ask_model_for_moves(self.model, spatial, line.text, line.author_name, narrator_model=self.narrator_model)
+            proposal = await ask_model_for_moves(self.model_for(scene.guild_id, "narrator"), spatial, line.text, line.author_name, narrator_model=self.narrator_model)
             change = merge([change, apply_proposal(spatial, proposal, line.author_name)])
         mentions = find_mentions(line.text, {m: self.library.characters[m].all_names() for m in spatial.members})
         absent = absent_addressees(spatial, [m.character_id for m in mentions])
@@ -382,6 +406,7 @@ class SceneEngine(SceneCommands, Remembering):
             )
         )
         draft.usage.extend(generated.usage)
+        self.metrics.observe_reply(generated.quality)
         for detector, counters in generated.quality.items():
             merged = draft.quality.setdefault(detector, {})
             for counter, n in counters.items():
@@ -607,12 +632,12 @@ class SceneEngine(SceneCommands, Remembering):
         )
         usage: list[UsageRecord] = []
 
-        async def call(messages: list[ChatMessage]) -> str:
+        async def call(messages: list[ChatMessage], purpose: str = "npc") -> str:
             started = monotonic()
-            result = await self.model.complete(messages, options)
+            result = await self.model_for(scene.guild_id, purpose, scene.id).complete(messages, options)
             usage.append(
                 UsageRecord(
-                    purpose="npc", model=result.model or self.model_name, prompt_tokens=result.usage.prompt_tokens,
+                    purpose=purpose, model=result.model or self.model_name, prompt_tokens=result.usage.prompt_tokens,
                     completion_tokens=result.usage.completion_tokens, cached_tokens=result.usage.cached_tokens,
                     latency_ms=round((monotonic() - started) * 1000, 3),
                 )
@@ -627,7 +652,7 @@ class SceneEngine(SceneCommands, Remembering):
 
         async def regenerate(instruction: str) -> str:
             corrected = [*assembled.messages[:-1], ChatMessage("system", assembled.messages[-1].content + "\n" + instruction, name="director")]
-            return await call(corrected)
+            return await call(corrected, "guard")
 
         recent = [line.text for line in inputs.lines if line.own][-5:]
         ctx = ReplyContext(

@@ -259,6 +259,9 @@ class Director:
     async def tick(self, guild_id: str, world_id: str) -> TickReport:
         """One round of off-screen life in one server's copy of a world."""
         report = TickReport(guild_id, world_id)
+        if await self.engine.limits.spent(guild_id):  # the server's model budget for today is spent
+            log.info("director.skipped", guild=guild_id, world=world_id, reason="budget spent")
+            return report
         world = self.engine.world(world_id)
         states = await self.engine.store.npc_states(guild_id, world_id)
         busy = await self.engine.store.busy_npcs(
@@ -272,7 +275,7 @@ class Director:
         names = {c.id: c.name for c in self.engine.library.cast_of(world_id, guild_id)}
         plan = None
         try:
-            result = await self.engine.model.complete(
+            result = await self.engine.model_for(guild_id, "director").complete(
                 plan_messages(world, chosen, states, self.interval / 3600),
                 ChatOptions(max_tokens=500, temperature=0.8, json_mode=True, model=self.engine.narrator_model),
             )
@@ -287,6 +290,7 @@ class Director:
         report.events = apply_plan(world, plan, states, [c.id for c in chosen], names)
         await self.engine.record_world_events(guild_id, world_id, report.events)
         log.info("director.tick", guild=guild_id, world=world_id, events=len(report.events), model=report.used_model)
+        self.engine.metrics.director_ticks.labels("model" if report.used_model else "rules").inc()
         text = report.meanwhile(names)
         if text and self.on_meanwhile is not None:
             await self.on_meanwhile(guild_id, world_id, text)
