@@ -18,13 +18,16 @@ from bot.discord_adapter.outbox import Outbox
 from bot.discord_adapter.swipes import SwipeButton
 from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
-from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
+from bot.engine.limits import BUDGET_SPENT_ADMINS, RATE_LIMITED
+from bot.engine.lines import InboundLine, Notice, SceneKey, TurnOutcome
 from bot.store.records import SceneRow
 from bot.world.director import Director
 
 log = structlog.get_logger("discord")
 
 BUSY_NOTICE = "I'm still answering earlier lines in this channel; send that again in a moment."
+# On a line that is stored but not answered (the player writes too fast): quiet, no ping, no message.
+SLOW_DOWN_REACTION = "\N{HOURGLASS WITH FLOWING SAND}"
 
 
 def bot_intents() -> discord.Intents:
@@ -72,6 +75,9 @@ class EnsembleBot(commands.Bot):
             on_meanwhile=self._post_meanwhile if settings.meanwhile else None,
         )
         self._director_task: asyncio.Task[None] | None = None
+        metrics = app.engine.metrics
+        self.webhooks.on_fallback = lambda kind: metrics.webhook_fallbacks.labels(kind).inc()
+        metrics.queue_depth.source = lambda: {str(channel): n for channel, n in self.intake.depths().items()}
 
     # -- start and stop --------------------------------------------------------------------------
 
@@ -120,7 +126,14 @@ class EnsembleBot(commands.Bot):
             log.warning("director.meanwhile_failed", guild=guild_id, exc_info=True)
 
     async def on_ready(self) -> None:
+        self.app.engine.metrics.gateway_ready.set(1)
         log.info("discord.ready", user=str(self.user), guilds=len(self.guilds))
+
+    async def on_disconnect(self) -> None:
+        self.app.engine.metrics.gateway_ready.set(0)
+
+    async def on_resumed(self) -> None:
+        self.app.engine.metrics.gateway_ready.set(1)
 
     # -- events that may make webhooks usable again -----------------------------------------------
 
@@ -186,6 +199,7 @@ class EnsembleBot(commands.Bot):
 
         async def post(outcome: TurnOutcome) -> None:
             # Each committed turn (the answer, then any reactions in a chain) is posted as soon as it exists.
+            outcome = await self._quiet_notices(message, outcome)
             await self.outbox.deliver(channel, scene.id, outcome, reply_to=message)
 
         try:
@@ -201,6 +215,35 @@ class EnsembleBot(commands.Bot):
                 await self.outbox.post_notice(channel, text, reply_to=message)
             except discord.HTTPException:
                 bound.warning("intake.notice_failed", exc_info=True)
+
+    async def _quiet_notices(self, message: discord.Message, outcome: TurnOutcome) -> TurnOutcome:
+        """Notices not meant for the whole channel: a reaction for a player writing too fast, a direct
+        message to the server's owner when the budget is spent. The rest is posted as usual."""
+        kept = []
+        for output in outcome.outputs:
+            if isinstance(output, Notice) and output.code == RATE_LIMITED:
+                try:
+                    await message.add_reaction(SLOW_DOWN_REACTION)
+                except discord.HTTPException:
+                    log.info("intake.reaction_failed", message=str(message.id))
+            elif isinstance(output, Notice) and output.code == BUDGET_SPENT_ADMINS:
+                await self._tell_owner(message.guild, output.text)
+            else:
+                kept.append(output)
+        return outcome if len(kept) == len(outcome.outputs) else TurnOutcome(tuple(kept), outcome.turn_id, outcome.turn_seq, outcome.duplicate)
+
+    async def _tell_owner(self, guild: discord.Guild | None, text: str) -> None:
+        """A direct message to the server's owner (admins' notice); the log has it if DMs are closed."""
+        if guild is None:
+            return
+        try:
+            owner = guild.owner or await self.fetch_user(guild.owner_id) if guild.owner_id else None
+            if owner is not None:
+                await owner.send(text, allowed_mentions=discord.AllowedMentions.none())
+                return
+        except discord.HTTPException:
+            pass
+        log.warning("limits.owner_not_told", guild=str(guild.id), text=text)
 
     # -- slash command errors --------------------------------------------------------------------
 

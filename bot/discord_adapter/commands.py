@@ -22,6 +22,7 @@ from bot.discord_adapter.render import split_message
 from bot.discord_adapter.swipes import describe
 from bot.discord_adapter.webhooks import NO_MENTIONS
 from bot.engine.export import to_jsonl
+from bot.engine.limits import describe_limits
 from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
 from bot.errors import NotFound, Refused
 from bot.store.records import SceneRow
@@ -375,6 +376,31 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         file = discord.File(io.BytesIO(data), filename=f"ensemble-{name}-{stamp}.jsonl")
         await respond(interaction, f"The transcript of this scene: {len(records)} line(s).", ephemeral=True, file=file)
 
+    @app_commands.command(name="limits", description="See or change this server's limits (admins)")
+    @app_commands.describe(
+        lines_per_minute="lines each player may send per minute before lines go unanswered (0: no limit)",
+        tokens_per_day="model tokens this server may use per day, UTC (0: no limit)",
+    )
+    @app_commands.guild_only()
+    @admin_only()
+    async def limits(
+        interaction: discord.Interaction,
+        lines_per_minute: app_commands.Range[int, 0, 1000] | None = None,
+        tokens_per_day: app_commands.Range[int, 0, 1_000_000_000] | None = None,
+    ) -> None:
+        engine = bot_of(interaction).app.engine
+        guild_id = str(interaction.guild_id)
+        if lines_per_minute is None and tokens_per_day is None:
+            settings = await engine.limits.for_guild(guild_id)
+            prefix = ""
+        else:
+            settings = await engine.limits.set_for_guild(
+                guild_id, lines_per_minute=lines_per_minute, tokens_per_day=tokens_per_day
+            )
+            prefix = "Changed. "
+        used = await engine.limits.used_today(guild_id)
+        await respond(interaction, prefix + describe_limits(settings, used), ephemeral=True)
+
     world = app_commands.Group(
         name="world",
         description="Choose and manage this server's world (Manage Server)",
@@ -507,6 +533,6 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await respond(interaction, text, ephemeral=True)
 
     return [
-        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world,
+        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, limits, world,
         character_group, scene_group,
     ]

@@ -110,6 +110,10 @@ class ChannelQueues(Generic[KeyT, ItemT]):
         """Items waiting (not counting the one being handled)."""
         return len(self._queues.get(key, ()))
 
+    def depths(self) -> dict[KeyT, int]:
+        """Items waiting per key, for the queue-depth metric."""
+        return {key: len(queue) for key, queue in list(self._queues.items())}
+
     def active(self, key: KeyT) -> bool:
         """Whether a worker is handling this channel's lines right now."""
         return key in self._workers

@@ -20,7 +20,7 @@ import yarl
 
 from bot.app import open_app, setup_logging
 from bot.engine.ports import ChatModel
-from bot.errors import EnsembleError
+from bot.errors import ConfigError, EnsembleError
 from bot.failures import network_problem
 from bot.settings import Settings, load_settings
 
@@ -119,10 +119,25 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 # Not on Windows or off the main thread; Ctrl+C still works there.
                 loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
+            metrics = None
+            if settings.metrics_port is not None:
+                from bot.metrics_server import MetricsServer
+
+                metrics = MetricsServer(app.engine.metrics, bot.is_ready, host=settings.metrics_host, port=settings.metrics_port)
+                try:
+                    await metrics.start()
+                except OSError as exc:
+                    raise ConfigError(
+                        f"Cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} "
+                        f"({exc.strerror or exc}): choose another METRICS_PORT or stop what uses it."
+                    ) from exc
+                log.info("metrics.serving", host=settings.metrics_host, port=metrics.port)
             try:
                 async with bot:
                     await bot.start(token)
             finally:
+                if metrics is not None:
+                    await metrics.stop()
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.remove_signal_handler(signal.SIGTERM)
                 closer = getattr(app.model, "aclose", None) if model is None else None

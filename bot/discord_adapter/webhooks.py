@@ -98,6 +98,8 @@ class WebhookManager:
         self._clock = clock
         self._cache: dict[int, discord.Webhook] = {}
         self._blocked: dict[int, tuple[str, float]] = {}
+        # Told of every line posted as the bot instead (the metrics count them by kind).
+        self.on_fallback: Callable[[str], None] | None = None
         self._locks: dict[int, asyncio.Lock] = {}
 
     @property
@@ -228,6 +230,8 @@ class WebhookManager:
                     raise WebhookUnavailable("missing_permissions") from exc
                 parts.append((message.id, hook.id))
         except WebhookUnavailable as exc:
+            if self.on_fallback is not None:
+                self.on_fallback(exc.kind)
             await self.tell_admins_once(channel, exc.kind)
             rest = "\n".join(chunks[len(parts) :])
             for message_id in await self._post_as_bot(channel, name, rest, view):

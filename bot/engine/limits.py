@@ -95,6 +95,24 @@ def day_start(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
 
 
+def describe_limits(settings: LimitSettings, used_today: int) -> str:
+    """The limits in force and today's usage, in words (``/limits``, ``python -m bot stats``)."""
+    lines = (
+        f"{settings.lines_per_minute} lines per player per minute" if settings.lines_per_minute
+        else "no limit on lines per player"
+    )
+    if settings.tokens_per_day:
+        left = max(0, settings.tokens_per_day - used_today)
+        tokens = f"{used_today:,} of {settings.tokens_per_day:,} model tokens used today (UTC), {left:,} left"
+    else:
+        tokens = f"{used_today:,} model tokens used today (UTC), no daily limit"
+    chain = (
+        f"at most {settings.tokens_per_chain:,} tokens per line and the reactions it sets off"
+        if settings.tokens_per_chain else "no limit per chain"
+    )
+    return f"Limits: {lines}; {tokens}; {chain}."
+
+
 class BudgetSpent(ModelUnavailable):
     """A call refused because the server's daily model budget is spent."""
 

@@ -11,7 +11,7 @@ from bot.testing.openai_server import Fault, Reply
 
 COMMAND_NAMES = {
     "summon", "dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind",
-    "tick", "export", "world", "character", "scene",
+    "tick", "export", "limits", "world", "character", "scene",
 }
 
 
