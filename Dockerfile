@@ -1,30 +1,35 @@
 # Ensemble: the Discord bot (and, with the compose profile local-model, a local OpenAI-compatible test model).
-FROM python:3.11-slim
+# Two stages: the first builds the wheel (code plus migrations, schemas, worlds and characters as package
+# data), the second installs only that wheel, so the image runs exactly what `pip install` would give.
 
+FROM python:3.11-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml setup.py README.md ./
+COPY bot ./bot
+COPY migrations ./migrations
+COPY schemas ./schemas
+COPY worlds ./worlds
+COPY characters ./characters
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN useradd --create-home --uid 10001 ensemble
+COPY --from=build /wheels /wheels
+RUN pip install /wheels/*.whl && rm -rf /wheels
 
 WORKDIR /app
-RUN useradd --create-home --uid 10001 ensemble
-
-# Dependencies first, so code edits do not reinstall them.
-COPY pyproject.toml README.md ./
-COPY bot ./bot
-# Editable: the code that runs is /app/bot, next to /app/migrations, which the store applies at start.
-RUN pip install -e .
-
-COPY migrations ./migrations
-COPY schemas ./schemas
-COPY characters ./characters
-COPY worlds ./worlds
 RUN mkdir -p /app/data && chown ensemble:ensemble /app/data
-
 USER ensemble
-ENV DATABASE_PATH=/app/data/ensemble.db \
-    CHARACTERS_DIR=/app/characters \
-    WORLDS_DIR=/app/worlds
+# The shipped worlds and characters come with the package; CHARACTERS_DIR/WORLDS_DIR (mounted by
+# docker-compose.yml) add to them or override them by id.
+ENV DATABASE_PATH=/app/data/ensemble.db
 VOLUME ["/app/data"]
+# /metrics and /healthz when METRICS_PORT is set (docker-compose.yml sets 9464).
+EXPOSE 9464
 
 CMD ["python", "-m", "bot", "run"]
