@@ -272,7 +272,10 @@ class SceneEngine(SceneCommands, Remembering):
             held = await self.limits.hold(scene.guild_id, scene.channel_id, line.author_id)
             if held is not None:
                 stored = await self._user_turn(dataclasses.replace(scene, paused=True), line)
-                return dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())
+                stored = dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())
+                if on_outcome is not None and stored.outputs:
+                    await on_outcome(stored)
+                return stored
             self.limits.start_chain(scene.id)
             outcome = await self._user_turn(scene, line)
             if not outcome.duplicate:
