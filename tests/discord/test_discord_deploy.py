@@ -46,10 +46,53 @@ def test_model_server_command_line_is_accepted(monkeypatch) -> None:
     assert openai_server.main(flags) == 0 and started
 
 
+def dockerfile():
+    from dockerfile_parse import DockerfileParser
+
+    parser = DockerfileParser(path=str(ROOT / "Dockerfile"))
+    return parser, [(i["instruction"], i["value"]) for i in parser.structure if i["instruction"] != "COMMENT"]
+
+
+def stages(instructions: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    found: list[list[tuple[str, str]]] = []
+    for instruction, value in instructions:
+        if instruction == "FROM":
+            found.append([])
+        found[-1].append((instruction, value))
+    return found
+
+
 def test_dockerfile_runs_the_bot_as_a_non_root_user() -> None:
-    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    assert text.startswith("#") and "FROM python:3.11-slim" in text
-    assert 'CMD ["python", "-m", "bot", "run"]' in text
-    user_lines = [line for line in text.splitlines() if line.startswith("USER ")]
-    assert user_lines and user_lines[-1] != "USER root"
-    assert 'VOLUME ["/app/data"]' in text and "COPY migrations" in text
+    parser, instructions = dockerfile()
+    assert (ROOT / "Dockerfile").read_text(encoding="utf-8").startswith("#")
+    assert parser.parent_images == ["python:3.11-slim", "python:3.11-slim"]
+    final = stages(instructions)[-1]
+    assert ("CMD", '["python", "-m", "bot", "run"]') in final
+    users = [value for instruction, value in final if instruction == "USER"]
+    assert users and users[-1] != "root"
+    assert ("VOLUME", '["/app/data"]') in final
+
+
+def test_dockerfile_builds_a_wheel_and_installs_only_that() -> None:
+    """Two stages: the first copies what setup.py packages and builds the wheel; the second installs it
+    (never an editable install, which would hide missing package data)."""
+    from bot.shipped import SHIPPED
+
+    _, instructions = dockerfile()
+    build, final = stages(instructions)
+    copied = {part for instruction, value in build if instruction == "COPY" for part in value.split()[:-1]}
+    assert {"pyproject.toml", "setup.py", "README.md", "bot", *SHIPPED} <= copied
+    assert any(i == "RUN" and "pip wheel" in v and "--no-deps" in v for i, v in build)
+    assert ("COPY", "--from=build /wheels /wheels") in final
+    runs = [v for i, v in final if i == "RUN"]
+    assert any("pip install /wheels/" in v for v in runs)
+    assert not any("-e" in v.split() or "--editable" in v for v in runs)
+    assert not any(i == "COPY" and not v.startswith("--from=build") for i, v in final), "the final image gets only the wheel"
+
+
+def test_compose_serves_metrics_and_checks_health() -> None:
+    services = compose()["services"]
+    for name in ("bot", "bot-local-model"):
+        service = services[name]
+        assert service["environment"]["METRICS_PORT"] == "9464" and service["environment"]["METRICS_HOST"] == "0.0.0.0"
+        assert "9464/healthz" in " ".join(service["healthcheck"]["test"])
