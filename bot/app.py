@@ -36,11 +36,15 @@ class App:
 
 
 def setup_logging(settings: Settings, *, default_level: str | None = None) -> None:
-    """Configure logging once from settings (a front end may lower the default noise)."""
+    """Configure logging once from settings.
+
+    A terminal front end (``play``, ``eval``) lowers the default noise, and its person sees no traceback
+    in the log unless LOG_LEVEL=DEBUG; ``run``'s log is the operator's and keeps them.
+    """
     level = settings.log_level
     if default_level is not None and "LOG_LEVEL" not in _env_keys():
         level = default_level
-    configure_logging(settings.log_format, level, secrets=settings.secrets())
+    configure_logging(settings.log_format, level, secrets=settings.secrets(), tracebacks=default_level is None)
 
 
 def _env_keys() -> set[str]:

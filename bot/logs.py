@@ -72,9 +72,25 @@ class _OurHandler(logging.StreamHandler):
     """The stderr handler this module installs (replaced, never stacked, when configured again)."""
 
 
-def configure_logging(fmt: str = "console", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
-    """Configure structlog and the standard library logging it routes through. Logs go to stderr."""
+def _summarise_exceptions(logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Replace a traceback by one line naming the exception (for logs a player reads on a terminal)."""
+    exc_info = event_dict.pop("exc_info", None)
+    if exc_info:
+        error = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info is True else exc_info[1]
+        if error is not None:
+            event_dict["error"] = f"{type(error).__name__} (LOG_LEVEL=DEBUG shows the traceback)"
+    return event_dict
+
+
+def configure_logging(
+    fmt: str = "console", level: str = "INFO", secrets: Iterable[str] = (), *, tracebacks: bool = True
+) -> None:
+    """Configure structlog and the standard library logging it routes through. Logs go to stderr.
+
+    ``tracebacks=False`` (the terminal's ``play``) keeps tracebacks out of the log unless the level is DEBUG.
+    """
     numeric = _level(level)
+    tracebacks = tracebacks or numeric <= logging.DEBUG
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"
@@ -86,6 +102,7 @@ def configure_logging(fmt: str = "console", level: str = "INFO", secrets: Iterab
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        *([] if tracebacks else [_summarise_exceptions]),
         # Text first, then scrub: the scrubber must see the traceback as the reader will.
         structlog.processors.format_exc_info,
         scrubber,
