@@ -172,9 +172,9 @@ def run(args: argparse.Namespace) -> int:
         rubrics = load_rubrics(args.rubrics)
         scenarios: list[Scenario] = []
         if scenario_files:
-            from bot.content.loader import load_content
+            from bot.app import load_library
 
-            library = load_content(settings.characters_dir, settings.worlds_dir)
+            library = load_library(settings)
             scenarios += [load_scenario_file(path, library) for path in scenario_files]
         for path in seed_files:
             scenarios += load_seed_file(path, style)
