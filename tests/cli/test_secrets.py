@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from conftest import bot_env, play
+from cli.conftest import bot_env, play
 
 from bot.errors import ModelUnavailable
 from bot.logs import REDACTED, configure_logging

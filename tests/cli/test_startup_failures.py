@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, bot_env, play
+from cli.conftest import ROOT, bot_env, play
 
 from bot.__main__ import main
 from bot.failures import database_problem, network_problem

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from cli.conftest import ROOT
 
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "bot", "migrations", "schemas", "worlds", "characters")
 DATA = {"migrations": "*.sql", "schemas": "*.json", "worlds": "*.yaml", "characters": "*.yaml"}

@@ -189,3 +189,16 @@ async def test_a_spent_budget_refuses_background_calls(store, library, clock, ke
     with pytest.raises(BudgetSpent):
         await engine.model_for(key.guild_id, purpose).complete([ChatMessage("user", "x")], ChatOptions())
     assert len(engine.model.calls) == calls, "the model is not called at all"
+
+
+def test_metrics_count_replies_guard_outcomes_and_director_ticks() -> None:
+    from bot.engine.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.observe_reply({"length": {"found": 2, "repaired": 1, "accepted": 0}})
+    metrics.director_ticks.labels("rules").inc()
+    text = metrics.render().decode()
+    assert "ensemble_replies_total 1.0" in text
+    assert 'ensemble_guard_outcomes_total{detector="length",outcome="found"} 2.0' in text
+    assert 'outcome="accepted"' not in text, "zero counts make no series"
+    assert 'ensemble_director_ticks_total{plan="rules"} 1.0' in text
