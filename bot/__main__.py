@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sqlite3
 import sys
+import threading
+from typing import Any
 
 import structlog
 
@@ -50,9 +53,24 @@ def failure_sentence(exc: BaseException) -> str:
     return f"Something went wrong ({error_code(exc)}); run again with LOG_LEVEL=DEBUG to see the details."
 
 
+def _thread_failed(args: Any) -> None:
+    """A library's worker thread failing (aiosqlite's after a failed open, at shutdown): debug log only."""
+    logging.getLogger("bot.threads").debug(
+        "thread %s failed", getattr(args.thread, "name", "?"), exc_info=(args.exc_type, args.exc_value, args.exc_traceback)
+    )
+
+
+def _unraisable(args: Any) -> None:
+    """An exception Python cannot raise (in a finaliser): debug log only, never printed to the person."""
+    logging.getLogger("bot.unraisable").debug(
+        "ignored in %r: %s", args.object, args.err_msg or "exception",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback) if args.exc_value is not None else None,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    # Until a command reads its settings: quiet, on stderr, the environment's secrets scrubbed.
-    configure_logging(os.environ.get("LOG_FORMAT", "console"), os.environ.get("LOG_LEVEL", "WARNING"))
+    threading.excepthook = _thread_failed
+    sys.unraisablehook = _unraisable
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -61,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the last guard: one sentence for the person, the traceback in the debug log
         sentence = failure_sentence(exc)
+        if not structlog.is_configured():  # the command failed before configuring logging
+            configure_logging(os.environ.get("LOG_FORMAT", "console"), os.environ.get("LOG_LEVEL", "WARNING"))
         log.debug("cli.failed", command=args.command, shown=sentence, exc_info=exc)
         print(sentence, file=sys.stderr)
         return EXIT_FAILED

@@ -37,6 +37,7 @@ def restore_logging():
     yield
     structlog.reset_defaults()
     logging.getLogger().handlers = [h for h in logging.getLogger().handlers if type(h).__name__ != "_OurHandler"]
+    logging.getLogger().setLevel(logging.WARNING)
 
 
 def planted_env(server: ServerThread, db: Path, **extra: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ with the traceback only in the debug log. Real subprocesses, real sockets, a rea
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import subprocess
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import structlog
 from cli.conftest import ROOT, bot_env, play
 
 from bot.__main__ import main
@@ -107,11 +109,18 @@ def test_a_database_locked_by_another_process_is_one_sentence(model_server, tmp_
 def test_an_unexpected_failure_is_a_code_not_a_traceback(monkeypatch, capsys) -> None:
     import bot.cli.stats as stats
 
+    was_configured = structlog.is_configured()
+    monkeypatch.setattr(logging.getLogger(), "handlers", list(logging.getLogger().handlers))
+
     def broken(args):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(stats, "run", broken)
-    assert main(["stats"]) == 2
+    try:
+        assert main(["stats"]) == 2
+    finally:
+        if not was_configured:  # main() configured logging for its debug line: leave none behind
+            structlog.reset_defaults()
     err = capsys.readouterr().err.strip()
     assert err.startswith("Something went wrong (E-") and "LOG_LEVEL=DEBUG" in err and "\n" not in err
 
