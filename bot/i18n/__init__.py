@@ -1,0 +1,45 @@
+"""The engine's own words (narration, notices, command replies) in the world's language.
+
+Use ``text(world.language, "move.user", who=..., ...)``; add a language by adding a module like
+``zh.py`` and listing it in ``LANGUAGES`` (the README's "Languages" section says how).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from bot.i18n import en, zh
+from bot.i18n.catalog import Catalog, Language, Template, fields_of, templates_of
+
+LANGUAGES: tuple[Language, ...] = (en.LANGUAGE, zh.LANGUAGE)
+CATALOG = Catalog(LANGUAGES)
+CODES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES)
+
+
+def text(code: str | None, key: str, /, **fields: object) -> str:
+    """The message ``key`` in the language ``code`` (a world's ``language:``), fields filled in."""
+    return CATALOG.text(code, key, **fields)
+
+
+def join(code: str | None, items: Iterable[str]) -> str:
+    """Names listed the way the language lists them."""
+    return CATALOG.join(code, items)
+
+
+def sentences(code: str | None, *parts: str) -> str:
+    """Sentences put together the way the language does (empty parts left out)."""
+    return CATALOG.sentences(code, parts)
+
+
+def for_discord_locale(locale: str | None) -> str:
+    """The catalog language for a Discord client locale ("zh-CN" -> "zh"), English otherwise."""
+    for lang in LANGUAGES:
+        if locale in lang.discord_locales:
+            return lang.code
+    return CATALOG.reference.code
+
+
+__all__ = [
+    "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join",
+    "sentences", "templates_of", "text",
+]
