@@ -1,6 +1,6 @@
 """The engine's own words (narration, notices, command replies) in the world's language.
 
-Use ``text(world.language, "move.user", who=..., ...)``; add a language by adding a module like
+Use ``tr(world.language, "move.user", who=..., ...)``; add a language by adding a module like
 ``zh.py`` and listing it in ``LANGUAGES`` (the README's "Languages" section says how).
 """
 
@@ -16,7 +16,7 @@ CATALOG = Catalog(LANGUAGES)
 CODES: tuple[str, ...] = tuple(lang.code for lang in LANGUAGES)
 
 
-def text(code: str | None, key: str, /, **fields: object) -> str:
+def tr(code: str | None, key: str, /, **fields: object) -> str:
     """The message ``key`` in the language ``code`` (a world's ``language:``), fields filled in."""
     return CATALOG.text(code, key, **fields)
 
@@ -41,5 +41,5 @@ def for_discord_locale(locale: str | None) -> str:
 
 __all__ = [
     "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join",
-    "sentences", "templates_of", "text",
+    "sentences", "templates_of", "tr",
 ]

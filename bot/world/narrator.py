@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.content.models import World
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ModelUnavailable
-from bot.i18n import join, sentences, text
+from bot.i18n import join, sentences, tr
 from bot.store.records import NewEvent
 from bot.world.events import move_event
 from bot.world.graph import audible_from, can_move
@@ -93,25 +93,25 @@ def move_user(spatial: Spatial, target: str, who_name: str, reason: str, follow:
     if path is None:
         door = locked_step(world, source, target)
         if door is not None:
-            change.narrations.append(text(lang, "move.locked", src=_place(world, door[0]), dst=_place(world, door[1])))
+            change.narrations.append(tr(lang, "move.locked", src=_place(world, door[0]), dst=_place(world, door[1])))
             change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "locked"}, tuple(spatial.present())))
             return change
-        change.narrations.append(text(lang, "move.no_way", src=_place(world, source), dst=_place(world, target)))
+        change.narrations.append(tr(lang, "move.no_way", src=_place(world, source), dst=_place(world, target)))
         change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "no open path"}, tuple(spatial.present())))
         return change
     if len(path) - 1 > MAX_STEPS:
-        change.narrations.append(text(lang, "move.too_far", dst=_place(world, target), src=_place(world, source)))
+        change.narrations.append(tr(lang, "move.too_far", dst=_place(world, target), src=_place(world, source)))
         change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "too far"}, tuple(spatial.present())))
         return change
     left_behind = spatial.present()
     spatial.user_location = target
     arrived_at = spatial.present()
     via = [_place(world, p) for p in path[1:-1]]
-    route = text(lang, "move.route", via=join(lang, via)) if via else ""
-    companion = text(lang, "move.companion", name=spatial.names[follow]) if follow and follow in spatial.names else ""
+    route = tr(lang, "move.route", via=join(lang, via)) if via else ""
+    companion = tr(lang, "move.companion", name=spatial.names[follow]) if follow and follow in spatial.names else ""
     here = join(lang, (spatial.names[m] for m in arrived_at))
-    line = text(lang, "move.user", who=who_name, src=_place(world, source), dst=_place(world, target), route=route, companion=companion)
-    line = sentences(lang, line, text(lang, "move.here", names=here) if here else text(lang, "move.nobody_here"))
+    line = tr(lang, "move.user", who=who_name, src=_place(world, source), dst=_place(world, target), route=route, companion=companion)
+    line = sentences(lang, line, tr(lang, "move.here", names=here) if here else tr(lang, "move.nobody_here"))
     change.narrations.append(line)
     change.events.append(move_event("move", USER, source, target, [*left_behind, *arrived_at, USER], reason=reason))
     change.user_moved = True
@@ -144,9 +144,9 @@ def move_npc(spatial: Spatial, who: str, target: str, reason: str) -> SpatialCha
     witnesses_after = [m for m in spatial.members if spatial.npc_locations.get(m) == target and m != who]
     name = spatial.names.get(who, who)
     if source == spatial.user_location:
-        change.narrations.append(text(world.language, "npc.leaves", name=name, dst=_place(world, target)))
+        change.narrations.append(tr(world.language, "npc.leaves", name=name, dst=_place(world, target)))
     elif target == spatial.user_location:
-        change.narrations.append(text(world.language, "npc.arrives", name=name, src=_place(world, source)))
+        change.narrations.append(tr(world.language, "npc.arrives", name=name, src=_place(world, source)))
     seen_by_user = USER if spatial.user_location in (source, target) else None
     witnesses = [*witnesses_before, *witnesses_after, *([seen_by_user] if seen_by_user else [])]
     change.events.append(move_event("move", who, source, target, witnesses, reason=reason))
@@ -210,8 +210,8 @@ def absent_addressees(spatial: Spatial, mentioned: Sequence[str]) -> list[str]:
         if who in spatial.members and who not in hearers:
             where = spatial.npc_locations.get(who)
             lang = spatial.world.language
-            place = _place(spatial.world, where) if where else text(lang, "hearing.somewhere_else")
-            lines.append(text(lang, "hearing.out_of_earshot", name=spatial.names.get(who, who), place=place))
+            place = _place(spatial.world, where) if where else tr(lang, "hearing.somewhere_else")
+            lines.append(tr(lang, "hearing.out_of_earshot", name=spatial.names.get(who, who), place=place))
     return lines
 
 
