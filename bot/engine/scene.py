@@ -42,6 +42,7 @@ from bot.engine.scheduler import (
     topic_words,
 )
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
+from bot.i18n import tr
 from bot.memory.facts import extract_facts
 from bot.memory.layout import Line, PromptInputs, assemble
 from bot.memory.retrieval import Memory
@@ -193,10 +194,7 @@ class SceneEngine(SceneCommands, Remembering):
         name = character.name
         if name.casefold() in taken or scoped in ids:
             if not rename:
-                raise Refused(
-                    f"This server's cast already has a character called {name}. Import it again with rename "
-                    "on to add it as a second one, or remove the other first."
-                )
+                raise Refused(tr(world.language, "cast.taken", name=name))
             number = 2
             while f"{name} ({number})".casefold() in taken or f"{scoped}-{number}" in ids:
                 number += 1
@@ -311,7 +309,7 @@ class SceneEngine(SceneCommands, Remembering):
             code = error_code(exc)
             bound.exception("turn.failed", code=code)
             await self._fail_turn(scene, start.turn_id)
-            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),), start.turn_id, start.turn_seq)
+            return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
         return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _play_user_turn(
@@ -356,7 +354,7 @@ class SceneEngine(SceneCommands, Remembering):
                 )
             except ModelUnavailable as exc:
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
-                draft.notices.append(Notice(exc.user_message, code="model_unavailable"))
+                draft.notices.append(Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"))
                 break
             self._add_utterance(draft, world, spatial, character, generated, pending)
             states = apply_all(base_states, draft.events)

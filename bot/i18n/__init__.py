@@ -31,6 +31,12 @@ def sentences(code: str | None, *parts: str) -> str:
     return CATALOG.sentences(code, parts)
 
 
+def mood(code: str | None, label: str) -> str:
+    """A mood label for people: the rules' own labels ("hurt", "warm") translated, content labels as written."""
+    key = f"mood.{label}"
+    return tr(code, key) if key in CATALOG.reference.messages else label
+
+
 def for_discord_locale(locale: str | None) -> str:
     """The catalog language for a Discord client locale ("zh-CN" -> "zh"), English otherwise."""
     for lang in LANGUAGES:
@@ -40,6 +46,6 @@ def for_discord_locale(locale: str | None) -> str:
 
 
 __all__ = [
-    "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join",
+    "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join", "mood",
     "sentences", "templates_of", "tr",
 ]

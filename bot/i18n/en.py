@@ -84,6 +84,17 @@ MESSAGES: dict[str, Template] = {
     "offscreen.stayed": "{name} stayed at {place}, lost in thought.",
     "offscreen.language": "Write every action in English.",
     # -- the terminal (bot/cli/play.py) ----------------------------------------------------------
+    "mood.hurt": "hurt",
+    "mood.warm": "warm",
+    "play.default_player": "Traveller",
+    "usage.summon": "/summon NAME [@ PLACE]",
+    "usage.dismiss": "/dismiss NAME",
+    "usage.go": "/go PLACE",
+    "usage.memory": "/memory NAME",
+    "usage.ooc": "/ooc TEXT",
+    "usage.export": "/export FILE",
+    "usage.swipe": "/swipe prev|next",
+    "usage.map": "/map [FILE]",
     "play.title": "== {world} == (type /help for commands)",
     "play.other_world": "The scene {scene!r} belongs to the world {world}; playing that.",
     "play.interrupted": {
