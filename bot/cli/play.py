@@ -19,7 +19,7 @@ from typing import TextIO
 from bot.app import App, open_app, setup_logging
 from bot.engine.export import to_jsonl
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
-from bot.engine.scene import safe_message
+from bot.engine.scene import error_code
 from bot.errors import EnsembleError
 from bot.i18n import join, mood, tr
 from bot.settings import load_settings
@@ -137,7 +137,7 @@ async def _play(args: argparse.Namespace, settings) -> int:
             except EnsembleError as exc:
                 terminal.say(f"(!) {exc.user_message}")
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
-                terminal.say(f"(!) {safe_message(exc)}")
+                terminal.say("(!) " + tr(lang, "error.code", code=error_code(exc)))
         await app.engine.drain()
     return 0
 
