@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.content.models import Character, World
 from bot.engine.lines import CastEntry, Narration, Notice, SceneKey, TurnOutcome
 from bot.errors import NotFound
-from bot.i18n import join, sentences, tr
+from bot.i18n import CATALOG, join, retell, sentences, tr
 from bot.store.records import NewEvent, NewMessage, TurnCommit
 from bot.world.events import move_event
 from bot.world.graph import can_move, neighbours
@@ -232,12 +232,23 @@ class SceneCommands:
         lines: list[str] = []
         for event in events[starts[-1] :]:
             payload: dict[str, Any] = event["payload"]
-            lines.append(tr(lang, "why.decision", context=payload.get("context"), note=payload.get("note") or "").rstrip())
+            context = retell(lang, "why.context.", str(payload.get("context")))
+            note = _retold_note(lang, str(payload.get("note") or ""), names)
+            lines.append(tr(lang, "why.decision", context=context, note=note).rstrip())
             scores: dict[str, float] = payload.get("scores", {})
             for cid, value in sorted(scores.items(), key=lambda kv: -kv[1]):
                 mark = "->" if cid in payload.get("speakers", []) else "  "
-                reasons = "; ".join(payload.get("reasons", {}).get(cid, []))
+                reasons = join(lang, (retell(lang, "why.reason.", r) for r in payload.get("reasons", {}).get(cid, [])))
                 lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
             if not scores:
                 lines.append(tr(lang, "why.nobody_heard"))
         return "\n".join(lines)
+
+
+def _retold_note(lang: str, note: str, names: dict[str, str]) -> str:
+    """A stored decision note in the reader's language, with character ids told as names."""
+    found = CATALOG.parse("why.note.", note)
+    if found is None:
+        return note
+    key, fields = found
+    return tr(lang, key, **{k: names.get(v, v) for k, v in fields.items()})

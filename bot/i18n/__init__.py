@@ -31,6 +31,11 @@ def sentences(code: str | None, *parts: str) -> str:
     return CATALOG.sentences(code, parts)
 
 
+def retell(code: str | None, prefix: str, said: str) -> str:
+    """An English catalog message under ``prefix`` (as stored in the event log) told in language ``code``."""
+    return CATALOG.retell(code, prefix, said)
+
+
 def mood(code: str | None, label: str) -> str:
     """A mood label for people: the rules' own labels ("hurt", "warm") translated, content labels as written."""
     key = f"mood.{label}"
@@ -46,6 +51,6 @@ def for_discord_locale(locale: str | None) -> str:
 
 
 __all__ = [
-    "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join", "mood",
+    "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join", "mood", "retell",
     "sentences", "templates_of", "tr",
 ]

@@ -8,6 +8,7 @@ one rule per language. A language is one module in this package registered in ``
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -66,6 +67,24 @@ class Catalog:
             template = template.get(lang.plural(count)) or template["other"]
         return template.format(**fields)
 
+    def parse(self, prefix: str, said: str) -> tuple[str, dict[str, str]] | None:
+        """Which English message under ``prefix`` produced ``said``, and its fields.
+
+        For texts stored in English before anyone knew the reader's language (the scheduler's reasons in
+        the event log): ``retell`` renders them again in another language.
+        """
+        for key, template in self.reference.messages.items():
+            if key.startswith(prefix) and isinstance(template, str):
+                match = _pattern(template).fullmatch(said)
+                if match:
+                    return key, match.groupdict()
+        return None
+
+    def retell(self, code: str | None, prefix: str, said: str) -> str:
+        """``said`` (an English catalog message under ``prefix``) in language ``code``; unknown text as is."""
+        found = self.parse(prefix, said)
+        return self.text(code, found[0], **found[1]) if found else said
+
     def join(self, code: str | None, items: Iterable[str]) -> str:
         """A list of names as the language writes it ("Mira, Tom" / "林晚、老周")."""
         return self.language(code).list_separator.join(items)
@@ -73,3 +92,19 @@ class Catalog:
     def sentences(self, code: str | None, parts: Iterable[str]) -> str:
         """Sentences run together as the language writes them (a space in English, nothing in Chinese)."""
         return self.language(code).sentence_separator.join(p for p in parts if p)
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A regex that matches what ``template`` renders to, one named group per field (no format specs)."""
+    pattern = _PATTERNS.get(template)
+    if pattern is None:
+        parts = []
+        for literal, name, _, _ in string.Formatter().parse(template):
+            parts.append(re.escape(literal))
+            if name:
+                parts.append(f"(?P<{name}>.+?)")
+        pattern = _PATTERNS[template] = re.compile("".join(parts), re.DOTALL)
+    return pattern
