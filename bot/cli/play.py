@@ -214,7 +214,7 @@ async def _summon(engine, key: SceneKey, rest: str) -> TurnOutcome:
 
 
 async def _swipe(engine, key: SceneKey, rest: str, lang: str) -> TurnOutcome:
-    step = {"prev": -1, "previous": -1, "next": 1}.get(rest.lower())
+    step = {"prev": -1, "previous": -1, "next": 1, "上一个": -1, "下一个": 1}.get(rest.lower())
     if step is None:
         raise EnsembleError(tr(lang, "play.usage", usage=tr(lang, "usage.swipe")))
     scene = await engine.require_scene(key)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.engine.lines import SceneKey
 from bot.engine.ports import ChatMessage, ChatOptions
 from bot.errors import ModelUnavailable
-from bot.i18n import tr
+from bot.i18n import term, tr
 from bot.memory.retrieval import Memory, pinned, rank
 from bot.store.records import SceneRow
 from bot.world.events import rebuild
@@ -162,7 +162,7 @@ class Remembering:
         top = pinned(facts, 8)
         if top:
             lines.append(tr(lang, "memory.facts"))
-            lines.extend(tr(lang, "memory.fact", kind=m.kind, importance=m.importance, text=m.text) for m in top)
+            lines.extend(tr(lang, "memory.fact", kind=term(lang, "fact", m.kind), importance=m.importance, text=m.text) for m in top)
         recent = await self.store.recent_messages(scene.id, 6)
         query = "\n".join(r.text for r in recent)
         recalled = [s.memory for s in rank(facts, query, recent[-1].id if recent else 0) if s.memory not in top][:4]

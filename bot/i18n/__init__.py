@@ -36,10 +36,15 @@ def retell(code: str | None, prefix: str, said: str) -> str:
     return CATALOG.retell(code, prefix, said)
 
 
+def term(code: str | None, group: str, value: str) -> str:
+    """A word the engine itself stores (a fact kind, a rule's mood label) for people; other words as written."""
+    key = f"{group}.{value}"
+    return tr(code, key) if key in CATALOG.reference.messages else value
+
+
 def mood(code: str | None, label: str) -> str:
     """A mood label for people: the rules' own labels ("hurt", "warm") translated, content labels as written."""
-    key = f"mood.{label}"
-    return tr(code, key) if key in CATALOG.reference.messages else label
+    return term(code, "mood", label)
 
 
 def for_discord_locale(locale: str | None) -> str:
@@ -52,5 +57,5 @@ def for_discord_locale(locale: str | None) -> str:
 
 __all__ = [
     "CATALOG", "CODES", "LANGUAGES", "Catalog", "Language", "Template", "fields_of", "for_discord_locale", "join", "mood", "retell",
-    "sentences", "templates_of", "tr",
+    "sentences", "templates_of", "term", "tr",
 ]

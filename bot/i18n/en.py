@@ -78,6 +78,12 @@ MESSAGES: dict[str, Template] = {
         "second one, or remove the other first."
     ),
     # -- memory (bot/engine/remembering.py) ------------------------------------------------------
+    "fact.secret": "secret",
+    "fact.promise": "promise",
+    "fact.injury": "injury",
+    "fact.identity": "identity",
+    "fact.possession": "possession",
+    "fact.decision": "decision",
     "memory.title": "What {name} remembers of this scene:",
     "memory.summary": "Summary: {summary}",
     "memory.no_summary": "Summary: none yet.",

@@ -71,6 +71,12 @@ MESSAGES: dict[str, Template] = {
     "turn.model_unavailable": "说书人的模型暂时没有回应，请稍后再试。",
     "error.code": "出了点问题（{code}）。",
     "cast.taken": "本服务器的角色里已经有叫{name}的了。打开重命名再导入一次可以作为第二个加入，或者先移除原来那个。",
+    "fact.secret": "秘密",
+    "fact.promise": "承诺",
+    "fact.injury": "伤势",
+    "fact.identity": "身份",
+    "fact.possession": "物品",
+    "fact.decision": "决定",
     "memory.title": "{name}对这场戏记得的事：",
     "memory.summary": "概要：{summary}",
     "memory.no_summary": "概要：暂无。",
@@ -103,7 +109,7 @@ MESSAGES: dict[str, Template] = {
     "usage.memory": "/memory 名字",
     "usage.ooc": "/ooc 内容",
     "usage.export": "/export 文件",
-    "usage.swipe": "/swipe prev|next",
+    "usage.swipe": "/swipe 上一个|下一个",
     "usage.map": "/map [文件]",
     "play.title": "== {world} ==（输入 /help 查看命令）",
     "play.other_world": "场景“{scene}”属于世界{world}，就玩那个。",
@@ -125,14 +131,14 @@ MESSAGES: dict[str, Template] = {
         "  /go 地点                 走到相邻的地方\n"
         "  /map [文件]              画出世界地图并告诉你存在哪里\n"
         "  /regenerate              为最新的回复重写一个版本\n"
-        "  /swipe prev|next         翻看最新回复的各个版本\n"
+        "  /swipe 上一个|下一个     翻看最新回复的各个版本\n"
         "  /pause、/resume          让角色停止或重新开始回应\n"
         "  /ooc 内容                给说书人的场外话，角色听不见\n"
         "  /why                     为什么选了上一个说话的人（分数和理由）\n"
         "  /tick                    让世界自己运转：不在场的角色在幕后行动\n"
         "  /memory 名字             一个角色记得这场戏的什么\n"
         "  /rewind 数字             撤销最近几轮及其造成的变化\n"
-        "  /export 文件             把记录写成 JSONL 文件\n"
+        "  /export 文件             把记录写进文件，每行一条\n"
         "  /help                    这份列表\n"
         "  /quit                    离开（场景会保存）\n"
         "其他任何输入都是你在故事里说的话。"
@@ -202,7 +208,7 @@ MESSAGES: dict[str, Template] = {
     "cmd.tick": "推进",
     "cmd.tick.desc": "让世界现在运转：不在场的角色在幕后行动（管理员）",
     "cmd.export": "导出",
-    "cmd.export.desc": "这场戏的记录（JSONL 文件）",
+    "cmd.export.desc": "这场戏的记录文件，每行一条",
 }
 
 LANGUAGE = Language(
