@@ -110,6 +110,7 @@ MESSAGES: dict[str, Template] = {
     "offscreen.stayed": "{name} stayed at {place}, lost in thought.",
     "offscreen.language": "Write every action in English.",
     # -- the terminal (bot/cli/play.py) ----------------------------------------------------------
+    "mood.calm": "calm",
     "mood.hurt": "hurt",
     "mood.warm": "warm",
     "play.default_player": "Traveller",

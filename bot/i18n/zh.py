@@ -100,6 +100,7 @@ MESSAGES: dict[str, Template] = {
     "offscreen.went": "{name}去了{place}。",
     "offscreen.stayed": "{name}留在{place}，若有所思。",
     "offscreen.language": "每个动作都用中文写。",
+    "mood.calm": "平静",
     "mood.hurt": "受伤",
     "mood.warm": "温和",
     "play.default_player": "旅人",
