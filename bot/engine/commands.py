@@ -141,7 +141,7 @@ class SceneCommands:
             parts.append(tr(lang, "look.ways", places=join(lang, exits)))
         return TurnOutcome((self._narration(world, sentences(lang, *parts), None),))
 
-    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str = "You") -> TurnOutcome:
+    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str) -> TurnOutcome:
         """Move the players to a place a short open path leads to; refused moves are narrated."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
