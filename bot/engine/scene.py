@@ -63,6 +63,7 @@ from bot.store.records import (
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
 from bot.world.events import apply_all, changed_states, starting_state
+from bot.world.graph import audible_from
 from bot.world.mood import after_turn
 from bot.world.narrator import (
     Spatial,
@@ -546,7 +547,7 @@ class SceneEngine(SceneCommands, Remembering):
         user_names = sorted({row.speaker for row, _ in rows[-40:] if row.kind == "user"} | ({author} if author else set()))
         feelings = state.relationships
         present = [
-            PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)))
+            PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)), place=spatial.place_seen_from(o.id, here))
             for o in others
         ]
         toward_user = _feeling(feelings.get("user"))
@@ -564,6 +565,7 @@ class SceneEngine(SceneCommands, Remembering):
             turn=TurnContext(
                 location=world.location(here), present=present, mood_label=state.mood_label,
                 mood_intensity=state.mood_intensity, user_names=user_names, extra_instruction=extra or None,
+                players_place=spatial.players_seen_from(here), players_in_earshot=spatial.user_location in audible_from(world, here),
             ),
             now_seq=now_seq,
             budget=world.settings.prompt_budget,

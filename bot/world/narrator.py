@@ -66,6 +66,15 @@ class Spatial:
         """Scene members in the same place as the players."""
         return [m for m in self.members if self.npc_locations.get(m) == self.user_location]
 
+    def place_seen_from(self, who: str, viewer_place: str) -> str | None:
+        """Where ``who`` is as someone at ``viewer_place`` would say it: None when in the same place."""
+        where = self.npc_locations.get(who)
+        return None if where in (None, viewer_place) else self.world.location(where).name
+
+    def players_seen_from(self, viewer_place: str) -> str | None:
+        """The players' place as someone at ``viewer_place`` would say it: None when in the same place."""
+        return None if self.user_location == viewer_place else self.world.location(self.user_location).name
+
 
 @dataclass
 class SpatialChange:
