@@ -7,6 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
+# A CJK font, so that /map can draw the names of a Chinese world (matplotlib finds it by name).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 ensemble
 
 # Dependencies first, so code edits do not reinstall them.

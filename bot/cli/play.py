@@ -19,6 +19,7 @@ from typing import TextIO
 from bot.app import App, open_app, setup_logging
 from bot.engine.export import to_jsonl
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
+from bot.engine.maps import render_scene_map
 from bot.engine.scene import error_code
 from bot.errors import EnsembleError
 from bot.i18n import join, mood, tr
@@ -197,6 +198,11 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         target = Path(_need(rest, "export"))
         target.write_text(to_jsonl(await engine.export(key)), encoding="utf-8")
         terminal.say("(!) " + tr(lang, "play.exported", path=target))
+    elif command == "map":
+        scene = await engine.require_scene(key)
+        target = Path(rest or f"{scene.world_id}-map.png").expanduser().resolve()
+        target.write_bytes(await render_scene_map(engine, key, [user]))
+        terminal.say("(!) " + tr(lang, "play.map", path=target))
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
         terminal.say("(!) " + tr(lang, "play.paused" if command == "pause" else "play.resumed"))

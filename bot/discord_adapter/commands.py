@@ -24,6 +24,7 @@ from bot.discord_adapter.swipes import describe
 from bot.discord_adapter.webhooks import NO_MENTIONS
 from bot.engine.export import to_jsonl
 from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
+from bot.engine.maps import render_scene_map
 from bot.errors import NotFound, Refused
 from bot.i18n import mood, tr
 from bot.store.records import SceneRow
@@ -381,6 +382,16 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         file = discord.File(io.BytesIO(data), filename=f"ensemble-{name}-{stamp}.jsonl")
         await respond(interaction, tr(await language_here(interaction), "discord.exported", n=len(records)), ephemeral=True, file=file)
 
+    @app_commands.command(name=cmd("cmd.map"), description=cmd("cmd.map.desc"))
+    @app_commands.guild_only()
+    async def map_(interaction: discord.Interaction) -> None:
+        bot, key, scene = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        world_of = bot.app.library.worlds[scene.world_id]
+        png = await render_scene_map(bot.app.engine, key)
+        file = discord.File(io.BytesIO(png), filename=f"map-{world_of.id}.png")
+        await respond(interaction, tr(world_of.language, "discord.map", world=world_of.name), ephemeral=False, file=file)
+
     world = app_commands.Group(
         name="world",
         description="Choose and manage this server's world (Manage Server)",
@@ -510,6 +521,6 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await respond(interaction, text, ephemeral=True)
 
     return [
-        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world,
+        summon, dismiss, cast, look, go, map_, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world,
         character_group, scene_group,
     ]

@@ -167,8 +167,8 @@ def map_figure(scene: MapScene) -> Figure:
         )
         if here:
             who = join(lang, scene.players) if scene.players else tr(lang, "map.legend.players")
-            ax.text(x, y - 0.085, "★ " + who, ha="center", va="top", fontsize=11, color=PLAYERS_COLOUR,
-                    fontweight="bold", fontfamily=families, zorder=5)
+            ax.text(x, y - 0.085, "★ " + who, ha="center", va="top", fontsize=12, color=PLAYERS_COLOUR,
+                    fontfamily=families, zorder=5)
 
     for way in ways(world):
         a, b = positions[way.source], positions[way.target]

@@ -39,3 +39,13 @@ def test_without_user_the_login_name_is_the_player(tmp_path: Path):
     assert "Ann goes from Lantern Quay to The Salt & Lantern." in result.stdout
     assert "You goes" not in result.stdout and "Mm, You" not in result.stdout
     assert any("Ann" in p for p in prompts)
+
+
+def test_map_is_written_to_a_file_and_its_path_printed(tmp_path: Path):
+    """/map in play: a PNG on disk (the given path, or WORLD-map.png), the path printed."""
+    target = tmp_path / "harbour.png"
+    with ServerThread() as server:
+        result = play(bot_env(server, tmp_path / "m.db"), f"/summon Mira\n/map {target}\n", "--world", "harbor", "--user", "Ann")
+    assert result.returncode == 0, result.stderr
+    assert f"(!) Map written to {target}." in result.stdout
+    assert target.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -80,3 +80,18 @@ async def test_a_chinese_world_answers_in_chinese(harness: Harness) -> None:
     assert content_of(cast).startswith("- **林晚**：在场，落雁渡；心情：")
     for handle in (empty, summoned, looked, missing, paused, cast):
         assert not LATIN_WORD.search(re.sub(r"`[^`]*`|/[a-z]+", "", content_of(handle))), content_of(handle)
+
+
+async def test_map_is_attached_as_a_png(harness: Harness) -> None:
+    """/map: a PNG attachment for everyone, with a line in the world's language."""
+    await harness.start()
+    await harness.setup_scene(world="town")
+    await harness.summon("lin")
+    # Drawing (with matplotlib's first import) can take seconds on a busy machine: wait longer than usual.
+    handle = await harness.server.invoke_slash("map", {}, user="bob", channel_id=harness.layout.roleplay_id)
+    await handle.wait_callback()
+    await handle.wait_followups(1, timeout=60)
+    assert content_of(handle) == "落雁镇的地图。"
+    upload = harness.server.uploads[-1]
+    assert upload.filename == "map-town.png" and upload.data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert upload.message_id == int(handle.followups[0]["id"])
