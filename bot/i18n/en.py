@@ -157,7 +157,6 @@ MESSAGES: dict[str, Template] = {
         "  /quit                    leave (the scene is saved)\n"
         "Anything else is your line in the story."
     ),
-    "play.extra_cast": "Imported characters you can summon too: {names}.",
     # -- the map (bot/world/worldmap.py) ---------------------------------------------------------
     "map.title": "{world}: who is where",
     "map.legend.open": "open way",

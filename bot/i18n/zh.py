@@ -144,7 +144,6 @@ MESSAGES: dict[str, Template] = {
         "  /quit                    离开（场景会保存）\n"
         "其他任何输入都是你在故事里说的话。"
     ),
-    "play.extra_cast": "也可以召唤导入的角色：{names}。",
     "map.title": "{world}：谁在哪里",
     "map.legend.open": "通路",
     "map.legend.one_way": "单向",
