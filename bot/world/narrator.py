@@ -121,6 +121,10 @@ def move_user(spatial: Spatial, target: str, who_name: str, reason: str, follow:
     here = join(lang, (spatial.names[m] for m in arrived_at))
     line = tr(lang, "move.user", who=who_name, src=_place(world, source), dst=_place(world, target), route=route, companion=companion)
     line = sentences(lang, line, tr(lang, "move.here", names=here) if here else tr(lang, "move.nobody_here"))
+    nearby = [m for m in spatial.hearers() if m not in arrived_at]
+    if nearby:
+        heard = (tr(lang, "look.earshot_entry", name=spatial.names[m], place=_place(world, spatial.npc_locations[m])) for m in nearby)
+        line = sentences(lang, line, tr(lang, "look.earshot", names=join(lang, heard)))
     change.narrations.append(line)
     change.events.append(move_event("move", USER, source, target, [*left_behind, *arrived_at, USER], reason=reason))
     change.user_moved = True

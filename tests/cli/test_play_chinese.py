@@ -88,7 +88,7 @@ def test_every_narrator_and_system_line_of_a_chinese_scene_is_chinese(tmp_path: 
     out = blocks(result.stdout)
     assert out["林晚，你听得见吗？"][0] == "[说书人] 林晚在听雨楼，从这里听不见你说话。"
     assert "[说书人] 小豆子往青石长街去了。" in out["小豆子，走吧。"]
-    assert out["我去青石长街"][0] == "[说书人] 阿安从落雁渡来到青石长街。这里有：小豆子。"
+    assert out["我去青石长街"][0] == "[说书人] 阿安从落雁渡来到青石长街。这里有：小豆子。听得见的地方：林晚（听雨楼）。"
     # A repeated input keeps the block of its last use: the second /look is on the long street.
     assert out["/look"][0].startswith("[说书人] 青石长街。") and "听得见的地方：林晚（听雨楼）。" in out["/look"][0]
     assert out["/go 酒窖"] == ["[说书人] 阿安从听雨楼经青石长街、城隍破庙来到听雨楼酒窖。这里没有故事里的人。"]

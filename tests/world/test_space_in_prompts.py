@@ -64,3 +64,12 @@ def test_turn_instruction_states_places():
     assert "Here with you: Bram (calm)." in text
     assert "Within earshot but not here (you hear each other, you cannot see or touch them): Lin at Orchard." in text
     assert "Players in the scene (never write for them): Ann, Ben; they are at Great Hall, out of earshot." in text
+
+
+async def test_arriving_narration_names_who_is_within_earshot(engine, key):
+    """Walking into the garden: nobody is there, but Bram in the orchard can be heard, and the narrator says so."""
+    await engine.summon(key, "Bram", "orchard")
+    moved = await engine.go(key, "garden", "Ann")
+    assert [n.text for n in moved.narrations] == [
+        "Ann goes from Great Hall to Garden. Nobody from the story is here. Within earshot: Bram (Orchard)."
+    ]
