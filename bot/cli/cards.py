@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+
 from bot.cards import png
 from bot.cards.api import export_card, import_card
 from bot.cards.parse import MAX_FILE_BYTES
@@ -25,7 +27,8 @@ from bot.cards.store import (
     write_atomic,
 )
 from bot.cards.worldinfo import import_world_info
-from bot.content.models import Character, slugify
+from bot.content.loader import collect_problems, extra_cast_path, load_world_file
+from bot.content.models import Character, World, slugify
 from bot.errors import EnsembleError
 
 EXIT_BAD_INPUT = 2
@@ -34,6 +37,39 @@ EXIT_FAILURE = 1
 
 def _default_characters_dir() -> Path:
     return Path(os.environ.get("CHARACTERS_DIR") or "characters")
+
+
+def _default_worlds_dir() -> Path:
+    return Path(os.environ.get("WORLDS_DIR") or "worlds")
+
+
+EXTRA_CAST_HEADER = (
+    "# Characters added to this world's cast by `python -m bot import-card --world`.\n"
+    "# Kept apart from the world file, so editing or replacing the world keeps them; remove a line to\n"
+    "# take a character out of the cast (its file in characters/ stays).\n"
+)
+
+
+def fit_to_world(character: Character, world: World) -> Character:
+    """The character as a member of ``world``: a start place the world has (else the world's start), and
+    relationships only toward the players and that world's cast (a card may come from another world)."""
+    known = {loc.id for loc in world.locations}
+    start = character.start_location if character.start_location in known else None
+    relationships = {k: v for k, v in character.relationships.items() if k == "user" or k in world.cast}
+    return character.model_copy(update={"start_location": start, "relationships": relationships})
+
+
+def add_to_extra_cast(worlds_dir: Path, world_id: str, character_id: str) -> Path:
+    """Append ``character_id`` to ``<worlds>/extra_cast/<world>.yaml`` (created on first use); its path."""
+    path = extra_cast_path(worlds_dir, world_id)
+    cast: list[str] = []
+    if path.is_file():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        cast = [str(member) for member in data.get("cast", [])] if isinstance(data, dict) else []
+    if character_id not in cast:
+        cast.append(character_id)
+    write_atomic(path, (EXTRA_CAST_HEADER + yaml.safe_dump({"cast": cast}, allow_unicode=True)).encode("utf-8"))
+    return path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -52,6 +88,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--id", dest="character_id", default=None, help="the id (file name) to use instead of one "
                      "made from the name")
     imp.add_argument("--name", default=None, help="the display name to use instead of the card's")
+    imp.add_argument("--world", default=None, metavar="ID",
+                     help="also add the character to this world's cast (kept in <worlds>/extra_cast/ID.yaml, "
+                     "which survives edits of the world file)")
+    imp.add_argument("--worlds", type=Path, default=None,
+                     help="the worlds directory (default: $WORLDS_DIR or ./worlds)")
     imp.add_argument("--avatar-base-url", default=None,
                      help="public URL where <out>/avatars/ is served; sets avatar_url "
                      "(default: $AVATAR_BASE_URL; without it the image is kept but avatar_url stays empty)")
@@ -140,6 +181,16 @@ def run_import_card(args: argparse.Namespace) -> int:
             _error(f"--name {args.name!r} is not a usable name (1 to 80 characters)")
             return EXIT_BAD_INPUT
     out_dir = args.out or _default_characters_dir()
+    worlds_dir = args.worlds or _default_worlds_dir()
+    world = None
+    if args.world:
+        world_file = worlds_dir / f"{args.world}.yaml"
+        if not world_file.is_file():
+            known = ", ".join(sorted(p.stem for p in worlds_dir.glob("*.yaml"))) or "none"
+            _error(f"--world {args.world!r}: there is no {world_file} (worlds: {known}); nothing was written")
+            return EXIT_BAD_INPUT
+        world = load_world_file(world_file)
+        character = fit_to_world(character, world)
     base_url = args.avatar_base_url or os.environ.get("AVATAR_BASE_URL") or None
     if base_url and not base_url.startswith(("http://", "https://")):
         _error(f"--avatar-base-url must be an http(s) URL, not {base_url!r}")
@@ -172,6 +223,13 @@ def run_import_card(args: argparse.Namespace) -> int:
               "publicly and pass --avatar-base-url URL to set it)")
     for warning in imported.warnings:
         print(f"  note: {warning}")
+    if world is not None:
+        cast_file = add_to_extra_cast(worlds_dir, world.id, c.id)
+        print(f"  cast: joins {world.name} ({cast_file}); in play: /summon {c.name}")
+        _, problems = collect_problems(out_dir, worlds_dir)
+        for problem in problems:
+            if problem.file in (saved.path, cast_file):
+                print(f"  note: {problem}")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,32 +20,16 @@ from bot.app import App, open_app, setup_logging
 from bot.engine.export import to_jsonl
 from bot.engine.limits import RATE_LIMITED
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
-from bot.engine.scene import safe_message
+from bot.engine.maps import render_scene_map
+from bot.engine.scene import error_code
 from bot.errors import EnsembleError
+from bot.i18n import join, mood, tr
 from bot.settings import load_settings
 from bot.world.director import Director
 
 LOCAL_GUILD = "local"
-
-HELP = """Commands:
-  /summon NAME [@ PLACE]   bring a character into the scene
-  /dismiss NAME            send a character out of the scene
-  /cast                    who is in the scene, where, in what mood
-  /look                    the narrator describes where you are
-  /go PLACE                walk to an adjacent place
-  /regenerate              a new alternative for the last reply
-  /swipe prev|next         browse the alternatives of the last reply
-  /pause, /resume          stop or restart the characters answering
-  /ooc TEXT                a note to the narrator that characters do not hear
-  /why                     why the last speaker was chosen (scores and reasons)
-  /tick                    let the world live: absent characters act off-screen
-  /memory NAME             what a character remembers of this scene
-  /rewind N                undo the last N turns and what they changed
-  /export FILE             write the transcript as JSON Lines
-  /help                    this list
-  /quit                    leave (the scene is saved)
-Anything else is your line in the story."""
-
+# Login names that are accounts, not people: "Root goes to the quay" reads badly.
+ACCOUNT_NAMES = frozenset({"root", "admin", "administrator", "user", "ubuntu", "nobody", "guest"})
 
 def dim(text: str, out: TextIO) -> str:
     """Faint text on a terminal (ANSI), plain text when the output is a file or a pipe."""
@@ -79,7 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("play", help="play a scene in the terminal", description=__doc__)
     parser.add_argument("--world", required=True, help="world id (a file name in worlds/ without .yaml)")
     parser.add_argument("--scene", default=None, help="scene name, to keep several stories in one world")
-    parser.add_argument("--user", default="You", help="your name in the story (default: You)")
+    parser.add_argument("--user", default=None, help="your name in the story (default: your login name)")
     parser.set_defaults(func=run)
 
 
@@ -111,42 +96,70 @@ def _lines(interactive: bool, prompt: str) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
+def default_player_name(login: str | None, language: str) -> str:
+    """The player's name when ``--user`` is not given: the login name, capitalised ("ann" -> "Ann").
+
+    Never "You": the narrator writes "{name} goes from ..." and characters address the player by it.
+    Without a usable login name (none, or an account such as "root") the world's language supplies a neutral one ("Traveller", "旅人").
+    """
+    name = (login or "").strip()
+    if not name or not any(ch.isalpha() for ch in name) or name.casefold() in ACCOUNT_NAMES:
+        return tr(language, "play.default_player")
+    return name[:1].upper() + name[1:] if name.islower() else name
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no USER/LOGNAME and no password-database entry (some containers)
+        return None
+
+
 async def _play(args: argparse.Namespace, settings) -> int:
     interactive = sys.stdin.isatty()
     terminal = Terminal(sys.stdout)
     async with open_app(settings) as app:
         key = SceneKey(LOCAL_GUILD, f"play:{args.scene or args.world}")
         scene = await app.engine.open_scene(key, args.world)
-        if scene.world_id != args.world:
-            terminal.say(f"(!) The scene {args.scene!r} belongs to the world {scene.world_id}; playing that.")
         world = app.engine.world(scene.world_id)
+        lang = world.language
+        user = args.user or default_player_name(_login(), lang)
+        if scene.world_id != args.world:
+            terminal.say("(!) " + tr(lang, "play.other_world", scene=args.scene, world=scene.world_id))
         if app.interrupted_turns:
-            terminal.say(f"(!) {app.interrupted_turns} line(s) were saved but not answered before the last stop.")
-        terminal.say(f"== {world.name} == (type /help for commands)")
+            terminal.say("(!) " + tr(lang, "play.interrupted", n=app.interrupted_turns))
+        terminal.say(tr(lang, "play.title", world=world.name))
         terminal.render(await app.engine.look(key))
         if not await app.store.members(scene.id):
-            cast = ", ".join(c.name for c in app.library.cast_of(world.id))
-            terminal.say(f"(!) Nobody is in the scene yet. Try /summon NAME. The cast: {cast}.")
-        for raw in _lines(interactive, f"{args.user}> "):
+            cast = join(lang, (c.name for c in app.library.cast_of(world.id)))
+            terminal.say("(!) " + tr(lang, "play.nobody", cast=cast))
+        for raw in _lines(interactive, f"{user}> "):
             line = raw.strip()
             if not line:
                 continue
             if not interactive:
-                terminal.say(f"> {args.user}: {line}")
+                terminal.say(f"> {user}: {line}")
             if line in ("/quit", "/exit"):
                 break
             try:
-                await _dispatch(app, key, line, args.user, terminal)
+                await _dispatch(app, key, line, user, terminal, lang)
             except EnsembleError as exc:
                 terminal.say(f"(!) {exc.user_message}")
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
-                terminal.say(f"(!) {safe_message(exc)}")
+                terminal.say("(!) " + tr(lang, "error.code", code=error_code(exc)))
         await app.engine.drain()
     return 0
 
 
-async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Terminal) -> None:
+async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Terminal, lang: str = "en") -> None:
     engine = app.engine
+
+    def _need(value: str, usage: str) -> str:
+        """``value``, or a usage line for the command ``usage`` names."""
+        if not value:
+            raise EnsembleError(tr(lang, "play.usage", usage=tr(lang, f"usage.{usage}")))
+        return value
+
     if not line.startswith("/"):
         outcome = await engine.handle(InboundLine(key, author_id=f"local:{user}", author_name=user, text=line))
         terminal.render(outcome)
@@ -154,71 +167,72 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
     command, _, rest = line[1:].partition(" ")
     rest = rest.strip()
     handlers: dict[str, Callable[[], object]] = {
-        "summon": lambda: _summon(engine, key, rest),
-        "dismiss": lambda: engine.dismiss(key, _need(rest, "/dismiss NAME")),
+        "summon": lambda: _summon(engine, key, _need(rest, "summon")),
+        "dismiss": lambda: engine.dismiss(key, _need(rest, "dismiss")),
         "look": lambda: engine.look(key),
-        "go": lambda: engine.go(key, _need(rest, "/go PLACE"), user),
+        "go": lambda: engine.go(key, _need(rest, "go"), user),
         "regenerate": lambda: engine.regenerate(key),
-        "swipe": lambda: _swipe(engine, key, rest, terminal),
+        "swipe": lambda: _swipe(engine, key, rest, lang),
     }
     if command == "help":
-        terminal.say(HELP)
+        terminal.say(tr(lang, "play.help"))
     elif command == "cast":
         entries = await engine.cast(key)
         if not entries:
-            terminal.say("(!) Nobody is in the scene. Try /summon NAME.")
+            terminal.say("(!) " + tr(lang, "cast.empty"))
         for entry in entries:
-            where = "here" if entry.present else f"away, at {entry.location_name}"
-            feelings = f"; feels: {entry.feelings}" if entry.feelings else ""
-            terminal.say(f"- {entry.name}: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f}){feelings}")
+            where = tr(lang, "cast.present" if entry.present else "cast.away", place=entry.location_name)
+            feelings = tr(lang, "cast.feelings", feelings=entry.feelings) if entry.feelings else ""
+            said = tr(lang, "cast.entry", name=entry.name, where=where, mood=mood(lang, entry.mood_label), intensity=entry.mood_intensity, feelings=feelings)
+            terminal.say(f"- {said}")
     elif command == "why":
         terminal.say(await engine.why(key))
     elif command == "tick":
         report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
         names = {c.id: c.name for c in app.library.cast_of(report.world_id, key.guild_id)}
-        terminal.say(f"[{app.engine.world(report.world_id).narrator.name}] {report.meanwhile(names) or 'Time passes; nothing stirs.'}")
+        world = app.engine.world(report.world_id)
+        terminal.say(f"[{world.narrator.name}] {report.meanwhile(names, lang) or tr(lang, 'meanwhile.nothing')}")
     elif command == "memory":
-        terminal.say(await engine.memory(key, _need(rest, "/memory NAME")))
+        terminal.say(await engine.memory(key, _need(rest, "memory")))
     elif command == "rewind":
         count = int(rest) if rest.strip().isdigit() else 0
         if count <= 0:
-            raise EnsembleError("Usage: /rewind N (the number of turns to undo)")
+            raise EnsembleError(tr(lang, "rewind.usage"))
         removed = await engine.rewind(key, count)
-        terminal.say(f"(!) Rewound {removed} turn(s).")
+        terminal.say("(!) " + tr(lang, "rewind.done", n=removed))
     elif command == "ooc":
-        terminal.render(await engine.ooc(key, f"local:{user}", user, _need(rest, "/ooc TEXT")))
+        terminal.render(await engine.ooc(key, f"local:{user}", user, _need(rest, "ooc")))
     elif command == "export":
-        target = Path(_need(rest, "/export FILE"))
+        target = Path(_need(rest, "export"))
         target.write_text(to_jsonl(await engine.export(key)), encoding="utf-8")
-        terminal.say(f"(!) Transcript written to {target}.")
+        terminal.say("(!) " + tr(lang, "play.exported", path=target))
+    elif command == "map":
+        scene = await engine.require_scene(key)
+        target = Path(rest or f"{scene.world_id}-map.png").expanduser().resolve()
+        target.write_bytes(await render_scene_map(engine, key, [user]))
+        terminal.say("(!) " + tr(lang, "play.map", path=target))
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
-        terminal.say("(!) The scene is paused." if command == "pause" else "(!) The scene goes on.")
+        terminal.say("(!) " + tr(lang, "play.paused" if command == "pause" else "play.resumed"))
     elif command in handlers:
         outcome = await handlers[command]()  # type: ignore[misc]
         if outcome is not None:
             terminal.render(outcome)  # type: ignore[arg-type]
     else:
-        terminal.say(f"(!) Unknown command /{command}. Type /help for the list.")
-
-
-def _need(value: str, usage: str) -> str:
-    if not value:
-        raise EnsembleError(f"Usage: {usage}")
-    return value
+        terminal.say("(!) " + tr(lang, "play.unknown", command=command))
 
 
 async def _summon(engine, key: SceneKey, rest: str) -> TurnOutcome:
-    name, _, place = _need(rest, "/summon NAME [@ PLACE]").partition("@")
+    name, _, place = rest.partition("@")
     return await engine.summon(key, name.strip(), place.strip() or None)
 
 
-async def _swipe(engine, key: SceneKey, rest: str, terminal: Terminal) -> TurnOutcome:
-    step = {"prev": -1, "previous": -1, "next": 1}.get(rest.lower())
+async def _swipe(engine, key: SceneKey, rest: str, lang: str) -> TurnOutcome:
+    step = {"prev": -1, "previous": -1, "next": 1, "上一个": -1, "下一个": 1}.get(rest.lower())
     if step is None:
-        raise EnsembleError("Usage: /swipe prev|next")
+        raise EnsembleError(tr(lang, "play.usage", usage=tr(lang, "usage.swipe")))
     scene = await engine.require_scene(key)
     message = await engine.store.last_npc_message(scene.id)
     if message is None:
-        raise EnsembleError("There is no character reply to browse.")
+        raise EnsembleError(tr(lang, "play.no_reply"))
     return await engine.show_swipe(key, message.id, step)

@@ -15,15 +15,18 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.content.models import Character, Location, World
+from bot.content.models import Character, Location, Slug, Strict, World
 from bot.errors import ContentError, NotFound
 
 __all__ = [
     "CONTENT_SUFFIXES",
+    "EXTRA_CAST_DIR",
     "ContentProblems",
+    "ExtraCast",
     "Library",
     "Problem",
     "collect_problems",
+    "extra_cast_path",
     "load_character_file",
     "load_content",
     "load_world_file",
@@ -34,6 +37,10 @@ CONTENT_SUFFIXES = (".yaml", ".yml")
 USER_KEY = "user"
 FILE_FIELD = "(file)"
 DIRECTORY_FIELD = "(directory)"
+# Characters added to a world's cast without editing the world file (``import-card --world``):
+# ``<worlds>/extra_cast/<world id>.yaml`` with ``cast: [ids]``. Editing or replacing the world file
+# keeps them; the loader appends them to the world's cast and checks them like cast members.
+EXTRA_CAST_DIR = "extra_cast"
 
 _SLUG_PATTERN = Character.model_fields["id"].metadata[0].pattern
 _PLAIN_SEGMENT = re.compile(r"[\w-]+")
@@ -720,6 +727,67 @@ def _read_layers(
     return merged
 
 
+class ExtraCast(Strict):
+    """``<worlds>/extra_cast/<world id>.yaml``: characters that join that world's cast."""
+
+    cast: list[Slug]
+
+
+def extra_cast_path(worlds_dir: Path, world_id: str) -> Path:
+    """Where a world's extra cast is kept."""
+    return Path(worlds_dir) / EXTRA_CAST_DIR / f"{world_id}.yaml"
+
+
+def _merge_extra_casts(
+    worlds_dir: Path, worlds: dict[str, _Read], problems: list[Problem], seen: list[Path]
+) -> dict[str, tuple[Path, int]]:
+    """Append each extra cast to its world (raw data and model); world id -> (file, own cast length)."""
+    folder = worlds_dir / EXTRA_CAST_DIR
+    if not folder.is_dir():
+        return {}
+    origins: dict[str, tuple[Path, int]] = {}
+    for path in _content_files(folder, problems):
+        seen.append(path)
+        data, read_problems = _read_mapping(path)
+        problems += read_problems
+        extra, invalid = _validate(ExtraCast, data, path) if data is not None else (None, [])
+        problems += invalid
+        if extra is None:
+            continue
+        world = worlds.get(path.stem)
+        if world is None:
+            known = ", ".join(sorted(worlds)) or "none"
+            problems.append(Problem(path, FILE_FIELD, f"there is no world {path.stem!r} for this extra cast (worlds: {known})"))
+            continue
+        if world.data is None:
+            continue
+        own = [member for member in _items(world.data.get("cast"))]
+        added = [member for member in dict.fromkeys(extra.cast) if member not in own]
+        origins[path.stem] = (path, len(own))
+        world.data["cast"] = [*own, *added]
+        if world.item is not None:
+            world.item = world.item.model_copy(update={"cast": [*world.item.cast, *added]})
+    return origins
+
+
+_CAST_FIELD = re.compile(r"cast\[(?P<index>\d+)\](?P<rest>.*)")
+
+
+def _extra_cast_origin(
+    problems: list[Problem], worlds: dict[str, _Read], extras: dict[str, tuple[Path, int]]
+) -> list[Problem]:
+    """Problems with an extra cast member point at the extra cast file, not at the world file."""
+    paths = {worlds[world_id].path: origin for world_id, origin in extras.items()}
+    moved = []
+    for problem in problems:
+        origin = paths.get(problem.file)
+        match = _CAST_FIELD.fullmatch(problem.field) if origin else None
+        if origin and match and int(match["index"]) >= origin[1]:
+            problem = Problem(origin[0], f"cast[{int(match['index']) - origin[1]}]{match['rest']}", problem.message)
+        moved.append(problem)
+    return moved
+
+
 def collect_problems(characters_dir: Folders, worlds_dir: Folders) -> tuple[Library, list[Problem]]:
     """Read both folders (or lists of folders, later ones overriding earlier ids, e.g. the shipped
     content then an operator's); return what loaded and every problem found (never raises for bad content)."""
@@ -731,7 +799,10 @@ def collect_problems(characters_dir: Folders, worlds_dir: Folders) -> tuple[Libr
     worlds = _read_layers(world_folders, "world", _check_world, problems, seen)
     for read in [*characters.values(), *worlds.values()]:
         problems += read.problems
-    problems += _cross_file_problems(characters, worlds, characters_dir)
+    extras: dict[str, tuple[Path, int]] = {}
+    for folder in world_folders:  # an extra cast may sit beside the shipped worlds or the operator's
+        extras.update(_merge_extra_casts(folder, worlds, problems, seen))
+    problems += _extra_cast_origin(_cross_file_problems(characters, worlds, characters_dir), worlds, extras)
 
     # Group by file (characters first, in folder order) while keeping each file's problems in found order.
     order = {path: index for index, path in enumerate(seen)}

@@ -14,18 +14,19 @@ from bot.app import App
 from bot.discord_adapter.commands import build_commands, respond
 from bot.discord_adapter.errors import user_text
 from bot.discord_adapter.intake import ChannelQueues, MessageFacts, reason_to_ignore, typing_in
+from bot.discord_adapter.language import CatalogTranslator, language_here
 from bot.discord_adapter.outbox import Outbox
 from bot.discord_adapter.swipes import SwipeButton
 from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
 from bot.engine.limits import BUDGET_SPENT_ADMINS, RATE_LIMITED
 from bot.engine.lines import InboundLine, Notice, SceneKey, TurnOutcome
+from bot.i18n import tr
 from bot.store.records import SceneRow
 from bot.world.director import Director
 
 log = structlog.get_logger("discord")
 
-BUSY_NOTICE = "I'm still answering earlier lines in this channel; send that again in a moment."
 # On a line that is stored but not answered (the player writes too fast): quiet, no ping, no message.
 SLOW_DOWN_REACTION = "\N{HOURGLASS WITH FLOWING SAND}"
 
@@ -85,6 +86,7 @@ class EnsembleBot(commands.Bot):
         for command in build_commands():
             self.tree.add_command(command)
         self.tree.error(self._on_command_error)
+        await self.tree.set_translator(CatalogTranslator())
         # Swipe buttons of lines posted before a restart keep working: they are matched by custom_id.
         self.add_dynamic_items(SwipeButton)
         await self.sync_commands()
@@ -160,9 +162,17 @@ class EnsembleBot(commands.Bot):
         if not self.intake.submit(message.channel.id, message):
             log.warning("intake.queue_full", channel=str(message.channel.id))
             try:
-                await self.outbox.post_notice(message.channel, BUSY_NOTICE, reply_to=message)
+                await self.outbox.post_notice(message.channel, tr(await self._language_of(message), "discord.busy"), reply_to=message)
             except discord.HTTPException:
                 pass
+
+    async def _language_of(self, message: discord.Message) -> str:
+        """The language of the world a message's channel plays in (English when there is none)."""
+        if message.guild is None:
+            return "en"
+        scene = await self.app.store.get_scene(str(message.guild.id), str(message.channel.id))
+        world = self.app.library.worlds.get(scene.world_id) if scene else None
+        return world.language if world else "en"
 
     async def scene_for(self, key: SceneKey, channel: Any) -> SceneRow | None:
         """The channel's scene; a thread of a role-play channel gets its own scene on first use."""
@@ -209,7 +219,8 @@ class EnsembleBot(commands.Bot):
                 async with typing_in(channel):
                     await self.app.engine.handle(line, on_outcome=post)
         except Exception as exc:  # a sentence in the channel, the traceback in the log
-            text = user_text(exc, guild=key.guild_id, channel=key.channel_id)
+            world = self.app.library.worlds.get(scene.world_id)
+            text = user_text(exc, world.language if world else "en", guild=key.guild_id, channel=key.channel_id)
             bound.warning("intake.turn_failed", shown=text)
             try:
                 await self.outbox.post_notice(channel, text, reply_to=message)
@@ -251,7 +262,11 @@ class EnsembleBot(commands.Bot):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         command = interaction.command.qualified_name if interaction.command else None
-        text = user_text(error, command=command, guild=str(interaction.guild_id))
+        try:
+            language = await language_here(interaction)
+        except Exception:  # the error reply must not fail on the way to its language
+            language = "en"
+        text = user_text(error, language, command=command, guild=str(interaction.guild_id))
         try:
             await respond(interaction, text, ephemeral=True)
         except discord.HTTPException:

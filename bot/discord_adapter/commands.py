@@ -18,13 +18,16 @@ from discord import app_commands
 
 from bot.cards import import_card
 from bot.discord_adapter.errors import NotAdmin
+from bot.discord_adapter.language import cmd, language_here
 from bot.discord_adapter.render import split_message
 from bot.discord_adapter.swipes import describe
 from bot.discord_adapter.webhooks import NO_MENTIONS
 from bot.engine.export import to_jsonl
 from bot.engine.limits import describe_limits
 from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
+from bot.engine.maps import render_scene_map
 from bot.errors import NotFound, Refused
+from bot.i18n import mood, tr
 from bot.store.records import SceneRow
 
 if TYPE_CHECKING:
@@ -96,7 +99,7 @@ async def answer_outcome(interaction: discord.Interaction, outcome: TurnOutcome)
     if public:
         await respond(interaction, public, ephemeral=False)
     if private or not public:
-        await respond(interaction, private or "Done.", ephemeral=True)
+        await respond(interaction, private or tr(await language_here(interaction), "discord.done"), ephemeral=True)
 
 
 async def scene_here(interaction: discord.Interaction) -> tuple[EnsembleBot, SceneKey, SceneRow]:
@@ -105,7 +108,7 @@ async def scene_here(interaction: discord.Interaction) -> tuple[EnsembleBot, Sce
     key = key_of(interaction)
     scene = await bot.scene_for(key, interaction.channel)
     if scene is None or not scene.enabled:
-        raise Refused(NOT_ENABLED)
+        raise Refused(tr(await language_here(interaction), "discord.not_enabled"))
     return bot, key, scene
 
 
@@ -238,8 +241,8 @@ async def reset_server(bot: EnsembleBot, guild_id: str) -> str:
 def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
     """Fresh command objects for one bot's tree."""
 
-    @app_commands.command(name="summon", description="Bring a character into this scene")
-    @app_commands.describe(character="who to bring in", location="where they arrive (default: where you are)")
+    @app_commands.command(name=cmd("cmd.summon"), description=cmd("cmd.summon.desc"))
+    @app_commands.describe(character=cmd("cmd.summon.character"), location=cmd("cmd.summon.location"))
     @app_commands.autocomplete(character=character_choices, location=place_choices)
     @app_commands.guild_only()
     async def summon(interaction: discord.Interaction, character: str, location: str | None = None) -> None:
@@ -247,8 +250,8 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await defer(interaction, ephemeral=False)
         await answer_outcome(interaction, await bot.app.engine.summon(key, character, location))
 
-    @app_commands.command(name="dismiss", description="Send a character out of this scene")
-    @app_commands.describe(character="who leaves the scene")
+    @app_commands.command(name=cmd("cmd.dismiss"), description=cmd("cmd.dismiss.desc"))
+    @app_commands.describe(character=cmd("cmd.dismiss.character"))
     @app_commands.autocomplete(character=character_choices)
     @app_commands.guild_only()
     async def dismiss(interaction: discord.Interaction, character: str) -> None:
@@ -256,29 +259,31 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await defer(interaction, ephemeral=False)
         await answer_outcome(interaction, await bot.app.engine.dismiss(key, character))
 
-    @app_commands.command(name="cast", description="Who is in this scene, where, and in what mood")
+    @app_commands.command(name=cmd("cmd.cast"), description=cmd("cmd.cast.desc"))
     @app_commands.guild_only()
     async def cast(interaction: discord.Interaction) -> None:
-        bot, key, _ = await scene_here(interaction)
+        bot, key, scene = await scene_here(interaction)
+        lang = bot.app.library.worlds[scene.world_id].language
         entries = await bot.app.engine.cast(key)
         if not entries:
-            await respond(interaction, "Nobody is in this scene yet. Bring someone in with `/summon`.", ephemeral=True)
+            await respond(interaction, tr(lang, "cast.empty"), ephemeral=True)
             return
         lines = []
         for entry in entries:
-            where = f"here, at {entry.location_name}" if entry.present else f"away, at {entry.location_name}"
-            feelings = f"; feels: {entry.feelings}" if entry.feelings else ""
-            lines.append(f"- **{entry.name}**: {where}; mood {entry.mood_label} ({entry.mood_intensity:.1f}){feelings}")
+            where = tr(lang, "cast.present" if entry.present else "cast.away", place=entry.location_name)
+            feelings = tr(lang, "cast.feelings", feelings=entry.feelings) if entry.feelings else ""
+            said = tr(lang, "cast.entry", name=f"**{entry.name}**", where=where, mood=mood(lang, entry.mood_label), intensity=entry.mood_intensity, feelings=feelings)
+            lines.append(f"- {said}")
         await respond(interaction, "\n".join(lines), ephemeral=True)
 
-    @app_commands.command(name="look", description="The narrator describes where you are and who is there")
+    @app_commands.command(name=cmd("cmd.look"), description=cmd("cmd.look.desc"))
     @app_commands.guild_only()
     async def look(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
         await answer_outcome(interaction, await bot.app.engine.look(key))
 
-    @app_commands.command(name="go", description="Walk to an adjacent place")
-    @app_commands.describe(place="where to go")
+    @app_commands.command(name=cmd("cmd.go"), description=cmd("cmd.go.desc"))
+    @app_commands.describe(place=cmd("cmd.go.place"))
     @app_commands.autocomplete(place=place_choices)
     @app_commands.guild_only()
     async def go(interaction: discord.Interaction, place: str) -> None:
@@ -287,7 +292,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         outcome = await bot.app.engine.go(key, place, interaction.user.display_name)
         await answer_outcome(interaction, outcome)
 
-    @app_commands.command(name="regenerate", description="A new alternative for the latest character line")
+    @app_commands.command(name=cmd("cmd.regenerate"), description=cmd("cmd.regenerate.desc"))
     @app_commands.guild_only()
     async def regenerate(interaction: discord.Interaction) -> None:
         bot, key, scene = await scene_here(interaction)
@@ -298,15 +303,16 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             return
         utterance = outcome.utterances[0]
         message = await bot.app.store.message(scene.id, utterance.message_id)
-        problem = "That line was never posted here."
+        lang = bot.app.library.worlds[scene.world_id].language
+        problem = tr(lang, "discord.never_posted")
         if message is not None and message.platform_message_id:
             problem = await bot.outbox.show_alternative(
-                interaction.channel, int(message.platform_message_id), utterance
+                interaction.channel, int(message.platform_message_id), utterance, language=lang
             )
-        await respond(interaction, problem or f"On screen now: {describe(utterance)}.", ephemeral=True)
+        await respond(interaction, problem or tr(lang, "discord.on_screen", what=describe(utterance, lang)), ephemeral=True)
 
-    @app_commands.command(name="ooc", description="A note to the narrator that the characters do not hear")
-    @app_commands.describe(text="your out-of-character note")
+    @app_commands.command(name=cmd("cmd.ooc"), description=cmd("cmd.ooc.desc"))
+    @app_commands.describe(text=cmd("cmd.ooc.text"))
     @app_commands.guild_only()
     async def ooc(interaction: discord.Interaction, text: str) -> None:
         bot, key, _ = await scene_here(interaction)
@@ -314,29 +320,29 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         user = interaction.user
         await answer_outcome(interaction, await bot.app.engine.ooc(key, str(user.id), user.display_name, text))
 
-    @app_commands.command(name="pause", description="Pause this channel's scene: characters stop answering")
+    @app_commands.command(name=cmd("cmd.pause"), description=cmd("cmd.pause.desc"))
     @app_commands.guild_only()
     async def pause(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
         await bot.app.engine.set_paused(key, True)
-        await respond(interaction, "The scene is paused: the characters will not answer until `/resume`.", ephemeral=False)
+        await respond(interaction, tr(await language_here(interaction), "discord.paused"), ephemeral=False)
 
-    @app_commands.command(name="resume", description="Resume this channel's scene")
+    @app_commands.command(name=cmd("cmd.resume"), description=cmd("cmd.resume.desc"))
     @app_commands.guild_only()
     async def resume(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
         await bot.app.engine.set_paused(key, False)
-        await respond(interaction, "The scene goes on.", ephemeral=False)
+        await respond(interaction, tr(await language_here(interaction), "discord.resumed"), ephemeral=False)
 
-    @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons (admins)")
+    @app_commands.command(name=cmd("cmd.why"), description=cmd("cmd.why.desc"))
     @app_commands.guild_only()
     @admin_only()
     async def why(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
         await respond(interaction, await bot.app.engine.why(key), ephemeral=True)
 
-    @app_commands.command(name="memory", description="What a character remembers of this scene (admins)")
-    @app_commands.describe(character="whose memory")
+    @app_commands.command(name=cmd("cmd.memory"), description=cmd("cmd.memory.desc"))
+    @app_commands.describe(character=cmd("cmd.memory.character"))
     @app_commands.autocomplete(character=character_choices)
     @app_commands.guild_only()
     @admin_only()
@@ -344,17 +350,17 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         bot, key, _ = await scene_here(interaction)
         await respond(interaction, await bot.app.engine.memory(key, character), ephemeral=True)
 
-    @app_commands.command(name="rewind", description="Undo the last turns of this scene and what they changed (admins)")
-    @app_commands.describe(turns="how many turns to undo")
+    @app_commands.command(name=cmd("cmd.rewind"), description=cmd("cmd.rewind.desc"))
+    @app_commands.describe(turns=cmd("cmd.rewind.turns"))
     @app_commands.guild_only()
     @admin_only()
     async def rewind(interaction: discord.Interaction, turns: app_commands.Range[int, 1, 50]) -> None:
         bot, key, _ = await scene_here(interaction)
         await defer(interaction, ephemeral=False)
         removed = await bot.app.engine.rewind(key, turns)
-        await respond(interaction, f"Rewound {removed} turn(s): the story continues from before them.", ephemeral=False)
+        await respond(interaction, tr(await language_here(interaction), "discord.rewound", n=removed), ephemeral=False)
 
-    @app_commands.command(name="tick", description="Let the world live now: absent characters act off-screen (admins)")
+    @app_commands.command(name=cmd("cmd.tick"), description=cmd("cmd.tick.desc"))
     @app_commands.guild_only()
     @admin_only()
     async def tick(interaction: discord.Interaction) -> None:
@@ -362,9 +368,10 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await defer(interaction, ephemeral=True)
         report = await bot.director.tick(key.guild_id, scene.world_id)
         names = {c.id: c.name for c in bot.app.library.cast_of(scene.world_id, key.guild_id)}
-        await respond(interaction, report.meanwhile(names) or "Time passes; nothing stirs.", ephemeral=True)
+        lang = bot.app.library.worlds[scene.world_id].language
+        await respond(interaction, report.meanwhile(names, lang) or tr(lang, "meanwhile.nothing"), ephemeral=True)
 
-    @app_commands.command(name="export", description="This scene's transcript as a JSON Lines file")
+    @app_commands.command(name=cmd("cmd.export"), description=cmd("cmd.export.desc"))
     @app_commands.guild_only()
     async def export(interaction: discord.Interaction) -> None:
         bot, key, _ = await scene_here(interaction)
@@ -374,7 +381,17 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
         name = getattr(interaction.channel, "name", None) or key.channel_id
         file = discord.File(io.BytesIO(data), filename=f"ensemble-{name}-{stamp}.jsonl")
-        await respond(interaction, f"The transcript of this scene: {len(records)} line(s).", ephemeral=True, file=file)
+        await respond(interaction, tr(await language_here(interaction), "discord.exported", n=len(records)), ephemeral=True, file=file)
+
+    @app_commands.command(name=cmd("cmd.map"), description=cmd("cmd.map.desc"))
+    @app_commands.guild_only()
+    async def map_(interaction: discord.Interaction) -> None:
+        bot, key, scene = await scene_here(interaction)
+        await defer(interaction, ephemeral=False)
+        world_of = bot.app.library.worlds[scene.world_id]
+        png = await render_scene_map(bot.app.engine, key)
+        file = discord.File(io.BytesIO(png), filename=f"map-{world_of.id}.png")
+        await respond(interaction, tr(world_of.language, "discord.map", world=world_of.name), ephemeral=False, file=file)
 
     @app_commands.command(name="limits", description="See or change this server's limits (admins)")
     @app_commands.describe(
@@ -492,12 +509,9 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         imported = import_card(await file.read(), file.filename)
         character = await bot.app.engine.add_character(guild_id, world_id, imported.character, rename=rename)
         notes = "".join(f"\n- {w}" for w in imported.warnings[:5])
-        await respond(
-            interaction,
-            f"**{character.name}** joined this server's cast of {bot.app.library.worlds[world_id].name}; "
-            f"`/summon {character.name}` brings them in.{notes}",
-            ephemeral=True,
-        )
+        world_of = bot.app.library.worlds[world_id]
+        said = tr(world_of.language, "discord.imported", name=character.name, world=world_of.name)
+        await respond(interaction, f"{said}{notes}", ephemeral=True)
 
     scene_group = app_commands.Group(
         name="scene",
@@ -533,6 +547,6 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await respond(interaction, text, ephemeral=True)
 
     return [
-        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, limits, world,
+        summon, dismiss, cast, look, go, map_, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, limits, world,
         character_group, scene_group,
     ]

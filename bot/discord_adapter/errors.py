@@ -5,8 +5,9 @@ from __future__ import annotations
 import structlog
 from discord import app_commands
 
-from bot.engine.scene import error_code, safe_message
+from bot.engine.scene import error_code
 from bot.errors import EnsembleError
+from bot.i18n import tr
 
 log = structlog.get_logger("discord")
 
@@ -15,14 +16,14 @@ class NotAdmin(app_commands.CheckFailure):
     """The command needs the Manage Server permission."""
 
 
-ADMIN_REFUSAL = "Only members with the **Manage Server** permission can use this command."
+ADMIN_REFUSAL = tr("en", "discord.admin_only")
 
 
-def user_text(exc: BaseException, **context: object) -> str:
+def user_text(exc: BaseException, language: str = "en", **context: object) -> str:
     """The sentence to show for ``exc``; unexpected errors are logged with the same short code they show.
 
     Never a traceback: an ``EnsembleError`` carries its own safe message, anything else becomes
-    "Something went wrong (E-XXXXXX)." and the log line with that code has the traceback.
+    "Something went wrong (E-XXXXXX)." (in ``language``) and the log line with that code has the traceback.
     """
     original: BaseException = exc
     while isinstance(original, app_commands.CommandInvokeError) or (
@@ -30,12 +31,12 @@ def user_text(exc: BaseException, **context: object) -> str:
     ):
         original = original.original if isinstance(original, app_commands.CommandInvokeError) else original.__cause__  # type: ignore[assignment]
     if isinstance(original, NotAdmin):
-        return ADMIN_REFUSAL
+        return tr(language, "discord.admin_only")
     if isinstance(original, app_commands.NoPrivateMessage):
-        return "This command only works in a server."
+        return tr(language, "discord.guild_only")
     if isinstance(original, app_commands.CheckFailure):
-        return "You cannot use this command here."
+        return tr(language, "discord.not_here")
     if isinstance(original, EnsembleError):
         return original.user_message
     log.error("discord.error", code=error_code(original), exc_info=original, **context)
-    return safe_message(original)
+    return tr(language, "error.code", code=error_code(original))

@@ -13,6 +13,7 @@ from bot.discord_adapter.swipes import swipe_view
 from bot.discord_adapter.webhook_store import PostRecord, WebhookStore
 from bot.discord_adapter.webhooks import NO_MENTIONS, Posted, StaleMessage, WebhookManager
 from bot.engine.lines import Narration, Notice, TurnOutcome, Utterance
+from bot.i18n import tr
 from bot.store import Store
 
 log = structlog.get_logger("discord.outbox")
@@ -67,7 +68,7 @@ class Outbox:
             )
 
     async def show_alternative(
-        self, channel: Any, platform_id: int, utterance: Utterance, *, seen: discord.Message | None = None
+        self, channel: Any, platform_id: int, utterance: Utterance, *, seen: discord.Message | None = None, language: str = "en"
     ) -> str | None:
         """Edit a posted line to show ``utterance`` (another alternative); a sentence if that is impossible.
 
@@ -79,13 +80,13 @@ class Outbox:
         if not records and seen is not None and seen.id == platform_id:
             records = [PostRecord(seen.id, channel.id, seen.id, 0, seen.webhook_id)]
         if not records:
-            return "That line can no longer be changed."
+            return tr(language, "discord.unchangeable")
         view = swipe_view(utterance.message_id, utterance.swipe_index, utterance.swipe_count)
         try:
             deleted = await self.webhooks.edit(channel, records, name=utterance.speaker, text=utterance.text, view=view)
         except StaleMessage as exc:
             log.info("swipe.stale", message=str(platform_id), reason=str(exc))
-            return "That line can no longer be changed here (its message or webhook is gone); the new text is kept."
+            return tr(language, "discord.stale")
         if deleted:
             await self.repo.drop_posts(guild_id, deleted)
         return None

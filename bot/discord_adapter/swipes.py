@@ -18,6 +18,7 @@ import structlog
 from bot.discord_adapter.errors import user_text
 from bot.discord_adapter.render import swipe_label
 from bot.engine.lines import SceneKey, Utterance
+from bot.i18n import tr
 
 if TYPE_CHECKING:
     from bot.discord_adapter.client import EnsembleBot
@@ -90,29 +91,31 @@ async def _swipe(
     store = bot.app.store
     scene = await store.get_scene(key.guild_id, key.channel_id)
     message = None if scene is None else await store.message(scene.id, message_id)
+    world = bot.app.library.worlds.get(scene.world_id) if scene is not None else None
+    lang = world.language if world is not None else "en"
     clicked = interaction.message.id if interaction.message is not None else None
     if scene is None or message is None or message.character_id is None:
-        return "That line has no alternatives here."
+        return tr(lang, "discord.no_alternatives")
     if clicked is not None and message.platform_message_id not in (None, str(clicked)):
         # The buttons sit on the line's main message; these belong to another line (say one from
         # before a /world reset, whose engine ids were reused).
-        return "That line can no longer be changed."
+        return tr(lang, "discord.unchangeable")
     if action == "regen":
         outcome = await bot.app.engine.regenerate(key, message_id)
     else:
         if message.settled:
-            return "The story has moved on; that line stays as it is."
+            return tr(lang, "discord.moved_on")
         outcome = await bot.app.engine.show_swipe(key, message_id, ACTIONS[action][1])
     utterances = outcome.utterances
     if not utterances:
         return " ".join(n.text for n in outcome.notices) or None
     platform_id = message.platform_message_id or clicked
     if platform_id is None:
-        return "That line can no longer be changed."
+        return tr(lang, "discord.unchangeable")
     return await bot.outbox.show_alternative(
-        interaction.channel, int(platform_id), utterances[0], seen=interaction.message
+        interaction.channel, int(platform_id), utterances[0], seen=interaction.message, language=lang
     )
 
 
-def describe(utterance: Utterance) -> str:
-    return f"{utterance.speaker}: alternative {swipe_label(utterance.swipe_index, utterance.swipe_count)}"
+def describe(utterance: Utterance, language: str = "en") -> str:
+    return tr(language, "discord.alternative", name=utterance.speaker, label=swipe_label(utterance.swipe_index, utterance.swipe_count))

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot.content.models import Character, World
 from bot.engine.lines import CastEntry, Narration, Notice, SceneKey, TurnOutcome
 from bot.errors import NotFound
+from bot.i18n import CATALOG, join, retell, sentences, tr
 from bot.store.records import NewEvent, NewMessage, TurnCommit
 from bot.world.events import move_event
 from bot.world.graph import can_move, neighbours
@@ -27,15 +28,15 @@ class SceneCommands:
     def _find_character(self: SceneEngine, world: World, name: str, guild_id: str | None = None) -> Character:
         character = self.library.find_character(world.id, name, guild_id)
         if character is None:
-            cast = ", ".join(c.name for c in self.library.cast_of(world.id, guild_id))
-            raise NotFound(f"Nobody called {name!r} lives in {world.name}. The cast: {cast}.")
+            cast = join(world.language, (c.name for c in self.library.cast_of(world.id, guild_id)))
+            raise NotFound(tr(world.language, "find.no_character", name=name, world=world.name, cast=cast))
         return character
 
     def _find_place(self: SceneEngine, world: World, name: str) -> str:
         location = self.library.find_location(world.id, name)
         if location is None:
-            places = ", ".join(loc.name for loc in world.locations)
-            raise NotFound(f"There is no place called {name!r} in {world.name}. Places: {places}.")
+            places = join(world.language, (loc.name for loc in world.locations))
+            raise NotFound(tr(world.language, "find.no_place", name=name, world=world.name, places=places))
         return location.id
 
     def _narration(self: SceneEngine, world: World, text: str, message_id: int | None) -> Narration:
@@ -54,13 +55,13 @@ class SceneCommands:
             source = states[character.id].location
             place = world.location(target).name
             if character.id in members and source == target:
-                return TurnOutcome((Notice(f"{character.name} is already in the scene, at {place}."),))
-            text = f"{character.name} arrives at {place}." if source != target else f"{character.name} joins the scene at {place}."
+                return TurnOutcome((Notice(tr(world.language, "summon.already", name=character.name, place=place)),))
+            said = tr(world.language, "summon.arrives" if source != target else "summon.joins", name=character.name, place=place)
             witnesses = [m for m in members if states[m].location == target] + (["user"] if target == scene.user_location else [])
-            draft_messages = [NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=target, heard_by=tuple(witnesses))]
+            draft_messages = [NewMessage(kind="narration", speaker=world.narrator.name, text=said, location=target, heard_by=tuple(witnesses))]
             events = [move_event("summon", character.id, source, target, [*witnesses, character.id])]
             turn_id, ids = await self._record(scene, draft_messages, events, join=(character.id,))
-            return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
+            return TurnOutcome((self._narration(world, said, ids[0]),), turn_id)
 
     async def _record(
         self: SceneEngine, scene, messages, events, user_location: str | None = None, *, join=(), leave=()
@@ -78,11 +79,11 @@ class SceneCommands:
             world = self.world(scene.world_id)
             character = self._find_character(world, name, scene.guild_id)
             if character.id not in await self.store.members(scene.id):
-                return TurnOutcome((Notice(f"{character.name} is not in this scene."),))
-            text = f"{character.name} steps out of the story for now."
-            message = NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=scene.user_location)
+                return TurnOutcome((Notice(tr(world.language, "dismiss.not_member", name=character.name)),))
+            said = tr(world.language, "dismiss.leaves", name=character.name)
+            message = NewMessage(kind="narration", speaker=world.narrator.name, text=said, location=scene.user_location)
             turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], leave=(character.id,))
-            return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
+            return TurnOutcome((self._narration(world, said, ids[0]),), turn_id)
 
     async def cast(self: SceneEngine, key: SceneKey) -> list[CastEntry]:
         """Who is in this scene, where, in what mood, and how they feel about others."""
@@ -109,12 +110,13 @@ class SceneCommands:
     def _feelings(self: SceneEngine, relationships: dict[str, Any], world_id: str, guild_id: str) -> str:
         """Relationships in a few words for /cast: toward the players first, then the others."""
         names = {c.id: c.name for c in self.library.cast_of(world_id, guild_id)}
+        lang = self.world(world_id).language
         parts = []
         for target in sorted(relationships, key=lambda t: (t != "user", t)):
             relation = relationships[target]
-            who = "the players" if target == "user" else names.get(target, target)
-            parts.append(f"{who} {int(relation.get('affinity', 0)):+d}")
-        return ", ".join(parts)
+            who = tr(lang, "feelings.players") if target == "user" else names.get(target, target)
+            parts.append(tr(lang, "feelings.entry", who=who, affinity=int(relation.get("affinity", 0))))
+        return join(lang, parts)
 
     async def look(self: SceneEngine, key: SceneKey) -> TurnOutcome:
         """The narrator describes the players' place, who is there, who can be heard, and the ways on."""
@@ -122,21 +124,24 @@ class SceneCommands:
         world = self.world(scene.world_id)
         spatial = await self.spatial(scene, await self.store.npc_states(scene.guild_id, scene.world_id))
         place = world.location(scene.user_location)
-        parts = [f"{place.name}. {place.description}"]
+        lang = world.language
+        parts = [tr(lang, "look.place", name=place.name, description=place.description)]
         present = spatial.present()
-        parts.append(("Here: " + ", ".join(spatial.names[c] for c in present) + ".") if present else "Nobody from the story is here.")
+        here = join(lang, (spatial.names[c] for c in present))
+        parts.append(tr(lang, "move.here", names=here) if present else tr(lang, "move.nobody_here"))
         nearby = [c for c in spatial.hearers() if c not in present]
         if nearby:
-            parts.append("Within earshot: " + ", ".join(f"{spatial.names[c]} ({world.location(spatial.npc_locations[c]).name})" for c in nearby) + ".")
+            heard = (tr(lang, "look.earshot_entry", name=spatial.names[c], place=world.location(spatial.npc_locations[c]).name) for c in nearby)
+            parts.append(tr(lang, "look.earshot", names=join(lang, heard)))
         exits = []
         for other in neighbours(world, scene.user_location):
             label = world.location(other).name
-            exits.append(f"{label} (locked)" if can_move(world, scene.user_location, other).reason == "locked" else label)
+            exits.append(tr(lang, "look.locked", place=label) if can_move(world, scene.user_location, other).reason == "locked" else label)
         if exits:
-            parts.append("Ways on: " + ", ".join(exits) + ".")
-        return TurnOutcome((self._narration(world, " ".join(parts), None),))
+            parts.append(tr(lang, "look.ways", places=join(lang, exits)))
+        return TurnOutcome((self._narration(world, sentences(lang, *parts), None),))
 
-    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str = "You") -> TurnOutcome:
+    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str) -> TurnOutcome:
         """Move the players to a place a short open path leads to; refused moves are narrated."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
@@ -144,7 +149,7 @@ class SceneCommands:
             world = self.world(scene.world_id)
             target = self._find_place(world, place)
             if target == scene.user_location:
-                return TurnOutcome((Notice(f"{author_name} is already at {world.location(target).name}."),))
+                return TurnOutcome((Notice(tr(world.language, "go.already", who=author_name, place=world.location(target).name)),))
             spatial = await self.spatial(scene, await self.store.npc_states(scene.guild_id, scene.world_id))
             change = move_user(spatial, target, author_name, "/go")
             messages = [
@@ -163,9 +168,9 @@ class SceneCommands:
                 await self.store.message(scene.id, message_id) if message_id is not None else await self.store.last_npc_message(scene.id)
             )
             if message is None or message.kind != "npc" or message.character_id is None:
-                return TurnOutcome((Notice("There is no character reply to regenerate."),))
+                return TurnOutcome((Notice(tr(world.language, "regenerate.none")),))
             if message.settled:
-                return TurnOutcome((Notice("The story has moved on; only the latest replies can be regenerated."),))
+                return TurnOutcome((Notice(tr(world.language, "regenerate.settled")),))
             character = self.library.characters[message.character_id]
             states = await self.store.npc_states(scene.guild_id, scene.world_id)
             spatial = await self.spatial(scene, states)
@@ -173,8 +178,8 @@ class SceneCommands:
 
             try:
                 generated = await self._generate(scene, world, character, spatial, states, before_id=message.id)
-            except ModelUnavailable as exc:
-                return TurnOutcome((Notice(exc.user_message, code="model_unavailable"),))
+            except ModelUnavailable:
+                return TurnOutcome((Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"),))
             idx = await self.store.add_swipe(scene.id, message.id, generated.text)
             count = len(await self.store.swipes(message.id))
             return TurnOutcome((self._utterance(message.id, character, generated.text, idx, count),), message.turn_id)
@@ -184,10 +189,11 @@ class SceneCommands:
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
             message = await self.store.message(scene.id, message_id)
+            lang = self.world(scene.world_id).language
             if message is None or message.character_id is None:
-                return TurnOutcome((Notice("That message has no alternatives."),))
+                return TurnOutcome((Notice(tr(lang, "swipe.none")),))
             if message.settled:
-                return TurnOutcome((Notice("The story has moved on; the reply that was kept stays."),))
+                return TurnOutcome((Notice(tr(lang, "swipe.settled")),))
             swipes = await self.store.swipes(message.id)
             idx = min(max(message.active_swipe + step, 0), len(swipes) - 1)
             shown = await self.store.show_swipe(scene.id, message.id, idx)
@@ -205,7 +211,7 @@ class SceneCommands:
         async with self.lock(scene.id):
             note = NewMessage(kind="ooc", speaker=author_name, text=text, author_id=author_id, location=scene.user_location)
             turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
-            return TurnOutcome((Notice("Noted for the narrator; the characters did not hear it."),), turn_id)
+            return TurnOutcome((Notice(tr(self.world(scene.world_id).language, "ooc.noted")),), turn_id)
 
     async def export(self: SceneEngine, key: SceneKey) -> list[dict[str, object]]:
         """The scene's transcript as export records (see ``bot.engine.export``)."""
@@ -219,18 +225,30 @@ class SceneCommands:
         scene = await self.require_scene(key)
         events = await self.store.latest_events(scene.id, "schedule", limit=12)
         starts = [i for i, e in enumerate(events) if e["payload"].get("context") == "line"]
+        lang = self.world(scene.world_id).language
         if not starts:
-            return "No speaker has been chosen in this scene yet."
+            return tr(lang, "why.none")
         names = {c.id: c.name for c in self.library.cast_of(scene.world_id, scene.guild_id)}
         lines: list[str] = []
         for event in events[starts[-1] :]:
             payload: dict[str, Any] = event["payload"]
-            lines.append(f"Decision ({payload.get('context')}): {payload.get('note') or ''}".rstrip())
+            context = retell(lang, "why.context.", str(payload.get("context")))
+            note = _retold_note(lang, str(payload.get("note") or ""), names)
+            lines.append(tr(lang, "why.decision", context=context, note=note).rstrip())
             scores: dict[str, float] = payload.get("scores", {})
             for cid, value in sorted(scores.items(), key=lambda kv: -kv[1]):
                 mark = "->" if cid in payload.get("speakers", []) else "  "
-                reasons = "; ".join(payload.get("reasons", {}).get(cid, []))
+                reasons = join(lang, (retell(lang, "why.reason.", r) for r in payload.get("reasons", {}).get(cid, [])))
                 lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
             if not scores:
-                lines.append("   nobody could hear it")
+                lines.append(tr(lang, "why.nobody_heard"))
         return "\n".join(lines)
+
+
+def _retold_note(lang: str, note: str, names: dict[str, str]) -> str:
+    """A stored decision note in the reader's language, with character ids told as names."""
+    found = CATALOG.parse("why.note.", note)
+    if found is None:
+        return note
+    key, fields = found
+    return tr(lang, key, **{k: names.get(v, v) for k, v in fields.items()})

@@ -27,11 +27,12 @@ class HistoryLine:
 
 @dataclass(frozen=True, slots=True)
 class PresentCharacter:
-    """Someone in the same place as the speaking NPC, as it sees them."""
+    """Someone the speaking NPC can hear, as it sees them: in its place, or (``place``) through an audible exit."""
 
     name: str
     mood: str | None = None
     note: str | None = None
+    place: str | None = None  # None: in the same place; else the place they are heard from
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,15 @@ class TurnContext:
     mood_intensity: float
     user_names: Sequence[str] = ()
     extra_instruction: str | None = None
+    # Where the players are as the NPC knows it: None in its place, else that place's name, and whether
+    # voices carry between the two (an audible exit), so a prompt never says "here" of someone next door.
+    players_place: str | None = None
+    players_in_earshot: bool = True
+
+
+def _person(person: PresentCharacter) -> str:
+    detail = ", ".join(x for x in (person.mood, person.note) if x)
+    return f"{person.name} ({detail})" if detail else person.name
 
 
 def substitute_macros(text: str, *, char: str, user: str = DEFAULT_USER_NAME) -> str:
@@ -121,17 +131,25 @@ def sample_messages(character: Character) -> list[ChatMessage]:
 def turn_instruction(character: Character, world: World, ctx: TurnContext) -> str:
     """The per-turn tail: where the NPC is, who is there, how it feels, what to do now."""
     lines = [f"[Now] {character.name} is at {ctx.location.name}: {ctx.location.description}"]
-    if ctx.present:
-        who = []
-        for person in ctx.present:
-            detail = ", ".join(x for x in (person.mood, person.note) if x)
-            who.append(f"{person.name} ({detail})" if detail else person.name)
-        lines.append("Here with you: " + "; ".join(who) + ".")
+    here = [person for person in ctx.present if person.place is None]
+    near = [person for person in ctx.present if person.place is not None]
+    if here:
+        lines.append("Here with you: " + "; ".join(_person(p) for p in here) + ".")
     else:
         lines.append("Nobody else is here.")
+    if near:
+        heard = "; ".join(f"{_person(p)} at {p.place}" for p in near)
+        lines.append(f"Within earshot but not here (you hear each other, you cannot see or touch them): {heard}.")
     lines.append(f"Your mood: {ctx.mood_label} ({ctx.mood_intensity:.1f}).")
     if ctx.user_names:
-        lines.append("Players in the scene (never write for them): " + ", ".join(ctx.user_names) + ".")
+        players = ", ".join(ctx.user_names)
+        if ctx.players_place is None:
+            where = "here with you"
+        elif ctx.players_in_earshot:
+            where = f"at {ctx.players_place}, within earshot but not here"
+        else:
+            where = f"at {ctx.players_place}, out of earshot"
+        lines.append(f"Players in the scene (never write for them): {players}; they are {where}.")
     lines.append(f"Write {character.name}'s next reply only.")
     if ctx.extra_instruction:
         lines.append(ctx.extra_instruction)

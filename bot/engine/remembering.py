@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.engine.lines import SceneKey
 from bot.engine.ports import ChatMessage, ChatOptions
 from bot.errors import ModelUnavailable
+from bot.i18n import term, tr
 from bot.memory.retrieval import Memory, pinned, rank
 from bot.store.records import SceneRow
 from bot.world.events import rebuild
@@ -153,30 +154,32 @@ class Remembering:
         scene = await self.require_scene(key)
         world = self.world(scene.world_id)
         character = self._find_character(world, name, scene.guild_id)
-        lines = [f"What {character.name} remembers of this scene:"]
+        lang = world.language
+        lines = [tr(lang, "memory.title", name=character.name)]
         summary = await self.store.latest_summary(scene.id, character.id)
-        lines.append(f"Summary: {summary[0]}" if summary else "Summary: none yet.")
+        lines.append(tr(lang, "memory.summary", summary=summary[0]) if summary else tr(lang, "memory.no_summary"))
         facts = [Memory(fid, text, importance, seq, kind) for fid, kind, text, importance, seq in await self.store.known_facts(scene.id, character.id)]
         top = pinned(facts, 8)
         if top:
-            lines.append("Facts it knows (most important first):")
-            lines.extend(f"- [{m.kind}, {m.importance}] {m.text}" for m in top)
+            lines.append(tr(lang, "memory.facts"))
+            lines.extend(tr(lang, "memory.fact", kind=term(lang, "fact", m.kind), importance=m.importance, text=m.text) for m in top)
         recent = await self.store.recent_messages(scene.id, 6)
         query = "\n".join(r.text for r in recent)
         recalled = [s.memory for s in rank(facts, query, recent[-1].id if recent else 0) if s.memory not in top][:4]
         if recalled:
-            lines.append("Brought to mind by the recent lines:")
+            lines.append(tr(lang, "memory.recalled"))
             lines.extend(f"- {m.text}" for m in recalled)
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=5)
         if events:
-            lines.append("Off-screen, it lived through:")
+            lines.append(tr(lang, "memory.offscreen"))
             lines.extend(f"- {e['payload'].get('text', '')}" for e in events)
         state = (await self.store.npc_states(scene.guild_id, scene.world_id)).get(character.id)
         if state is not None:
-            lines.append(f"Mood: {state.mood_label} ({state.mood_intensity:.1f}); at {world.location(state.location).name}.")
+            lines.append(tr(lang, "memory.state", mood=state.mood_label, intensity=state.mood_intensity, place=world.location(state.location).name))
             for target, relation in sorted(state.relationships.items()):
-                who = "the players" if target == "user" else self.library.characters[target].name if target in self.library.characters else target
-                lines.append(f"- feels {relation.get('affinity', 0):+d} toward {who}: {relation.get('note', '')}".rstrip(": "))
+                who = tr(lang, "feelings.players") if target == "user" else self.library.characters[target].name if target in self.library.characters else target
+                note, affinity = str(relation.get("note", "")).strip(), int(relation.get("affinity", 0))
+                lines.append(tr(lang, "memory.feels_note" if note else "memory.feels", affinity=affinity, who=who, note=note))
         if not top and not summary and not events:
-            lines.append("Nothing of note yet.")
+            lines.append(tr(lang, "memory.nothing"))
         return "\n".join(lines)

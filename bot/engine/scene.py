@@ -45,6 +45,7 @@ from bot.engine.scheduler import (
     topic_words,
 )
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
+from bot.i18n import tr
 from bot.memory.facts import extract_facts
 from bot.memory.layout import Line, PromptInputs, assemble
 from bot.memory.retrieval import Memory
@@ -66,6 +67,7 @@ from bot.store.usage import UsageStore
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
 from bot.world.events import apply_all, changed_states, starting_state
+from bot.world.graph import audible_from
 from bot.world.mood import after_turn
 from bot.world.narrator import (
     Spatial,
@@ -206,10 +208,7 @@ class SceneEngine(SceneCommands, Remembering):
         name = character.name
         if name.casefold() in taken or scoped in ids:
             if not rename:
-                raise Refused(
-                    f"This server's cast already has a character called {name}. Import it again with rename "
-                    "on to add it as a second one, or remove the other first."
-                )
+                raise Refused(tr(world.language, "cast.taken", name=name))
             number = 2
             while f"{name} ({number})".casefold() in taken or f"{scoped}-{number}" in ids:
                 number += 1
@@ -338,7 +337,7 @@ class SceneEngine(SceneCommands, Remembering):
             code = error_code(exc)
             bound.exception("turn.failed", code=code)
             await self._fail_turn(scene, start.turn_id)
-            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),), start.turn_id, start.turn_seq)
+            return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
         return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _play_user_turn(
@@ -383,7 +382,7 @@ class SceneEngine(SceneCommands, Remembering):
                 )
             except ModelUnavailable as exc:
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
-                draft.notices.append(Notice(exc.user_message, code="model_unavailable"))
+                draft.notices.append(Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"))
                 break
             self._add_utterance(draft, world, spatial, character, generated, pending)
             states = apply_all(base_states, draft.events)
@@ -576,7 +575,7 @@ class SceneEngine(SceneCommands, Remembering):
         user_names = sorted({row.speaker for row, _ in rows[-40:] if row.kind == "user"} | ({author} if author else set()))
         feelings = state.relationships
         present = [
-            PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)))
+            PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)), place=spatial.place_seen_from(o.id, here))
             for o in others
         ]
         toward_user = _feeling(feelings.get("user"))
@@ -594,6 +593,7 @@ class SceneEngine(SceneCommands, Remembering):
             turn=TurnContext(
                 location=world.location(here), present=present, mood_label=state.mood_label,
                 mood_intensity=state.mood_intensity, user_names=user_names, extra_instruction=extra or None,
+                players_place=spatial.players_seen_from(here), players_in_earshot=spatial.user_location in audible_from(world, here),
             ),
             now_seq=now_seq,
             budget=world.settings.prompt_budget,

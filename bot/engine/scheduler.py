@@ -17,6 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.i18n import tr
+
 AROUSED = {"angry", "excited", "jovial", "furious", "eager", "hurt", "warm", "cheerful", "restless", "scheming", "喜", "怒", "兴奋"}
 SUBDUED = {"sad", "tired", "sullen", "withdrawn", "weary", "calm", "shy", "afraid", "沉默", "疲惫", "害怕"}
 WORD = re.compile(r"[A-Za-z]{4,}|[\u4e00-\u9fff]{2}")
@@ -78,26 +80,26 @@ def score(candidate: Candidate, *, question: bool, line_words: frozenset[str], r
     """One candidate's score and the reasons behind each part."""
     parts: list[tuple[float, str]] = []
     if candidate.replied_to:
-        parts.append((6.0, "the line replies to its message"))
+        parts.append((6.0, tr("en", "why.reason.replied")))
     if candidate.addressed_at is not None:
-        parts.append((5.0, "named in the line"))
+        parts.append((5.0, tr("en", "why.reason.named")))
         if question:
-            parts.append((1.0, "asked a question"))
+            parts.append((1.0, tr("en", "why.reason.asked")))
     elif question:
-        parts.append((0.4, "an open question"))
+        parts.append((0.4, tr("en", "why.reason.open_question")))
     overlap = len(candidate.topics & line_words)
     if overlap:
-        parts.append((min(1.0, 0.35 * overlap), f"the line touches its goals ({overlap} words)"))
+        parts.append((min(1.0, 0.35 * overlap), tr("en", "why.reason.goals", n=overlap)))
     label = candidate.mood_label.lower()
     if label in AROUSED:
-        parts.append((0.3 * candidate.mood_intensity, f"mood {label}"))
+        parts.append((0.3 * candidate.mood_intensity, tr("en", "why.reason.mood", mood=label)))
     elif label in SUBDUED:
-        parts.append((-0.3 * candidate.mood_intensity, f"mood {label}"))
-    parts.append((candidate.talkativeness, f"talkativeness {candidate.talkativeness:.2f}"))
+        parts.append((-0.3 * candidate.mood_intensity, tr("en", "why.reason.mood", mood=label)))
+    parts.append((candidate.talkativeness, tr("en", "why.reason.talkativeness", value=f"{candidate.talkativeness:.2f}")))
     fairness = min(candidate.lines_since_spoke, FAIRNESS_SATURATION) / FAIRNESS_SATURATION
-    parts.append((0.8 * fairness, f"quiet for {candidate.lines_since_spoke} lines" if candidate.lines_since_spoke < NEVER else "has not spoken yet"))
+    parts.append((0.8 * fairness, tr("en", "why.reason.quiet", n=candidate.lines_since_spoke) if candidate.lines_since_spoke < NEVER else tr("en", "why.reason.never_spoke")))
     if candidate.spoke_last and candidate.addressed_at is None and not candidate.replied_to:
-        parts.append((-0.5, "spoke last"))
+        parts.append((-0.5, tr("en", "why.reason.spoke_last")))
     jitter = rng.random() * 0.05
     return round(sum(p for p, _ in parts) + jitter, 4), [r for _, r in parts]
 
@@ -107,7 +109,7 @@ def choose_for_line(
 ) -> Decision:
     """Speakers for a user line."""
     if not candidates or settings.max_speakers <= 0:
-        return Decision((), note="nobody can hear the line" if not candidates else "speaking is turned off")
+        return Decision((), note=tr("en", "why.note.nobody_hears") if not candidates else tr("en", "why.note.speaking_off"))
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
     for candidate in candidates:
@@ -117,14 +119,14 @@ def choose_for_line(
     addressed = [c for c in candidates if c.replied_to or c.addressed_at is not None]
     if addressed:
         ordered = sorted(addressed, key=lambda c: (not c.replied_to, c.addressed_at if c.addressed_at is not None else 1 << 30))
-        return Decision(tuple(c.character_id for c in ordered[: settings.max_speakers]), scores, reasons, "addressed")
+        return Decision(tuple(c.character_id for c in ordered[: settings.max_speakers]), scores, reasons, tr("en", "why.note.addressed"))
     ranked = sorted(candidates, key=lambda c: -scores[c.character_id])
     speakers = [ranked[0].character_id]
     if question and len(ranked) > 1 and settings.max_speakers > 1:
         runner_up = ranked[1]
         if rng.random() < settings.second_speaker * (0.5 + runner_up.talkativeness):
             speakers.append(runner_up.character_id)
-    return Decision(tuple(speakers), scores, reasons, "best fit" + (" (open question)" if question else ""))
+    return Decision(tuple(speakers), scores, reasons, tr("en", "why.note.best_fit_question" if question else "why.note.best_fit"))
 
 
 def chain_continues(step: int, settings: SchedulerSettings, rng: random.Random) -> bool:
@@ -139,14 +141,14 @@ def choose_reactor(
 ) -> Decision:
     """Who reacts to an NPC's line: someone it named first; else the best other; the speaker itself rarely."""
     if not candidates:
-        return Decision((), note="nobody to react")
+        return Decision((), note=tr("en", "why.note.nobody_reacts"))
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
     for candidate in candidates:
         value, why = score(candidate, question=False, line_words=line_words, rng=rng)
         if candidate.character_id == last_speaker:
             value -= 1.0
-            why.append("would be continuing its own line")
+            why.append(tr("en", "why.reason.continuing"))
         scores[candidate.character_id], reasons[candidate.character_id] = round(value, 4), why
     best = max(candidates, key=lambda c: scores[c.character_id])
-    return Decision((best.character_id,), scores, reasons, f"reaction to {last_speaker}")
+    return Decision((best.character_id,), scores, reasons, tr("en", "why.note.reaction", who=last_speaker))

@@ -1,4 +1,5 @@
-"""Events told as short sentences, for an NPC's memory block and for people asking what happened."""
+"""Events told as short sentences in the world's language, for an NPC's memory block and for people asking
+what happened."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.content.models import World
+from bot.i18n import tr
 
 
 def _place(world: World, location_id: object) -> str:
@@ -15,17 +17,27 @@ def _place(world: World, location_id: object) -> str:
         return str(location_id)
 
 
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def describe_event(event: Mapping[str, Any], world: World, names: Mapping[str, str], *, viewer: str | None = None) -> str | None:
     """One event as a sentence from a viewer's side ("you" for the viewer), or None if it tells nothing."""
+    lang = world.language
     kind = event["kind"]
     subject = event.get("subject")
     payload = event.get("payload", {})
-    who = "you" if subject == viewer else ("the players" if subject == "user" else names.get(str(subject), str(subject)))
+    if subject == viewer:
+        who = tr(lang, "event.you")
+    elif subject == "user":
+        who = tr(lang, "event.players")
+    else:
+        who = names.get(str(subject), str(subject))
     if kind == "offscreen":
         text = str(payload.get("text", "")).strip()
-        return f"While the players were away: {text}" if text else None
+        return tr(lang, "event.offscreen", text=text) if text else None
     if kind == "move":
-        return f"{who[0].upper() + who[1:]} went from {_place(world, payload.get('from'))} to {_place(world, payload.get('to'))}."
+        return _capitalised(tr(lang, "event.move", who=who, src=_place(world, payload.get("from")), dst=_place(world, payload.get("to"))))
     if kind == "summon":
-        return f"{who[0].upper() + who[1:]} came to {_place(world, payload.get('to'))}."
+        return _capitalised(tr(lang, "event.summon", who=who, dst=_place(world, payload.get("to"))))
     return None

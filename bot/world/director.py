@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.content.models import Character, World
 from bot.engine.ports import ChatMessage, ChatOptions, Clock
 from bot.errors import ModelUnavailable
+from bot.i18n import sentences, tr
 from bot.store.records import NewEvent, NpcStateRow
 from bot.world.events import apply_all, mood_event, move_event, relationship_event
 from bot.world.movement import shortest_path
@@ -140,7 +141,8 @@ def plan_messages(world: World, npcs: Sequence[Character], states: dict[str, Npc
         "character listed, say in one sentence what they did, within the world's rules. They may move to a nearby "
         "place, meet someone, change mood. Answer JSON only: {\"actions\": [{\"character\": id, \"action\": "
         "\"one sentence in the third person\", \"move_to\": location id or null, \"mood\": word or null, "
-        "\"mood_intensity\": 0..1 or null, \"met\": [character ids], \"relationship_note\": text or null}]}."
+        "\"mood_intensity\": 0..1 or null, \"met\": [character ids], \"relationship_note\": text or null}]}. "
+        + tr(world.language, "offscreen.language")
     )
     user = f"World rules:\n{rules}\n\nPlaces:\n{places}\n\nCharacters:\n{who}\n\nPossible developments:\n{seeds}"
     return [ChatMessage("system", system), ChatMessage("user", user)]
@@ -157,10 +159,10 @@ def fallback_plan(world: World, npcs: Sequence[Character], states: dict[str, Npc
         if options and rng.random() < 0.7:
             target = options[rng.randrange(len(options))]
             actions.append(
-                OffscreenAction(character=npc.id, action=f"{npc.name} went over to {world.location(target).name}.", move_to=target)
+                OffscreenAction(character=npc.id, action=tr(world.language, "offscreen.went", name=npc.name, place=world.location(target).name), move_to=target)
             )
         else:
-            actions.append(OffscreenAction(character=npc.id, action=f"{npc.name} stayed at {world.location(here).name}, lost in thought."))
+            actions.append(OffscreenAction(character=npc.id, action=tr(world.language, "offscreen.stayed", name=npc.name, place=world.location(here).name)))
     return OffscreenPlan(actions=actions)
 
 
@@ -211,9 +213,9 @@ class TickReport:
     events: list[NewEvent] = field(default_factory=list)
     used_model: bool = False
 
-    def meanwhile(self, names: dict[str, str]) -> str | None:
+    def meanwhile(self, names: dict[str, str], language: str = "en") -> str | None:
         texts = [str(e.payload.get("text")) for e in self.events if e.kind == "offscreen" and e.payload.get("text")]
-        return ("Meanwhile... " + " ".join(texts)) if texts else None
+        return tr(language, "meanwhile", text=sentences(language, *texts)) if texts else None
 
 
 ActivityFn = Callable[[], Awaitable[list[tuple[str, str, datetime]]]]
@@ -291,7 +293,7 @@ class Director:
         await self.engine.record_world_events(guild_id, world_id, report.events)
         log.info("director.tick", guild=guild_id, world=world_id, events=len(report.events), model=report.used_model)
         self.engine.metrics.director_ticks.labels("model" if report.used_model else "rules").inc()
-        text = report.meanwhile(names)
+        text = report.meanwhile(names, world.language)
         if text and self.on_meanwhile is not None:
             await self.on_meanwhile(guild_id, world_id, text)
         return report

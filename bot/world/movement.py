@@ -7,7 +7,7 @@ movement verb but no place the rules can pin down, it is ambiguous and the narra
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.content.models import World
@@ -130,6 +130,20 @@ def shortest_path(world: World, source: str, target: str, allowed: Sequence[str]
     """The shortest walk from ``source`` to ``target`` through unlocked exits, or None."""
     from bot.world.graph import can_move
 
+    return _walk(world, source, target, allowed, lambda a, b: can_move(world, a, b).allowed)
+
+
+def walk_ignoring_locks(world: World, source: str, target: str) -> list[str] | None:
+    """The shortest walk as if every door were open: tells "locked" apart from "no way at all"."""
+    from bot.world.graph import can_move
+
+    return _walk(world, source, target, None, lambda a, b: can_move(world, a, b).reason in ("", "locked"))
+
+
+def _walk(
+    world: World, source: str, target: str, allowed: Sequence[str] | None, step: Callable[[str, str], bool]
+) -> list[str] | None:
+    """Breadth-first search over the places, taking a step wherever ``step`` allows it."""
     frontier = [[source]]
     seen = {source}
     while frontier:
@@ -139,7 +153,7 @@ def shortest_path(world: World, source: str, target: str, allowed: Sequence[str]
         for loc in world.locations:
             if loc.id in seen or (allowed is not None and loc.id not in allowed):
                 continue
-            if can_move(world, path[-1], loc.id).allowed:
+            if step(path[-1], loc.id):
                 seen.add(loc.id)
                 frontier.append([*path, loc.id])
     return None

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.content.models import World
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ModelUnavailable
+from bot.i18n import join, sentences, tr
 from bot.store.records import NewEvent
 from bot.world.events import move_event
-from bot.world.graph import audible_from
-from bot.world.movement import MoveIntent, npc_departure, shortest_path, user_intents
+from bot.world.graph import audible_from, can_move
+from bot.world.movement import MoveIntent, npc_departure, shortest_path, user_intents, walk_ignoring_locks
 
 log = structlog.get_logger("narrator")
 
@@ -65,6 +66,15 @@ class Spatial:
         """Scene members in the same place as the players."""
         return [m for m in self.members if self.npc_locations.get(m) == self.user_location]
 
+    def place_seen_from(self, who: str, viewer_place: str) -> str | None:
+        """Where ``who`` is as someone at ``viewer_place`` would say it: None when in the same place."""
+        where = self.npc_locations.get(who)
+        return None if where in (None, viewer_place) else self.world.location(where).name
+
+    def players_seen_from(self, viewer_place: str) -> str | None:
+        """The players' place as someone at ``viewer_place`` would say it: None when in the same place."""
+        return None if self.user_location == viewer_place else self.world.location(self.user_location).name
+
 
 @dataclass
 class SpatialChange:
@@ -87,28 +97,49 @@ def move_user(spatial: Spatial, target: str, who_name: str, reason: str, follow:
     source = spatial.user_location
     if target == source:
         return change
+    lang = world.language
     path = shortest_path(world, source, target)
     if path is None:
-        change.narrations.append(f"There is no way from {_place(world, source)} to {_place(world, target)} from here.")
+        door = locked_step(world, source, target)
+        if door is not None:
+            change.narrations.append(tr(lang, "move.locked", src=_place(world, door[0]), dst=_place(world, door[1])))
+            change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "locked"}, tuple(spatial.present())))
+            return change
+        change.narrations.append(tr(lang, "move.no_way", src=_place(world, source), dst=_place(world, target)))
         change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "no open path"}, tuple(spatial.present())))
         return change
     if len(path) - 1 > MAX_STEPS:
-        change.narrations.append(f"{_place(world, target)} is too far to reach in one go from {_place(world, source)}.")
+        change.narrations.append(tr(lang, "move.too_far", dst=_place(world, target), src=_place(world, source)))
         change.events.append(NewEvent("move_refused", USER, {"from": source, "to": target, "reason": "too far"}, tuple(spatial.present())))
         return change
     left_behind = spatial.present()
     spatial.user_location = target
     arrived_at = spatial.present()
     via = [_place(world, p) for p in path[1:-1]]
-    route = f" by way of {', '.join(via)}" if via else ""
-    companion = f", following {spatial.names[follow]}" if follow and follow in spatial.names else ""
-    here = ", ".join(spatial.names[m] for m in arrived_at)
-    line = f"{who_name} goes from {_place(world, source)} to {_place(world, target)}{route}{companion}."
-    line += f" Here: {here}." if here else " Nobody from the story is here."
+    route = tr(lang, "move.route", via=join(lang, via)) if via else ""
+    companion = tr(lang, "move.companion", name=spatial.names[follow]) if follow and follow in spatial.names else ""
+    here = join(lang, (spatial.names[m] for m in arrived_at))
+    line = tr(lang, "move.user", who=who_name, src=_place(world, source), dst=_place(world, target), route=route, companion=companion)
+    line = sentences(lang, line, tr(lang, "move.here", names=here) if here else tr(lang, "move.nobody_here"))
+    nearby = [m for m in spatial.hearers() if m not in arrived_at]
+    if nearby:
+        heard = (tr(lang, "look.earshot_entry", name=spatial.names[m], place=_place(world, spatial.npc_locations[m])) for m in nearby)
+        line = sentences(lang, line, tr(lang, "look.earshot", names=join(lang, heard)))
     change.narrations.append(line)
     change.events.append(move_event("move", USER, source, target, [*left_behind, *arrived_at, USER], reason=reason))
     change.user_moved = True
     return change
+
+
+def locked_step(world: World, source: str, target: str) -> tuple[str, str] | None:
+    """The first locked exit on the shortest walk that ignores locks, when only a lock stands in the way."""
+    path = walk_ignoring_locks(world, source, target)
+    if path is None:
+        return None
+    for a, b in zip(path, path[1:], strict=False):
+        if can_move(world, a, b).reason == "locked":
+            return a, b
+    return None
 
 
 def move_npc(spatial: Spatial, who: str, target: str, reason: str) -> SpatialChange:
@@ -126,9 +157,9 @@ def move_npc(spatial: Spatial, who: str, target: str, reason: str) -> SpatialCha
     witnesses_after = [m for m in spatial.members if spatial.npc_locations.get(m) == target and m != who]
     name = spatial.names.get(who, who)
     if source == spatial.user_location:
-        change.narrations.append(f"{name} leaves for {_place(world, target)}.")
+        change.narrations.append(tr(world.language, "npc.leaves", name=name, dst=_place(world, target)))
     elif target == spatial.user_location:
-        change.narrations.append(f"{name} arrives from {_place(world, source)}.")
+        change.narrations.append(tr(world.language, "npc.arrives", name=name, src=_place(world, source)))
     seen_by_user = USER if spatial.user_location in (source, target) else None
     witnesses = [*witnesses_before, *witnesses_after, *([seen_by_user] if seen_by_user else [])]
     change.events.append(move_event("move", who, source, target, witnesses, reason=reason))
@@ -191,8 +222,9 @@ def absent_addressees(spatial: Spatial, mentioned: Sequence[str]) -> list[str]:
     for who in mentioned:
         if who in spatial.members and who not in hearers:
             where = spatial.npc_locations.get(who)
-            place = _place(spatial.world, where) if where else "somewhere else"
-            lines.append(f"{spatial.names.get(who, who)} is at {place} and cannot hear you from here.")
+            lang = spatial.world.language
+            place = _place(spatial.world, where) if where else tr(lang, "hearing.somewhere_else")
+            lines.append(tr(lang, "hearing.out_of_earshot", name=spatial.names.get(who, who), place=place))
     return lines
 
 

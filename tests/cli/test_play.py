@@ -99,7 +99,7 @@ def test_kill_during_a_turn_loses_no_line_and_leaves_no_partial_turn(model_serve
 
     model_server.enqueue("I remember it, the blue one.")
     again = play(env, "Mira?\n", "--world", "harbor")
-    assert "1 line(s) were saved but not answered" in again.stdout
+    assert "1 line was saved but not answered" in again.stdout
     with sqlite3.connect(db) as conn:
         statuses = [r[0] for r in conn.execute("SELECT status FROM turns ORDER BY id")]
         npc_in_killed_turn = conn.execute(
@@ -127,7 +127,7 @@ def test_memory_rewind_and_stats_commands(model_server, tmp_path: Path):
     result = play(env, script, "--world", "harbor", "--user", "Ann")
     assert result.returncode == 0, result.stderr
     assert "the map is hidden in the church organ" in result.stdout.split("/memory Tom")[1]
-    assert "(!) Rewound 1 turn(s)." in result.stdout
+    assert "(!) Rewound 1 turn." in result.stdout
     after = result.stdout.split("/rewind 1")[1]
     assert "- Old Tom Gannet: here" in after
     stats = subprocess.run(

@@ -10,7 +10,7 @@ from bot.discord_adapter.errors import ADMIN_REFUSAL
 from bot.testing.openai_server import Fault, Reply
 
 COMMAND_NAMES = {
-    "summon", "dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind",
+    "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind",
     "tick", "export", "limits", "world", "character", "scene",
 }
 
@@ -409,5 +409,5 @@ async def test_admin_why_memory_rewind_and_tick(harness: Harness) -> None:
     scene = await harness.app.store.get_scene(str(harness.layout.guild_id), str(harness.layout.roleplay_id))
     before = len(await harness.app.store.transcript(scene.id))
     rewound = await harness.slash("rewind", {"turns": 1})
-    assert "Rewound 1 turn(s)" in content_of(rewound)
+    assert "Rewound 1 turn:" in content_of(rewound)
     assert len(await harness.app.store.transcript(scene.id)) < before

@@ -1917,6 +1917,16 @@ class FakeDiscordServer:
                 raise _form_error(
                     f"{index}.description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
                 )
+            for locale, localized in (cmd.get("name_localizations") or {}).items():
+                if kind == 1 and (not _NAME_RE.match(localized) or localized != localized.lower()):
+                    raise _form_error(
+                        f"{index}.name_localizations.{locale}", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
+                    )
+            for locale, localized in (cmd.get("description_localizations") or {}).items():
+                if kind == 1 and not 1 <= len(localized) <= 100:
+                    raise _form_error(
+                        f"{index}.description_localizations.{locale}", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                    )
             if (name, kind) in seen:
                 raise _form_error(
                     f"{index}.name",

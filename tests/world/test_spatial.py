@@ -36,9 +36,9 @@ async def test_voices_carry_through_an_audible_exit(engine, key):
 
 
 async def test_locked_door_in_plain_text_is_narrated(engine, key):
-    """'I go down to the cellar' through a locked door: narration, no move."""
+    """'I go down to the cellar' through a locked door: narrated as locked (not as "no way"), no move."""
     outcome = await engine.handle(said(key, "I go down to the Cellar."))
-    assert any("no way" in n.text for n in outcome.narrations)
+    assert [n.text for n in outcome.narrations] == ["The way from Great Hall to Cellar is locked."]
     assert (await engine.require_scene(key)).user_location == "hall"
 
 
@@ -68,7 +68,7 @@ async def test_ambiguous_movement_asks_the_model_and_applies_only_allowed_moves(
     model.enqueue(json.dumps({"moves": [{"who": "user", "to": "cellar"}, {"who": "ada", "to": "garden"}]}), "Fine.")
     outcome = await engine.handle(said(key, "I leave, quickly, without a word."))
     assert (await engine.require_scene(key)).user_location == "hall"
-    assert any("no way" in n.text for n in outcome.narrations)
+    assert any("is locked" in n.text for n in outcome.narrations)
     assert {c.name: c for c in await engine.cast(key)}["Ada"].location_id == "garden"
     assert model.calls[0].options.json_mode
 

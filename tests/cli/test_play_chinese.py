@@ -1,0 +1,106 @@
+"""The Chinese world played in the terminal: every line the engine writes itself is Chinese.
+
+``python -m bot play --world jianghu`` as a subprocess against the local model server, through moves,
+arrivals, departures, a locked door, an unreachable character, unknown names and places, a tick, memory,
+/why, swipes and usage errors. Characters' own lines are the model's business; every narrator and system
+line must carry no Latin-script word (slash commands aside, which are typed as they are).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from cli.conftest import bot_env, play
+from cli.test_play_world import blocks
+
+from bot.testing.openai_server import ServerThread
+
+CAST = ("林晚", "钱掌柜", "苏子瑜", "小豆子")
+KEPT = re.compile(r"/[a-z]+")  # commands are typed in ASCII in every language
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+SCRIPT = """/look
+/summon 小豆子
+/summon 苏子瑜
+/summon 林晚 @ 听雨楼
+/cast
+林晚，你听得见吗？
+这是秘密，别告诉别人，我答应过沈镖头。
+小豆子，走吧。
+我去青石长街
+/look
+/go 听雨楼
+/go 酒窖
+/go 听雨楼
+/go 火星
+/summon 无名氏
+/tick
+/memory 小豆子
+/why
+/dismiss 苏子瑜
+/dismiss 苏子瑜
+/pause
+/resume
+/regenerate
+/swipe 上一个
+/swipe 往左
+/ooc 记一下
+/rewind 1
+/frobnicate
+/export
+/help
+"""
+
+
+def chinese_model(body: dict[str, Any]) -> str:
+    """A model that answers in Chinese: nobody moves, nothing happens off-screen, 小豆子 runs off when told to go."""
+    messages = body["messages"]
+    if body.get("response_format"):
+        return json.dumps({"moves": []}) if "narrator" in str(messages[0]["content"]) else json.dumps({"actions": []})
+    system = str(messages[0]["content"])
+    last = str(messages[-1].get("content", "")) + str(messages[-2].get("content", "")) if len(messages) > 1 else ""
+    if system.startswith("You are 小豆子") and "走吧" in last:
+        return "*点点头，转身走向青石长街* 那我先去街上看看！"
+    return "*抬眼看了看你* 嗯，我听着呢，你接着说。"
+
+
+def system_lines(transcript: str) -> list[str]:
+    """Every output line the engine wrote itself: all but characters' lines and the echoed input."""
+    return [
+        line
+        for line in transcript.splitlines()
+        if line.strip() and not line.startswith("> ") and not line.startswith(tuple(f"{name}: " for name in CAST))
+    ]
+
+
+def test_every_narrator_and_system_line_of_a_chinese_scene_is_chinese(tmp_path: Path):
+    with ServerThread(responder=chinese_model) as server:
+        result = play(bot_env(server, tmp_path / "zh.db"), SCRIPT, "--world", "jianghu", "--user", "阿安")
+    assert result.returncode == 0, result.stderr
+    lines = system_lines(result.stdout)
+    assert len(lines) > 60, result.stdout  # the script really ran: help, look, memory and the rest
+    latin = [line for line in lines if LATIN_WORD.search(KEPT.sub("", line))]
+    assert not latin, "\n".join(latin)
+
+    out = blocks(result.stdout)
+    assert out["林晚，你听得见吗？"][0] == "[说书人] 林晚在听雨楼，从这里听不见你说话。"
+    assert "[说书人] 小豆子往青石长街去了。" in out["小豆子，走吧。"]
+    assert out["我去青石长街"][0] == "[说书人] 阿安从落雁渡来到青石长街。这里有：小豆子。听得见的地方：林晚（听雨楼）。"
+    # A repeated input keeps the block of its last use: the second /look is on the long street.
+    assert out["/look"][0].startswith("[说书人] 青石长街。") and "听得见的地方：林晚（听雨楼）。" in out["/look"][0]
+    assert out["/go 酒窖"] == ["[说书人] 阿安从听雨楼经青石长街、城隍破庙来到听雨楼酒窖。这里没有故事里的人。"]
+    assert out["/go 听雨楼"] == ["[说书人] 从听雨楼酒窖到听雨楼的路锁着，过不去。"]
+    assert any(line == "- 【秘密，8】阿安: 这是秘密，别告诉别人，我答应过沈镖头。" for line in out["/memory 小豆子"]), out["/memory 小豆子"]
+    assert out["/frobnicate"] == ["(!) 没有 /frobnicate 这个命令。输入 /help 查看命令。"]
+
+
+def test_a_locked_door_is_narrated_as_locked_in_chinese(tmp_path: Path):
+    """From the cellar the only way back is the locked door: the narrator says it is locked."""
+    script = "/go 酒窖\n/go 听雨楼\n"
+    with ServerThread(responder=chinese_model) as server:
+        result = play(bot_env(server, tmp_path / "zh.db"), script, "--world", "jianghu", "--user", "阿安")
+    out = blocks(result.stdout)
+    assert out["/go 听雨楼"] == ["[说书人] 从听雨楼酒窖到听雨楼的路锁着，过不去。"]
