@@ -553,12 +553,17 @@ class Store:
         return _message(row) if row else None
 
     async def last_spoke(self, scene_id: int) -> dict[str, int]:
-        """For each character, the id of its latest message in this scene (for fairness)."""
+        """For each member of the scene, the id of its latest message here (for fairness).
+
+        One index probe per member (``messages_speaker``), not a scan of every NPC line of the scene:
+        the cost stays flat however long the scene runs.
+        """
         rows = await self._fetchall(
-            "SELECT character_id, MAX(id) FROM messages WHERE scene_id = ? AND kind = 'npc' GROUP BY character_id",
+            "SELECT sm.character_id, (SELECT MAX(m.id) FROM messages m WHERE m.scene_id = sm.scene_id"
+            " AND m.kind = 'npc' AND m.character_id = sm.character_id) FROM scene_members sm WHERE sm.scene_id = ?",
             (scene_id,),
         )
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
     # -- swipes ----------------------------------------------------------------------------------
 
