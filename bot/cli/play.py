@@ -21,7 +21,7 @@ from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutco
 from bot.engine.scene import safe_message
 from bot.errors import EnsembleError
 from bot.settings import load_settings
-from bot.world.director import Director
+from bot.world.director import Director, director_random
 
 LOCAL_GUILD = "local"
 
@@ -119,6 +119,8 @@ async def _play(args: argparse.Namespace, settings) -> int:
         if not await app.store.members(scene.id):
             cast = ", ".join(c.name for c in app.library.cast_of(world.id))
             terminal.say(f"(!) Nobody is in the scene yet. Try /summon NAME. The cast: {cast}.")
+        # The director's own random source: /tick never shifts the engine's draws (scripted replays match).
+        director = Director(app.engine, clock=app.engine.clock, rng=director_random(settings.random_seed))
         for raw in _lines(interactive, f"{args.user}> "):
             line = raw.strip()
             if not line:
@@ -128,7 +130,7 @@ async def _play(args: argparse.Namespace, settings) -> int:
             if line in ("/quit", "/exit"):
                 break
             try:
-                await _dispatch(app, key, line, args.user, terminal)
+                await _dispatch(app, key, line, args.user, terminal, director)
             except EnsembleError as exc:
                 terminal.say(f"(!) {exc.user_message}")
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
@@ -137,7 +139,7 @@ async def _play(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Terminal) -> None:
+async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Terminal, director: Director) -> None:
     engine = app.engine
     if not line.startswith("/"):
         outcome = await engine.handle(InboundLine(key, author_id=f"local:{user}", author_name=user, text=line))
@@ -166,7 +168,7 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
     elif command == "why":
         terminal.say(await engine.why(key))
     elif command == "tick":
-        report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
+        report = await director.tick(key.guild_id, (await engine.require_scene(key)).world_id)
         names = {c.id: c.name for c in app.library.cast_of(report.world_id, key.guild_id)}
         terminal.say(f"[{app.engine.world(report.world_id).narrator.name}] {report.meanwhile(names) or 'Time passes; nothing stirs.'}")
     elif command == "memory":

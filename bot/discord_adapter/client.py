@@ -20,7 +20,7 @@ from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
 from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
 from bot.store.records import SceneRow
-from bot.world.director import Director
+from bot.world.director import Director, director_random
 
 log = structlog.get_logger("discord")
 
@@ -56,7 +56,7 @@ class EnsembleBot(commands.Bot):
         self.director = Director(
             app.engine,
             clock=app.engine.clock,
-            rng=app.engine.rng,
+            rng=director_random(settings.random_seed),
             interval=settings.director_interval,
             idle_after=settings.director_idle_after,
             on_meanwhile=self._post_meanwhile if settings.meanwhile else None,

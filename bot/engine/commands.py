@@ -2,7 +2,8 @@
 
 A mixin of ``SceneEngine``: summon, dismiss, cast, look, go, regenerate and swipes, pause, OOC notes,
 export, and ``why`` (the last scheduler decision, explained). Every state change goes through events,
-like a user turn, so state can be rebuilt from the log.
+like a user turn, so state can be rebuilt from the log, and through the world's gate: each command
+notes the server's generation before it reads, so a reset in between makes its commit refused.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class SceneCommands:
         """Bring a character into the scene, to the players' place or to ``location``."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
             scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             character = self._find_character(world, name, scene.guild_id)
@@ -59,29 +61,33 @@ class SceneCommands:
             witnesses = [m for m in members if states[m].location == target] + (["user"] if target == scene.user_location else [])
             draft_messages = [NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=target, heard_by=tuple(witnesses))]
             events = [move_event("summon", character.id, source, target, [*witnesses, character.id])]
-            turn_id, ids = await self._record(scene, draft_messages, events, join=(character.id,))
+            turn_id, ids = await self._record(scene, draft_messages, events, generation, join=(character.id,))
             return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
 
     async def _record(
-        self: SceneEngine, scene, messages, events, user_location: str | None = None, *, join=(), leave=()
+        self: SceneEngine, scene, messages, events, generation: int, user_location: str | None = None, *, join=(), leave=()
     ) -> tuple[int, list[int]]:
         """A command's turn: messages, events and the NPC states they lead to, in one transaction."""
         from bot.engine.scene import TurnDraft
 
         draft = TurnDraft(messages=list(messages), events=list(events))
-        return await self._commit(scene, None, draft, status="done", user_location=user_location, join=join, leave=leave)
+        return await self._commit(
+            scene, None, draft, status="done", user_location=user_location, generation=generation, join=join, leave=leave
+        )
 
     async def dismiss(self: SceneEngine, key: SceneKey, name: str) -> TurnOutcome:
         """Take a character out of the scene (it stays where it is in the world and lives on off-screen)."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             character = self._find_character(world, name, scene.guild_id)
             if character.id not in await self.store.members(scene.id):
                 return TurnOutcome((Notice(f"{character.name} is not in this scene."),))
             text = f"{character.name} steps out of the story for now."
             message = NewMessage(kind="narration", speaker=world.narrator.name, text=text, location=scene.user_location)
-            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], leave=(character.id,))
+            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], generation, leave=(character.id,))
             return TurnOutcome((self._narration(world, text, ids[0]),), turn_id)
 
     async def cast(self: SceneEngine, key: SceneKey) -> list[CastEntry]:
@@ -140,6 +146,7 @@ class SceneCommands:
         """Move the players to a place a short open path leads to; refused moves are narrated."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
             scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             target = self._find_place(world, place)
@@ -151,7 +158,7 @@ class SceneCommands:
                 NewMessage(kind="narration", speaker=world.narrator.name, text=t, location=spatial.user_location, heard_by=tuple(spatial.hearers()))
                 for t in change.narrations
             ]
-            turn_id, ids = await self._record(scene, messages, change.events, spatial.user_location if change.user_moved else None)
+            turn_id, ids = await self._record(scene, messages, change.events, generation, spatial.user_location if change.user_moved else None)
             return TurnOutcome(tuple(self._narration(world, m.text, i) for m, i in zip(messages, ids, strict=True)), turn_id)
 
     async def regenerate(self: SceneEngine, key: SceneKey, message_id: int | None = None) -> TurnOutcome:
@@ -203,8 +210,11 @@ class SceneCommands:
         """A note to the narrator that characters do not hear: stored, shown in exports, never prompted."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             note = NewMessage(kind="ooc", speaker=author_name, text=text, author_id=author_id, location=scene.user_location)
-            turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
             return TurnOutcome((Notice("Noted for the narrator; the characters did not hear it."),), turn_id)
 
     async def export(self: SceneEngine, key: SceneKey) -> list[dict[str, object]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -128,8 +128,9 @@ class Remembering:
             world = self.world(scene.world_id)
             start = {s.character_id: s for s in self.starting_states(world, scene.guild_id)}
 
-            def rebuilt(world_events: list[dict[str, Any]], scene_events: list[dict[str, Any]]):
-                states = rebuild(start, world_events)
+            def replay(checkpoint, world_events, scene_events):
+                # From the newest checkpoint before the first removed event (else the content's start).
+                states = rebuild({**start, **(checkpoint or {})}, world_events) if world_events is not None else {}
                 location = world.start_location
                 members: dict[str, str] = {}
                 for event in scene_events:
@@ -141,7 +142,8 @@ class Remembering:
                         members.pop(event["subject"], None)
                 return states, location, list(members.items())
 
-            removed = await self.store.rewind(scene, turns, rebuilt)
+            async with self.gate.hold(scene.guild_id, scene.world_id):
+                removed = await self.store.rewind(scene, turns, replay)
             self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed

@@ -8,8 +8,11 @@ Pipeline of a user turn (see the README's architecture section):
    an NPC that writes itself walking off is moved;
 5. moods and relationships updated by rules; everything committed in one transaction.
 Then a chain may follow: another NPC reacts (or the same continues), each reaction its own turn,
-with a decaying chance and a hard cap; a new user line interrupts the chain.
-One lock per scene keeps a channel's turns in order; different scenes run concurrently.
+with a decaying chance and a hard cap; a new user line interrupts the chain (lines waiting are
+counted, so a chain stops while any line of its channel waits).
+One lock per scene keeps a channel's turns in order; different scenes run concurrently. Every commit
+passes the world's gate (``bot.engine.gate``) with its events as deltas settled against the fresh
+state (``bot.world.deltas``); model calls happen outside it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bot.content.models import Character, World
 from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
+from bot.engine.gate import StaleWorld, WorldGate
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
@@ -59,9 +63,10 @@ from bot.store.records import (
     TurnCommit,
     UsageRecord,
 )
+from bot.world.deltas import settle
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
-from bot.world.events import apply_all, changed_states, starting_state
+from bot.world.events import apply_all, starting_state
 from bot.world.mood import after_turn
 from bot.world.narrator import (
     Spatial,
@@ -81,6 +86,7 @@ SELF_CONTINUE = 0.3
 HEARD_LINES = 400
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
+WorldDecision = Callable[[dict[str, NpcStateRow], set[str]], list[NewEvent]]
 
 
 def error_code(exc: BaseException) -> str:
@@ -145,7 +151,11 @@ class SceneEngine(SceneCommands, Remembering):
         self.model_name = model_name
         self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
-        self._interrupts: set[SceneKey] = set()
+        self.gate = WorldGate()
+        # Lines of a channel announced by a front end (queued there) and lines inside ``handle`` waiting
+        # for the scene's lock: a chain goes on only while both are zero.
+        self._announced: dict[SceneKey, int] = {}
+        self._waiting: dict[SceneKey, int] = {}
         self._windows: dict[tuple[int, str], int] = {}
         self._summarising: dict[int, asyncio.Task[None]] = {}
         self.tokens = TokenCounter()
@@ -163,16 +173,31 @@ class SceneEngine(SceneCommands, Remembering):
         return self._locks.setdefault(scene_id, asyncio.Lock())
 
     def interrupt(self, key: SceneKey) -> None:
-        """A new user line is on its way: a running chain of NPC reactions stops after its current line."""
-        self._interrupts.add(key)
+        """A new user line is on its way (queued by a front end): a running chain of NPC reactions stops
+        after its current line. Each announced line is counted until ``handle`` takes it in, or until
+        the front end withdraws it (``withdraw_interrupt``) because it will not be handled."""
+        self._announced[key] = self._announced.get(key, 0) + 1
+
+    def withdraw_interrupt(self, key: SceneKey) -> None:
+        """An announced line will not reach ``handle`` (its channel has no enabled scene)."""
+        if self._announced.get(key, 0) > 0:
+            self._announced[key] -= 1
+
+    def lines_waiting(self, key: SceneKey) -> int:
+        """Lines of this channel announced or waiting for its scene: a chain stops while there are any."""
+        return self._announced.get(key, 0) + self._waiting.get(key, 0)
 
     async def open_scene(self, key: SceneKey, world_id: str) -> SceneRow:
         """The scene of a channel, created in ``world_id`` if there is none; NPC states seeded."""
         world = self.world(world_id)
+        async with self.gate.hold(key.guild_id, world.id):
+            return await self._open_scene_held(key, world)
+
+    async def _open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
-            scene = await self.store.create_scene(key.guild_id, key.channel_id, world_id, world.start_location)
-        await self.store.seed_npc_states(scene.guild_id, world.id, self.starting_states(world, scene.guild_id))
+            scene = await self.store.create_scene(key.guild_id, key.channel_id, world.id, world.start_location)
+        await self.store.seed_npc_states(scene.guild_id, scene.world_id, self.starting_states(self.world(scene.world_id), scene.guild_id))
         return scene
 
     def starting_states(self, world: World, guild_id: str | None = None) -> list[NpcStateRow]:
@@ -206,9 +231,10 @@ class SceneEngine(SceneCommands, Remembering):
         relationships = {k: v for k, v in character.relationships.items() if k == "user"}
         added = character.model_copy(update={"id": scoped, "name": name, "start_location": start, "relationships": relationships})
         added = Character.model_validate(added.model_dump())
-        await self.store.save_guild_character(guild_id, world_id, scoped, added.model_dump_json())
-        self.library.add_guild_character(guild_id, world_id, added)
-        await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
+        async with self.gate.hold(guild_id, world_id):
+            await self.store.save_guild_character(guild_id, world_id, scoped, added.model_dump_json())
+            self.library.add_guild_character(guild_id, world_id, added)
+            await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
         return added
 
     async def load_guild_characters(self) -> int:
@@ -249,43 +275,84 @@ class SceneEngine(SceneCommands, Remembering):
         Each committed turn is passed to ``on_outcome`` as soon as it exists (a front end can post
         it at once); the return value gathers all of them.
         """
-        scene = await self.require_scene(line.scene)
-        if self.lock(scene.id).locked():
-            self.interrupt(line.scene)
-        async with self.lock(scene.id):
-            self._interrupts.discard(line.scene)
-            scene = await self.require_scene(line.scene)
-            outcome = await self._user_turn(scene, line)
-            if not outcome.duplicate:
-                self.schedule_summary(scene)
-            outcomes = [outcome]
-            if on_outcome is not None:
-                await on_outcome(outcome)
-            last = outcome.utterances[-1] if outcome.utterances else None
-            step = 0
-            world = self.world(scene.world_id)
-            settings = self.scheduler_settings(world)
-            while last is not None and line.scene not in self._interrupts and chain_continues(step, settings, self.rng):
-                reaction = await self._reaction_turn(await self.require_scene(line.scene), last, step)
-                if reaction is None:
-                    break
-                outcomes.append(reaction)
+        key = line.scene
+        self.withdraw_interrupt(key)  # the announced line has arrived: from now on it waits here
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        waiting = True
+        try:
+            scene = await self.require_scene(key)
+            async with self.lock(scene.id):
+                self._waiting[key] -= 1
+                waiting = False
+                # Noted before the scene is read: a reset after this point makes every commit refused.
+                generation = self.gate.generation(key.guild_id)
+                scene = await self.require_scene(key)
+                outcome = await self._user_turn(scene, line, generation)
+                if not outcome.duplicate:
+                    self.schedule_summary(scene)
+                outcomes = [outcome]
                 if on_outcome is not None:
-                    await on_outcome(reaction)
-                last = reaction.utterances[-1] if reaction.utterances else None
-                step += 1
+                    await on_outcome(outcome)
+                last = outcome.utterances[-1] if outcome.utterances else None
+                step = 0
+                world = self.world(scene.world_id)
+                settings = self.scheduler_settings(world)
+                while (
+                    last is not None and not self.lines_waiting(key) and self.gate.generation(key.guild_id) == generation
+                    and chain_continues(step, settings, self.rng)
+                ):
+                    try:
+                        reaction = await self._reaction_turn(await self.require_scene(key), last, step, generation)
+                    except (StaleWorld, NotFound):
+                        break  # the story was reset meanwhile: the chain ends with the old scene
+                    if reaction is None:
+                        break
+                    outcomes.append(reaction)
+                    if on_outcome is not None:
+                        await on_outcome(reaction)
+                    last = reaction.utterances[-1] if reaction.utterances else None
+                    step += 1
+        finally:
+            if waiting:
+                self._waiting[key] -= 1
         if len(outcomes) == 1:
             return outcome
         return TurnOutcome(
             tuple(o for out in outcomes for o in out.outputs), outcome.turn_id, outcome.turn_seq, outcome.duplicate
         )
 
-    async def _user_turn(self, scene: SceneRow, line: InboundLine) -> TurnOutcome:
+    async def _user_turn(self, scene: SceneRow, line: InboundLine, generation: int) -> TurnOutcome:
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
         spatial = await self.spatial(scene, states)
         reply_to = await self.store.message_by_platform_id(scene.id, line.reply_to) if line.reply_to else None
-        start = await self.store.begin_turn(
+        try:
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                start = await self._begin(scene, line, spatial, reply_to)
+        except StaleWorld as exc:
+            return TurnOutcome((Notice(exc.user_message, code="stale"),))
+        if not start.is_new:
+            return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
+        bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
+        try:
+            if scene.paused:
+                async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                    await self.store.commit_turn(scene, start.turn_id, TurnCommit())
+                return TurnOutcome((), start.turn_id, start.turn_seq)
+            draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound, generation)
+        except StaleWorld as exc:
+            bound.info("turn.stale")
+            return TurnOutcome((Notice(exc.user_message, code="stale"),), start.turn_id, start.turn_seq)
+        except Exception as exc:  # the line is stored; record the failure and say so briefly
+            code = error_code(exc)
+            bound.exception("turn.failed", code=code)
+            await self._fail_turn(scene, start.turn_id, generation)
+            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),), start.turn_id, start.turn_seq)
+        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
+
+    async def _begin(self, scene: SceneRow, line: InboundLine, spatial: Spatial, reply_to: MessageRow | None):
+        """Store the inbound line (inside the world's gate, so a reset cannot pull the scene away)."""
+        return await self.store.begin_turn(
             scene.id,
             NewMessage(
                 kind="user",
@@ -299,20 +366,6 @@ class SceneEngine(SceneCommands, Remembering):
                 facts=facts_of(line.author_name, line.text, spatial.hearers()),
             ),
         )
-        if not start.is_new:
-            return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
-        bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
-        try:
-            if scene.paused:
-                await self.store.commit_turn(scene, start.turn_id, TurnCommit())
-                return TurnOutcome((), start.turn_id, start.turn_seq)
-            draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound)
-        except Exception as exc:  # the line is stored; record the failure and say so briefly
-            code = error_code(exc)
-            bound.exception("turn.failed", code=code)
-            await self._fail_turn(scene, start.turn_id)
-            return TurnOutcome((Notice(f"Something went wrong ({code}); your line is saved.", code),), start.turn_id, start.turn_seq)
-        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _play_user_turn(
         self,
@@ -324,6 +377,7 @@ class SceneEngine(SceneCommands, Remembering):
         reply_to: MessageRow | None,
         turn_id: int,
         bound: structlog.typing.FilteringBoundLogger,
+        generation: int,
     ) -> tuple[TurnDraft, list[int]]:
         draft = TurnDraft()
         last_npc = await self.store.last_npc_message(scene.id)
@@ -366,7 +420,10 @@ class SceneEngine(SceneCommands, Remembering):
             after_turn(states, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
         )
         status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
-        _, ids = await self._commit(scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None)
+        _, ids = await self._commit(
+            scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None,
+            generation=generation, post=True,
+        )
         return draft, ids
 
     def _add_utterance(
@@ -401,22 +458,35 @@ class SceneEngine(SceneCommands, Remembering):
         *,
         status: str,
         user_location: str | None,
+        generation: int,
         join: Sequence[str] = (),
         leave: Sequence[str] = (),
+        post: bool = False,
     ) -> tuple[int, list[int]]:
-        """Write the draft with the NPC states its events lead to, in one transaction.
+        """Write the draft in one transaction, through the world's gate.
 
-        ``turn_id`` None: a turn with no inbound line (a command, a chain reaction) is created with it.
-        Returns the turn id and the new message ids in order.
+        The draft's events were planned from states read before the model calls; they are settled
+        against the states read inside the write transaction (``bot.world.deltas``), so a concurrent
+        turn, tick or rewind of the same world is never overwritten. ``turn_id`` None: a turn with no
+        inbound line (a command, a chain reaction) is created with it. ``post``: the lines go to the
+        outbox. Returns the turn id and the new message ids in order.
         """
-        before = await self.store.npc_states(scene.guild_id, scene.world_id)
+        planned = list(draft.events)
+
+        def settle_fresh(fresh: dict[str, NpcStateRow]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+            settled = settle(fresh, planned)
+            for event, reason in settled.dropped:
+                log.info("world.change_dropped", scene=scene.id, kind=event.kind, subject=event.subject, reason=reason)
+            return settled.events, settled.states
+
         commit = TurnCommit(
-            status=status, messages=draft.messages, events=draft.events, npc_states=changed_states(before, draft.events),
-            usage=draft.usage, user_location=user_location, quality=draft.quality, join=tuple(join), leave=tuple(leave),
+            status=status, messages=draft.messages, settle=settle_fresh, usage=draft.usage, user_location=user_location,
+            quality=draft.quality, join=tuple(join), leave=tuple(leave), post=post,
         )
-        if turn_id is None:
-            return await self.store.record_turn(scene, commit)
-        return turn_id, await self.store.commit_turn(scene, turn_id, commit)
+        async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+            if turn_id is None:
+                return await self.store.record_turn(scene, commit)
+            return turn_id, await self.store.commit_turn(scene, turn_id, commit)
 
     def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
         outputs: list[Output] = []
@@ -427,9 +497,12 @@ class SceneEngine(SceneCommands, Remembering):
                 outputs.append(Narration(message.text, message_id, world.narrator.name, world.narrator.avatar_url))
         return outputs
 
-    async def _fail_turn(self, scene: SceneRow, turn_id: int) -> None:
+    async def _fail_turn(self, scene: SceneRow, turn_id: int, generation: int) -> None:
         try:
-            await self.store.commit_turn(scene, turn_id, TurnCommit(status="failed"))
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                await self.store.commit_turn(scene, turn_id, TurnCommit(status="failed"))
+        except StaleWorld:
+            pass  # the turn went with the reset
         except Exception:  # the turn stays open and is marked interrupted at the next start
             log.exception("turn.fail_record_failed", scene=scene.id)
 
@@ -495,7 +568,7 @@ class SceneEngine(SceneCommands, Remembering):
 
     # -- chains ----------------------------------------------------------------------------------
 
-    async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int) -> TurnOutcome | None:
+    async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int, generation: int) -> TurnOutcome | None:
         """One NPC reacting to the previous NPC line: its own turn, committed on its own."""
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
@@ -519,7 +592,7 @@ class SceneEngine(SceneCommands, Remembering):
         except ModelUnavailable:
             return None
         self._add_utterance(draft, world, spatial, character, generated, [])
-        _, ids = await self._commit(scene, None, draft, status="done", user_location=None)
+        _, ids = await self._commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
         return TurnOutcome(tuple(self._render(world, draft, ids)))
 
     # -- one NPC's reply -------------------------------------------------------------------------
@@ -643,10 +716,25 @@ class SceneEngine(SceneCommands, Remembering):
         log.info("npc.prompt", character=character.id, tokens=assembled.tokens, sections=assembled.sections, dropped=assembled.dropped)
         return Generated(guarded.text, usage, counts)
 
-    async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
-        """Events from outside a scene (the director) with the NPC states they lead to."""
-        before = await self.store.npc_states(guild_id, world_id)
-        await self.store.commit_world_events(guild_id, world_id, events, changed_states(before, events))
+    async def record_world_events(
+        self, guild_id: str, world_id: str, decide: WorldDecision, *, busy_since: str | None = None
+    ) -> list[NewEvent]:
+        """Events from outside a scene (the director), decided and committed inside the world's gate.
+
+        ``decide(fresh_states, busy_npcs)`` re-validates a plan made before a model call against the
+        states as they are now (and who is now busy with the players); its events are settled against
+        the states read in the write transaction. Returns the events stored.
+        """
+        async with self.gate.hold(guild_id, world_id):
+            fresh = await self.store.npc_states(guild_id, world_id)
+            busy = await self.store.busy_npcs(guild_id, world_id, busy_since) if busy_since is not None else set()
+            planned = decide(fresh, busy)
+
+            def settle_fresh(states: dict[str, NpcStateRow]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+                settled = settle(states, planned)
+                return settled.events, settled.states
+
+            return await self.store.commit_world_events(guild_id, world_id, settle=settle_fresh)
 
 
 def facts_of(speaker: str, text: str, known_by: Sequence[str]) -> tuple[FactRecord, ...]:

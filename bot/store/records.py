@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -126,3 +127,11 @@ class TurnCommit:
     quality: dict[str, dict[str, int]] = field(default_factory=dict)
     join: tuple[str, ...] = ()
     leave: tuple[str, ...] = ()
+    # Planned events settled against the NPC states read inside the write transaction: given the fresh
+    # states, the events to store and the states they change (replaces ``events`` and ``npc_states``).
+    settle: Settler | None = None
+    # Write the new narration and NPC lines to the outbox, for the poster to deliver in order.
+    post: bool = False
+
+
+Settler = Callable[[dict[str, NpcStateRow]], tuple[list[NewEvent], list[NpcStateRow]]]

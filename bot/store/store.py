@@ -32,9 +32,31 @@ from bot.store.records import (
     NewMessage,
     NpcStateRow,
     SceneRow,
+    Settler,
     SwipeRow,
     TurnCommit,
 )
+
+# Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
+KEEP_SCHEDULES = 64
+# A checkpoint of a world's NPC states every this many events: a rewind replays at most about this many.
+CHECKPOINT_EVERY = 256
+
+
+def _state_json(state: NpcStateRow) -> dict[str, Any]:
+    return {
+        "location": state.location,
+        "mood_label": state.mood_label,
+        "mood_intensity": state.mood_intensity,
+        "goals": list(state.goals),
+        "relationships": state.relationships,
+    }
+
+
+def _state_of(character_id: str, data: dict[str, Any]) -> NpcStateRow:
+    return NpcStateRow(
+        character_id, data["location"], data["mood_label"], float(data["mood_intensity"]), tuple(data["goals"]), data["relationships"]
+    )
 
 MESSAGE_COLUMNS = (
     "id, scene_id, turn_id, position, kind, author_id, speaker, character_id, location, text, heard_by,"
@@ -71,6 +93,19 @@ def _message(row: Any) -> MessageRow:
         settled=bool(row[14]),
         created_at=row[15],
     )
+
+
+def _event(r: Any) -> dict[str, Any]:
+    return {
+        "id": r[0],
+        "scene_id": r[1],
+        "turn_id": r[2],
+        "kind": r[3],
+        "subject": r[4],
+        "payload": json.loads(r[5]),
+        "witnesses": json.loads(r[6]),
+        "created_at": r[7],
+    }
 
 
 def _scene(row: Any) -> SceneRow:
@@ -178,6 +213,7 @@ class Store:
     async def reset_server(self, guild_id: str) -> None:
         """Forget every scene, NPC state and event of a server (its binding and imported characters stay)."""
         async with self.transaction() as conn:
+            await conn.execute("DELETE FROM world_checkpoints WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM events WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM scenes WHERE guild_id = ?", (guild_id,))
@@ -398,8 +434,16 @@ class Store:
             ids.append(await self._insert_message(conn, scene.id, turn_id, position, msg))
             position += 1
         now = self._now()
-        for event in commit.events:
-            await self._insert_event(conn, scene.guild_id, scene.world_id, scene.id, turn_id, event, now)
+        await self._write_world_changes(
+            conn, scene.guild_id, scene.world_id, scene.id, turn_id, commit.events, commit.npc_states, commit.settle, now
+        )
+        if commit.post:
+            for message_id, msg in zip(ids, commit.messages, strict=True):
+                if msg.kind in ("npc", "narration"):
+                    await conn.execute(
+                        "INSERT INTO outbox (scene_id, message_id, guild_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (scene.id, message_id, scene.guild_id, scene.channel_id, now),
+                    )
         for member in commit.join:
             # Joined at the time of the event that records it, so a rewind can restore it exactly.
             await conn.execute(
@@ -408,8 +452,6 @@ class Store:
             )
         for member in commit.leave:
             await conn.execute("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
-        for state in commit.npc_states:
-            await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
         for usage in commit.usage:
             await conn.execute(
                 "INSERT INTO model_usage (turn_id, purpose, model, prompt_tokens, completion_tokens,"
@@ -443,6 +485,55 @@ class Store:
         )
         return ids
 
+    async def _write_world_changes(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: str,
+        world_id: str,
+        scene_id: int | None,
+        turn_id: int | None,
+        events: Iterable[NewEvent],
+        states: Iterable[NpcStateRow],
+        settle: Settler | None,
+        now: str,
+    ) -> list[NewEvent]:
+        """Events and the NPC states they lead to; with ``settle``, computed here from the fresh states.
+
+        Inside the caller's write transaction, so nothing can change the states between the read and
+        the write. Also keeps the log compact (old schedule decisions go) and writes a checkpoint of the
+        world's states every ``CHECKPOINT_EVERY`` events, so a rewind replays a bounded tail.
+        """
+        if settle is not None:
+            events, states = settle(await self.npc_states(guild_id, world_id))
+        events = list(events)
+        last_id = 0
+        for event in events:
+            last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now)
+        for state in states:
+            await self._upsert_npc(conn, guild_id, world_id, state)
+        if scene_id is not None and any(e.kind == "schedule" for e in events):
+            await conn.execute(
+                "DELETE FROM events WHERE scene_id = ? AND kind = 'schedule' AND id < (SELECT id FROM events"
+                " WHERE scene_id = ? AND kind = 'schedule' ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (scene_id, scene_id, KEEP_SCHEDULES - 1),
+            )
+        if last_id:
+            await self._checkpoint_if_due(conn, guild_id, world_id, last_id, now)
+        return events
+
+    async def _checkpoint_if_due(self, conn: aiosqlite.Connection, guild_id: str, world_id: str, last_id: int, now: str) -> None:
+        row = await self._fetchone(
+            "SELECT COALESCE(MAX(upto_event), 0) FROM world_checkpoints WHERE guild_id = ? AND world_id = ?",
+            (guild_id, world_id),
+        )
+        if last_id - int(row[0]) < CHECKPOINT_EVERY:
+            return
+        states = await self.npc_states(guild_id, world_id)
+        await conn.execute(
+            "INSERT INTO world_checkpoints (guild_id, world_id, upto_event, states, created_at) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, world_id, last_id, json.dumps({cid: _state_json(st) for cid, st in states.items()}, ensure_ascii=False), now),
+        )
+
     async def _insert_event(
         self,
         conn: aiosqlite.Connection,
@@ -452,8 +543,8 @@ class Store:
         turn_id: int | None,
         event: NewEvent,
         now: str | None = None,
-    ) -> None:
-        await conn.execute(
+    ) -> int:
+        cursor = await conn.execute(
             "INSERT INTO events (guild_id, world_id, scene_id, turn_id, kind, subject, payload, witnesses,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -468,6 +559,13 @@ class Store:
                 now or self._now(),
             ),
         )
+        event_id = int(cursor.lastrowid or 0)
+        for witness in sorted(set(event.witnesses)):
+            await conn.execute(
+                "INSERT OR IGNORE INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)",
+                (event_id, guild_id, world_id, witness, event.kind),
+            )
+        return event_id
 
     async def record_turn(self, scene: SceneRow, commit: TurnCommit) -> tuple[int, list[int]]:
         """A turn with no inbound line (a command's narration): created and written in one transaction."""
@@ -616,29 +714,20 @@ class Store:
             " WHERE guild_id = ? AND world_id = ? AND id > ? ORDER BY id LIMIT ?",
             (guild_id, world_id, since_id, limit),
         )
-        return [
-            {
-                "id": r[0],
-                "scene_id": r[1],
-                "turn_id": r[2],
-                "kind": r[3],
-                "subject": r[4],
-                "payload": json.loads(r[5]),
-                "witnesses": json.loads(r[6]),
-                "created_at": r[7],
-            }
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
     async def commit_world_events(
-        self, guild_id: str, world_id: str, events: Iterable[NewEvent], states: Iterable[NpcStateRow]
-    ) -> None:
-        """Off-screen events and the NPC states they lead to, in one transaction."""
+        self,
+        guild_id: str,
+        world_id: str,
+        events: Iterable[NewEvent] = (),
+        states: Iterable[NpcStateRow] = (),
+        *,
+        settle: Settler | None = None,
+    ) -> list[NewEvent]:
+        """Off-screen events and the NPC states they lead to, in one transaction; returns the events stored."""
         async with self.transaction() as conn:
-            for event in events:
-                await self._insert_event(conn, guild_id, world_id, None, None, event)
-            for state in states:
-                await self._upsert_npc(conn, guild_id, world_id, state)
+            return await self._write_world_changes(conn, guild_id, world_id, None, None, events, states, settle, self._now())
 
     async def active_worlds(self, since: str) -> list[tuple[str, str]]:
         """(guild, world) pairs whose scenes had a human line since ``since`` (ISO time)."""
@@ -677,9 +766,9 @@ class Store:
         kinds = tuple(kinds)
         marks = ",".join("?" for _ in kinds)
         rows = await self._fetchall(
-            f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM events e, json_each(e.witnesses) w"
-            f" WHERE e.guild_id = ? AND e.world_id = ? AND w.value = ? AND e.kind IN ({marks})"
-            " ORDER BY e.id DESC LIMIT ?",
+            f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM event_witnesses w JOIN events e ON e.id = w.event_id"
+            f" WHERE w.guild_id = ? AND w.world_id = ? AND w.character_id = ? AND w.kind IN ({marks})"
+            " ORDER BY w.event_id DESC LIMIT ?",
             (guild_id, world_id, character_id, *kinds, limit),
         )
         return [
@@ -783,17 +872,16 @@ class Store:
 
     # -- rewind ----------------------------------------------------------------------------------
 
-    async def rewind(
-        self,
-        scene: SceneRow,
-        turns: int,
-        rebuild: Any,
-    ) -> int:
+    async def rewind(self, scene: SceneRow, turns: int, replay: Any) -> int:
         """Delete the last ``turns`` turns of a scene and everything they caused, in one transaction.
 
-        ``rebuild(events, scene_events)`` gets the world's remaining events and this scene's, and returns
-        ``(npc_states, user_location, [(member, joined_at), ...])`` to store; messages, swipes, facts and events of the
-        removed turns go with them (foreign keys), summaries that covered them are dropped.
+        ``replay(checkpoint, world_events, scene_events)`` gets the newest checkpoint of the world's NPC
+        states from before the first removed event (``None``: replay from the starting state), the
+        world's remaining events after it, and this scene's remaining movement and membership events;
+        it returns ``(npc_states, user_location, [(member, joined_at), ...])`` to store. Reads are
+        bounded: the events since one checkpoint, not the world's whole log. Messages, swipes, facts,
+        events and outbox rows of the removed turns go with them (foreign keys, all indexed), summaries
+        that covered them are dropped, and so are checkpoints taken after the first removed event.
         """
         async with self.transaction() as conn:
             rows = await self._fetchall(
@@ -803,17 +891,41 @@ class Store:
             if not ids:
                 return 0
             marks = ",".join("?" for _ in ids)
+            first = await self._fetchone(f"SELECT MIN(id) FROM events WHERE turn_id IN ({marks})", ids)
+            first_removed = first[0]
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
             last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
             await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
-            world_events = await self.events(scene.guild_id, scene.world_id, limit=10_000_000)
-            scene_events = [e for e in world_events if e["scene_id"] == scene.id]
-            states, user_location, members = rebuild(world_events, scene_events)
-            await conn.execute(
-                "DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (scene.guild_id, scene.world_id)
+            scene_rows = await self._fetchall(
+                "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
+                " WHERE scene_id = ? AND kind IN ('move', 'summon', 'dismiss') ORDER BY id",
+                (scene.id,),
             )
-            for state in states.values():
-                await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
+            scene_events = [_event(r) for r in scene_rows]
+            checkpoint: dict[str, NpcStateRow] | None = None
+            world_events: list[dict[str, Any]] | None = None
+            if first_removed is not None:
+                await conn.execute(
+                    "DELETE FROM world_checkpoints WHERE guild_id = ? AND world_id = ? AND upto_event >= ?",
+                    (scene.guild_id, scene.world_id, first_removed),
+                )
+                row = await self._fetchone(
+                    "SELECT upto_event, states FROM world_checkpoints WHERE guild_id = ? AND world_id = ?"
+                    " ORDER BY upto_event DESC LIMIT 1",
+                    (scene.guild_id, scene.world_id),
+                )
+                since = 0
+                if row is not None:
+                    since = int(row[0])
+                    checkpoint = {cid: _state_of(cid, data) for cid, data in json.loads(row[1]).items()}
+                world_events = await self.events(scene.guild_id, scene.world_id, since_id=since, limit=-1)
+            states, user_location, members = replay(checkpoint, world_events, scene_events)
+            if world_events is not None:
+                await conn.execute(
+                    "DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (scene.guild_id, scene.world_id)
+                )
+                for state in states.values():
+                    await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
             await conn.execute("UPDATE scenes SET user_location = ? WHERE id = ?", (user_location, scene.id))
             await conn.execute("DELETE FROM scene_members WHERE scene_id = ?", (scene.id,))
             for member, joined_at in members:

@@ -81,11 +81,13 @@ def after_turn(
         if who in addressed and feeling is not None:
             label, intensity = feeling.label, max(intensity, feeling.intensity)
         if (label, round(intensity, 3)) != (state.mood_label, round(state.mood_intensity, 3)):
-            reason = feeling.reason if (who in addressed and feeling) else "drift toward baseline"
-            events.append(mood_event(who, label, intensity, witnesses or (who,), reason))
+            felt = who in addressed and feeling is not None
+            reason = feeling.reason if felt and feeling else "drift toward baseline"
+            events.append(mood_event(who, label, intensity, witnesses or (who,), reason, previous=state, drift=not felt))
         if who in addressed and feeling is not None and feeling.affinity_delta:
             current = state.relationships.get(speaker_key, {})
             affinity = max(-100, min(100, int(current.get("affinity", 0)) + feeling.affinity_delta))
             note = str(current.get("note", ""))
-            events.append(relationship_event(who, speaker_key, affinity, note, feeling.reason))
+            delta = affinity - int(current.get("affinity", 0))
+            events.append(relationship_event(who, speaker_key, affinity, note, feeling.reason, delta=delta))
     return events
