@@ -61,13 +61,14 @@ class WorldGate:
     async def replace_server(self, guild_id: str, world_ids: Iterable[str]) -> AsyncIterator[None]:
         """Hold every listed world of a server (in a fixed order) to replace its story: reset, setup.
 
-        The generation advances once all gates are held, so everything noted before is refused after.
+        When the block succeeds the generation advances, before any gate is released: whatever noted
+        the old generation is refused from then on. A block that raises (a refused setup) changes nothing.
         """
         async with AsyncExitStack() as stack:
             for world_id in sorted(set(world_ids)):
                 await stack.enter_async_context(self._lock(guild_id, world_id))
-            self._generations[guild_id] = self.generation(guild_id) + 1
             yield
+            self._generations[guild_id] = self.generation(guild_id) + 1
 
 
 __all__ = ["StaleWorld", "WorldGate"]

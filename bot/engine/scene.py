@@ -27,6 +27,7 @@ import structlog
 
 from bot.content.loader import Library
 from bot.content.models import Character, World
+from bot.engine import servers
 from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
@@ -45,6 +46,7 @@ from bot.engine.scheduler import (
     choose_reactor,
     topic_words,
 )
+from bot.engine.servers import ServerReset
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.memory.facts import extract_facts
 from bot.memory.layout import Line, PromptInputs, assemble
@@ -236,6 +238,14 @@ class SceneEngine(SceneCommands, Remembering):
             self.library.add_guild_character(guild_id, world_id, added)
             await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
         return added
+
+    async def reset_server(self, guild_id: str) -> ServerReset:
+        """``/world reset``: see ``bot.engine.servers``."""
+        return await servers.reset_server(self, guild_id)
+
+    async def setup_server(self, guild_id: str, world_id: str) -> None:
+        """``/world setup``: see ``bot.engine.servers``."""
+        await servers.setup_server(self, guild_id, world_id)
 
     async def load_guild_characters(self) -> int:
         """At start: put every server's imported characters back into the library."""

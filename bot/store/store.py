@@ -218,6 +218,11 @@ class Store:
             await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM scenes WHERE guild_id = ?", (guild_id,))
 
+    async def worlds_with_state(self, guild_id: str) -> set[str]:
+        """The worlds a server has NPC state in (a reset holds all their gates)."""
+        rows = await self._fetchall("SELECT DISTINCT world_id FROM npc_state WHERE guild_id = ?", (guild_id,))
+        return {r[0] for r in rows}
+
     # -- scenes ----------------------------------------------------------------------------------
 
     async def get_scene(self, guild_id: str, channel_id: str) -> SceneRow | None:
