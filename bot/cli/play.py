@@ -21,6 +21,7 @@ from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutco
 from bot.engine.scene import safe_message
 from bot.errors import EnsembleError
 from bot.settings import load_settings
+from bot.store.outbox import OutboxLine
 from bot.world.director import Director, director_random
 
 LOCAL_GUILD = "local"
@@ -55,16 +56,25 @@ class Terminal:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def render(self, outcome: TurnOutcome) -> None:
+    def render(self, outcome: TurnOutcome, *, story: bool = True) -> None:
+        """Print an outcome; with ``story`` False only its notices (the lines came through the outbox)."""
         for output in outcome.outputs:
-            if isinstance(output, Utterance):
-                self.last_message_id = output.message_id
-                suffix = f"  [{output.swipe_index + 1}/{output.swipe_count}]" if output.swipe_count > 1 else ""
-                self.say(f"{output.speaker}: {output.text}{suffix}")
-            elif isinstance(output, Narration):
-                self.say(f"[{output.speaker}] {output.text}")
-            elif isinstance(output, Notice):
+            if isinstance(output, Notice):
                 self.say(f"(!) {output.text}")
+            elif story:
+                self.show(output)
+
+    def show(self, output: Utterance | Narration) -> None:
+        if isinstance(output, Utterance):
+            self.last_message_id = output.message_id
+            suffix = f"  [{output.swipe_index + 1}/{output.swipe_count}]" if output.swipe_count > 1 else ""
+            self.say(f"{output.speaker}: {output.text}{suffix}")
+        else:
+            self.say(f"[{output.speaker}] {output.text}")
+
+    async def deliver(self, line: OutboxLine, output: Utterance | Narration) -> None:
+        """The outbox poster's delivery: a terminal line cannot fail to post, but it goes the same way."""
+        self.show(output)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -119,6 +129,8 @@ async def _play(args: argparse.Namespace, settings) -> int:
         if not await app.store.members(scene.id):
             cast = ", ".join(c.name for c in app.library.cast_of(world.id))
             terminal.say(f"(!) Nobody is in the scene yet. Try /summon NAME. The cast: {cast}.")
+        poster = app.engine.attach_poster(terminal.deliver)
+        await poster.flush(key)  # lines committed before a stop and never printed
         # The director's own random source: /tick never shifts the engine's draws (scripted replays match).
         director = Director(app.engine, clock=app.engine.clock, rng=director_random(settings.random_seed))
         for raw in _lines(interactive, f"{args.user}> "):
@@ -136,6 +148,7 @@ async def _play(args: argparse.Namespace, settings) -> int:
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
                 terminal.say(f"(!) {safe_message(exc)}")
         await app.engine.drain()
+        await poster.drain()
     return 0
 
 
@@ -143,7 +156,10 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
     engine = app.engine
     if not line.startswith("/"):
         outcome = await engine.handle(InboundLine(key, author_id=f"local:{user}", author_name=user, text=line))
-        terminal.render(outcome)
+        if engine.poster is not None:
+            # The story lines were committed to the outbox with their turns: print them from there, in order.
+            await engine.poster.flush(key)
+        terminal.render(outcome, story=engine.poster is None)
         return
     command, _, rest = line[1:].partition(" ")
     rest = rest.strip()

@@ -22,6 +22,7 @@ import hashlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -33,6 +34,7 @@ from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
 from bot.engine.gate import StaleWorld, WorldGate
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
+from bot.engine.outbox import Deliver, OutboxPoster
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.remembering import Remembering
@@ -160,6 +162,9 @@ class SceneEngine(SceneCommands, Remembering):
         self._waiting: dict[SceneKey, int] = {}
         self._windows: dict[tuple[int, str], int] = {}
         self._summarising: dict[int, asyncio.Task[None]] = {}
+        # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
+        # (evaluation, tests of the pipeline) nothing is written to the outbox.
+        self.poster: OutboxPoster | None = None
         self.tokens = TokenCounter()
 
     # -- scenes ----------------------------------------------------------------------------------
@@ -169,6 +174,11 @@ class SceneEngine(SceneCommands, Remembering):
             return self.library.worlds[world_id]
         except KeyError:
             raise NotFound(f"There is no world called {world_id!r}.") from None
+
+    def attach_poster(self, deliver: Deliver, **options: Any) -> OutboxPoster:
+        """Post every turn's lines through the outbox with ``deliver`` (see ``bot.engine.outbox``)."""
+        self.poster = OutboxPoster(self, deliver, **options)
+        return self.poster
 
     def lock(self, scene_id: int) -> asyncio.Lock:
         """The lock that keeps one scene's turns in order."""
@@ -489,14 +499,19 @@ class SceneEngine(SceneCommands, Remembering):
                 log.info("world.change_dropped", scene=scene.id, kind=event.kind, subject=event.subject, reason=reason)
             return settled.events, settled.states
 
+        post = post and self.poster is not None
         commit = TurnCommit(
             status=status, messages=draft.messages, settle=settle_fresh, usage=draft.usage, user_location=user_location,
             quality=draft.quality, join=tuple(join), leave=tuple(leave), post=post,
         )
         async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             if turn_id is None:
-                return await self.store.record_turn(scene, commit)
-            return turn_id, await self.store.commit_turn(scene, turn_id, commit)
+                turn_id, ids = await self.store.record_turn(scene, commit)
+            else:
+                ids = await self.store.commit_turn(scene, turn_id, commit)
+        if post and self.poster is not None and ids:
+            self.poster.wake(SceneKey(scene.guild_id, scene.channel_id))  # posting happens outside every lock
+        return turn_id, ids
 
     def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
         outputs: list[Output] = []

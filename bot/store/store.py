@@ -811,10 +811,11 @@ class Store:
     async def heard_lines(
         self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
     ) -> list[tuple[MessageRow, int]]:
-        """The last lines a character heard or said in a scene (no OOC), with their turn numbers."""
+        """The last lines a character heard or said in a scene (no OOC, none that could not be posted),
+        with their turn numbers."""
         sql = (
             f"SELECT {', '.join('m.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}, t.seq FROM messages m"
-            " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc'"
+            " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
             " AND (m.character_id = ? OR EXISTS (SELECT 1 FROM json_each(m.heard_by) h WHERE h.value = ?))"
         )
         params: list[Any] = [scene_id, character_id, character_id]
