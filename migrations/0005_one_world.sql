@@ -68,3 +68,7 @@ ALTER TABLE messages ADD COLUMN undelivered INTEGER NOT NULL DEFAULT 0;
 -- What an alternative would do to the world (events, facts) if it is the one kept: JSON, applied when
 -- the story moves on with it on screen.
 ALTER TABLE swipes ADD COLUMN effects TEXT NOT NULL DEFAULT '{}';
+
+-- Events an NPC line caused (its alternative's effects): replaced when another alternative goes on screen.
+ALTER TABLE events ADD COLUMN message_id INTEGER REFERENCES messages(id) ON DELETE CASCADE;
+CREATE INDEX events_message ON events (message_id) WHERE message_id IS NOT NULL;

@@ -165,6 +165,8 @@ class SceneCommands:
         """A new alternative for the latest NPC reply (or the given one, if the story has not moved on)."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             message = (
                 await self.store.message(scene.id, message_id) if message_id is not None else await self.store.last_npc_message(scene.id)
@@ -182,14 +184,24 @@ class SceneCommands:
                 generated = await self._generate(scene, world, character, spatial, states, before_id=message.id)
             except ModelUnavailable as exc:
                 return TurnOutcome((Notice(exc.user_message, code="model_unavailable"),))
-            idx = await self.store.add_swipe(scene.id, message.id, generated.text)
+            # The new alternative goes on screen with its own effects; those of the one it replaces are undone.
+            events, facts = self.alternative_effects(spatial, states, message, generated.text)
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                shown = await self.store.choose_alternative(
+                    scene, message.id, None, text=generated.text, events=events, facts=facts,
+                    rebuild=self.replay_states(world, scene.guild_id), settle=self.settle_planned,
+                )
+            if shown is None:
+                return TurnOutcome((Notice("The story has moved on; only the latest replies can be regenerated."),))
             count = len(await self.store.swipes(message.id))
-            return TurnOutcome((self._utterance(message.id, character, generated.text, idx, count),), message.turn_id)
+            return TurnOutcome((self._utterance(message.id, character, shown.text, shown.idx, count),), message.turn_id)
 
     async def show_swipe(self: SceneEngine, key: SceneKey, message_id: int, step: int) -> TurnOutcome:
         """Browse alternatives of an NPC reply: ``step`` -1 for previous, +1 for next."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             message = await self.store.message(scene.id, message_id)
             if message is None or message.character_id is None:
                 return TurnOutcome((Notice("That message has no alternatives."),))
@@ -197,8 +209,18 @@ class SceneCommands:
                 return TurnOutcome((Notice("The story has moved on; the reply that was kept stays."),))
             swipes = await self.store.swipes(message.id)
             idx = min(max(message.active_swipe + step, 0), len(swipes) - 1)
-            shown = await self.store.show_swipe(scene.id, message.id, idx)
-            assert shown is not None
+            if idx == message.active_swipe:
+                shown = swipes[idx]
+            else:
+                # Switching back applies that alternative's effects (and undoes the other's).
+                async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                    chosen = await self.store.choose_alternative(
+                        scene, message.id, idx, rebuild=self.replay_states(self.world(scene.world_id), scene.guild_id),
+                        settle=self.settle_planned,
+                    )
+                if chosen is None:
+                    return TurnOutcome((Notice("The story has moved on; the reply that was kept stays."),))
+                shown = chosen
             character = self.library.characters[message.character_id]
             return TurnOutcome((self._utterance(message.id, character, shown.text, idx, len(swipes)),), message.turn_id)
 

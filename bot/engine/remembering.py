@@ -21,7 +21,6 @@ from bot.engine.ports import ChatMessage, ChatOptions
 from bot.errors import ModelUnavailable
 from bot.memory.retrieval import Memory, pinned, rank
 from bot.store.records import SceneRow
-from bot.world.events import rebuild
 
 if TYPE_CHECKING:
     from bot.engine.scene import SceneEngine
@@ -126,11 +125,8 @@ class Remembering:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
             world = self.world(scene.world_id)
-            start = {s.character_id: s for s in self.starting_states(world, scene.guild_id)}
 
-            def replay(checkpoint, world_events, scene_events):
-                # From the newest checkpoint before the first removed event (else the content's start).
-                states = rebuild({**start, **(checkpoint or {})}, world_events) if world_events is not None else {}
+            def replay_scene(scene_events):
                 location = world.start_location
                 members: dict[str, str] = {}
                 for event in scene_events:
@@ -140,10 +136,10 @@ class Remembering:
                         members.setdefault(event["subject"], event["created_at"])
                     elif event["kind"] == "dismiss":
                         members.pop(event["subject"], None)
-                return states, location, list(members.items())
+                return location, list(members.items())
 
             async with self.gate.hold(scene.guild_id, scene.world_id):
-                removed = await self.store.rewind(scene, turns, replay)
+                removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
             self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed

@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -70,8 +70,8 @@ from bot.store.records import (
 from bot.world.deltas import settle
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
-from bot.world.events import apply_all, starting_state
-from bot.world.mood import after_turn
+from bot.world.events import apply_all, rebuild, starting_state
+from bot.world.mood import after_own_line, after_turn
 from bot.world.narrator import (
     Spatial,
     SpatialChange,
@@ -257,6 +257,15 @@ class SceneEngine(SceneCommands, Remembering):
         """``/world setup``: see ``bot.engine.servers``."""
         await servers.setup_server(self, guild_id, world_id)
 
+    def replay_states(self, world: World, guild_id: str) -> Callable[[dict[str, NpcStateRow] | None, list[dict[str, Any]]], dict[str, NpcStateRow]]:
+        """How the store rebuilds a world's NPC states: the content's start, overlaid by a checkpoint, then events."""
+        start = {s.character_id: s for s in self.starting_states(world, guild_id)}
+
+        def replay(checkpoint: dict[str, NpcStateRow] | None, events: list[dict[str, Any]]) -> dict[str, NpcStateRow]:
+            return rebuild({**start, **(checkpoint or {})}, events)
+
+        return replay
+
     async def load_guild_characters(self) -> int:
         """At start: put every server's imported characters back into the library."""
         count = 0
@@ -432,12 +441,15 @@ class SceneEngine(SceneCommands, Remembering):
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
                 draft.notices.append(Notice(exc.user_message, code="model_unavailable"))
                 break
-            self._add_utterance(draft, world, spatial, character, generated, pending)
+            self._add_utterance(draft, world, spatial, character, generated, pending, states)
             states = apply_all(base_states, draft.events)
         participants = spatial.hearers()
         addressed = [m.character_id for m in mentions] + ([reply_to.character_id] if reply_to and reply_to.character_id else [])
+        # The line's effect on moods is judged without the replies' own moods: those belong to their
+        # alternatives (a swipe replaces them), this belongs to the line.
+        moods_before = apply_all(base_states, [e for e in draft.events if not (e.kind == "mood" and e.origin is not None)])
         draft.events.extend(
-            after_turn(states, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
+            after_turn(moods_before, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
         )
         status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
         _, ids = await self._commit(
@@ -447,15 +459,27 @@ class SceneEngine(SceneCommands, Remembering):
         return draft, ids
 
     def _add_utterance(
-        self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated, pending: list[HistoryLine]
+        self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated,
+        pending: list[HistoryLine], states: dict[str, NpcStateRow],
     ) -> None:
-        """Append an NPC's line and, if it walked off in it, the narration and the move."""
+        """Append an NPC's line and, if it walked off in it, the narration and the move.
+
+        The line's own effects (the move, its mood, its facts) belong to this alternative: they are
+        stored with it, so a regenerated alternative can replace them (``alternative_effects``).
+        """
         heard_by = spatial.hearers(spatial.npc_locations.get(character.id))
+        location = spatial.npc_locations.get(character.id)
+        departure = resolve_npc_reply(spatial, character.id, generated.text)
+        index = len(draft.messages)
+        effects = tuple(
+            replace(e, origin=index)
+            for e in (*departure.events, *after_own_line(states.get(character.id), generated.text, [*heard_by, character.id]))
+        )
         draft.messages.append(
             NewMessage(
                 kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
-                location=spatial.npc_locations.get(character.id), heard_by=tuple(heard_by),
-                facts=facts_of(character.name, generated.text, [*heard_by, character.id]),
+                location=location, heard_by=tuple(heard_by),
+                facts=facts_of(character.name, generated.text, [*heard_by, character.id]), effects=effects,
             )
         )
         draft.usage.extend(generated.usage)
@@ -464,9 +488,8 @@ class SceneEngine(SceneCommands, Remembering):
             for counter, n in counters.items():
                 merged[counter] = merged.get(counter, 0) + n
         pending.append(HistoryLine(character.name, generated.text, kind="npc"))
-        departure = resolve_npc_reply(spatial, character.id, generated.text)
+        draft.events.extend(effects)
         if departure.events:
-            draft.events.extend(departure.events)
             draft.narrate(world, departure.narrations, spatial.user_location, spatial.hearers())
             pending.extend(HistoryLine(world.narrator.name, t, kind="narration") for t in departure.narrations)
 
@@ -512,6 +535,24 @@ class SceneEngine(SceneCommands, Remembering):
         if post and self.poster is not None and ids:
             self.poster.wake(SceneKey(scene.guild_id, scene.channel_id))  # posting happens outside every lock
         return turn_id, ids
+
+    def alternative_effects(
+        self, spatial: Spatial, states: dict[str, NpcStateRow], message: MessageRow, text: str
+    ) -> tuple[list[NewEvent], tuple[FactRecord, ...]]:
+        """What a new alternative of an NPC line would do to the world, judged from where it was said."""
+        character = self.library.characters[message.character_id or ""]
+        here = message.location or spatial.npc_locations.get(character.id)
+        if here is not None:
+            spatial = replace(spatial, npc_locations={**spatial.npc_locations, character.id: here})
+        departure = resolve_npc_reply(spatial, character.id, text)
+        witnesses = [*message.heard_by, character.id]
+        events = [*departure.events, *after_own_line(states.get(character.id), text, witnesses)]
+        return events, facts_of(character.name, text, witnesses)
+
+    def settle_planned(self, fresh: dict[str, NpcStateRow], planned: list[NewEvent]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+        """``bot.world.deltas.settle`` in the shape the store calls it with."""
+        settled = settle(fresh, planned)
+        return settled.events, settled.states
 
     def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
         outputs: list[Output] = []
@@ -616,7 +657,7 @@ class SceneEngine(SceneCommands, Remembering):
             generated = await self._generate(scene, world, character, spatial, states)
         except ModelUnavailable:
             return None
-        self._add_utterance(draft, world, spatial, character, generated, [])
+        self._add_utterance(draft, world, spatial, character, generated, [], states)
         _, ids = await self._commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
         return TurnOutcome(tuple(self._render(world, draft, ids)))
 

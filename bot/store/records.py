@@ -80,6 +80,9 @@ class NewMessage:
     reply_to_id: int | None = None
     platform_message_id: str | None = None
     facts: tuple[FactRecord, ...] = ()
+    # An NPC line's own effects on the world (its walking off, its mood): they belong to this
+    # alternative and are stored with it, so that another alternative can replace them.
+    effects: tuple[NewEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,8 @@ class NewEvent:
     subject: str | None
     payload: dict[str, Any]
     witnesses: tuple[str, ...] = ()
+    # Which message of the commit (its index) produced this event, when it is an alternative's effect.
+    origin: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ import aiosqlite
 from bot.engine.ports import Clock, SystemClock
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
+    FactRecord,
     MessageRow,
     NewEvent,
     NewMessage,
@@ -41,6 +42,25 @@ from bot.store.records import (
 KEEP_SCHEDULES = 64
 # A checkpoint of a world's NPC states every this many events: a rewind replays at most about this many.
 CHECKPOINT_EVERY = 256
+
+
+def effects_json(events: Iterable[NewEvent], facts: Iterable[FactRecord]) -> str:
+    """An alternative's effects as stored with its swipe: its events (as planned) and its facts."""
+    return json.dumps(
+        {
+            "events": [{"kind": e.kind, "subject": e.subject, "payload": e.payload, "witnesses": list(e.witnesses)} for e in events],
+            "facts": [{"kind": f.kind, "text": f.text, "importance": f.importance, "known_by": list(f.known_by)} for f in facts],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def effects_of(data: str) -> tuple[list[NewEvent], list[FactRecord]]:
+    parsed = json.loads(data or "{}")
+    events = [NewEvent(e["kind"], e["subject"], e["payload"], tuple(e["witnesses"])) for e in parsed.get("events", [])]
+    facts = [FactRecord(f["kind"], f["text"], int(f["importance"]), tuple(f["known_by"])) for f in parsed.get("facts", [])]
+    return events, facts
 
 
 def _state_json(state: NpcStateRow) -> dict[str, Any]:
@@ -397,19 +417,24 @@ class Store:
             ),
         )
         message_id = int(cursor.lastrowid or 0)
-        for fact in msg.facts:
+        await self._insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
+        if msg.kind == "npc":
+            await conn.execute(
+                "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, 0, ?, ?, ?)",
+                (message_id, msg.text, effects_json(msg.effects, msg.facts), self._now()),
+            )
+        return message_id
+
+    async def _insert_facts(
+        self, conn: aiosqlite.Connection, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
+    ) -> None:
+        for fact in facts:
             await conn.execute(
                 "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (scene_id, turn_id, message_id, fact.kind, fact.text, fact.importance,
                  json.dumps(sorted(set(fact.known_by)), ensure_ascii=False), self._now()),
             )
-        if msg.kind == "npc":
-            await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, 0, ?, ?)",
-                (message_id, msg.text, self._now()),
-            )
-        return message_id
 
     async def _settle(self, conn: aiosqlite.Connection, scene_id: int) -> None:
         """The story moved on: the alternative on screen becomes canonical and is marked kept."""
@@ -440,7 +465,7 @@ class Store:
             position += 1
         now = self._now()
         await self._write_world_changes(
-            conn, scene.guild_id, scene.world_id, scene.id, turn_id, commit.events, commit.npc_states, commit.settle, now
+            conn, scene.guild_id, scene.world_id, scene.id, turn_id, commit.events, commit.npc_states, commit.settle, now, ids
         )
         if commit.post:
             for message_id, msg in zip(ids, commit.messages, strict=True):
@@ -501,19 +526,26 @@ class Store:
         states: Iterable[NpcStateRow],
         settle: Settler | None,
         now: str,
+        message_ids: list[int] | None = None,
+        message_id: int | None = None,
     ) -> list[NewEvent]:
         """Events and the NPC states they lead to; with ``settle``, computed here from the fresh states.
 
         Inside the caller's write transaction, so nothing can change the states between the read and
         the write. Also keeps the log compact (old schedule decisions go) and writes a checkpoint of the
-        world's states every ``CHECKPOINT_EVERY`` events, so a rewind replays a bounded tail.
+        world's states every ``CHECKPOINT_EVERY`` events, so a rewind replays a bounded tail. An event
+        with an ``origin`` is tied to that message of ``message_ids`` (an alternative's effect), or all
+        events to ``message_id``.
         """
         if settle is not None:
             events, states = settle(await self.npc_states(guild_id, world_id))
         events = list(events)
         last_id = 0
         for event in events:
-            last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now)
+            source = message_id
+            if event.origin is not None and message_ids is not None and event.origin < len(message_ids):
+                source = message_ids[event.origin]
+            last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now, source)
         for state in states:
             await self._upsert_npc(conn, guild_id, world_id, state)
         if scene_id is not None and any(e.kind == "schedule" for e in events):
@@ -548,15 +580,17 @@ class Store:
         turn_id: int | None,
         event: NewEvent,
         now: str | None = None,
+        message_id: int | None = None,
     ) -> int:
         cursor = await conn.execute(
-            "INSERT INTO events (guild_id, world_id, scene_id, turn_id, kind, subject, payload, witnesses,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (guild_id, world_id, scene_id, turn_id, message_id, kind, subject, payload, witnesses,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 world_id,
                 scene_id,
                 turn_id,
+                message_id,
                 event.kind,
                 event.subject,
                 json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
@@ -676,38 +710,91 @@ class Store:
         )
         return [SwipeRow(r[0], r[1], bool(r[2])) for r in rows]
 
-    async def add_swipe(self, scene_id: int, message_id: int, text: str) -> int:
-        """Store a new alternative and put it on screen; return its index."""
-        async with self.transaction() as conn:
-            row = await self._fetchone(
-                "SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,)
-            )
-            idx = int(row[0])
-            await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, ?, ?, ?)",
-                (message_id, idx, text, self._now()),
-            )
-            await conn.execute(
-                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
-                (idx, text, scene_id, message_id),
-            )
-        return idx
+    async def choose_alternative(
+        self,
+        scene: SceneRow,
+        message_id: int,
+        idx: int | None,
+        *,
+        rebuild: Any,
+        settle: Settler,
+        text: str | None = None,
+        events: Iterable[NewEvent] = (),
+        facts: Iterable[FactRecord] = (),
+    ) -> SwipeRow | None:
+        """Put an alternative of an unsettled NPC line on screen, and make the world follow it.
 
-    async def show_swipe(self, scene_id: int, message_id: int, idx: int) -> SwipeRow | None:
-        """Put an existing alternative on screen (its text becomes the message's text)."""
+        With ``text``, a new alternative (with its ``events`` and ``facts``) is stored at the next index;
+        else the stored alternative ``idx`` is shown again. Either way, in one transaction: the effects of
+        the alternative that was on screen (events tied to the message, its facts) are removed and the
+        world's NPC states rebuilt from the nearest checkpoint before them (``rebuild(checkpoint,
+        events)``), then the chosen one's events are settled on that state (``settle``) and stored with
+        its facts. What the story keeps when it moves on is the alternative on screen: its effects are
+        already the ones in the world. ``None`` when the message is settled or has no such alternative.
+        """
         async with self.transaction() as conn:
             row = await self._fetchone(
-                "SELECT s.text FROM swipes s JOIN messages m ON m.id = s.message_id"
-                " WHERE m.scene_id = ? AND s.message_id = ? AND s.idx = ?",
-                (scene_id, message_id, idx),
+                "SELECT turn_id FROM messages WHERE scene_id = ? AND id = ? AND kind = 'npc' AND settled = 0", (scene.id, message_id)
             )
             if row is None:
                 return None
-            await conn.execute(
-                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
-                (idx, row[0], scene_id, message_id),
+            turn_id = int(row[0])
+            if text is not None:
+                top = await self._fetchone("SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,))
+                idx = int(top[0])
+                events, facts = list(events), list(facts)
+                await conn.execute(
+                    "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (message_id, idx, text, effects_json(events, facts), self._now()),
+                )
+            else:
+                chosen = await self._fetchone("SELECT text, effects FROM swipes WHERE message_id = ? AND idx = ?", (message_id, idx))
+                if chosen is None:
+                    return None
+                text = str(chosen[0])
+                events, facts = effects_of(chosen[1])
+            first = await self._fetchone("SELECT MIN(id) FROM events WHERE message_id = ?", (message_id,))
+            await conn.execute("DELETE FROM events WHERE message_id = ?", (message_id,))
+            await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))
+            if first[0] is not None:
+                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first[0]), rebuild)
+                await self._replace_npc_states(conn, scene.guild_id, scene.world_id, states)
+            await self._write_world_changes(
+                conn, scene.guild_id, scene.world_id, scene.id, turn_id, list(events), (),
+                lambda fresh: settle(fresh, list(events)), self._now(), message_id=message_id,
             )
-        return SwipeRow(idx, row[0], False)
+            await self._insert_facts(conn, scene.id, turn_id, message_id, facts)
+            await conn.execute(
+                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?", (idx, text, scene.id, message_id)
+            )
+        assert idx is not None
+        return SwipeRow(idx, text, False)
+
+    async def _replay_world(
+        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, first_removed: int, rebuild: Any
+    ) -> dict[str, NpcStateRow]:
+        """The world's NPC states rebuilt after events from ``first_removed`` on were removed: from the
+        newest checkpoint before it (later ones are dropped), replaying the events after that."""
+        await conn.execute(
+            "DELETE FROM world_checkpoints WHERE guild_id = ? AND world_id = ? AND upto_event >= ?",
+            (guild_id, world_id, first_removed),
+        )
+        row = await self._fetchone(
+            "SELECT upto_event, states FROM world_checkpoints WHERE guild_id = ? AND world_id = ? ORDER BY upto_event DESC LIMIT 1",
+            (guild_id, world_id),
+        )
+        since, checkpoint = 0, None
+        if row is not None:
+            since = int(row[0])
+            checkpoint = {cid: _state_of(cid, data) for cid, data in json.loads(row[1]).items()}
+        return rebuild(checkpoint, await self.events(guild_id, world_id, since_id=since, limit=-1))
+
+    async def _replace_npc_states(
+        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
+    ) -> None:
+        await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
+        for state in states.values():
+            await self._upsert_npc(conn, guild_id, world_id, state)
 
     # -- events and usage ------------------------------------------------------------------------
 
@@ -878,13 +965,14 @@ class Store:
 
     # -- rewind ----------------------------------------------------------------------------------
 
-    async def rewind(self, scene: SceneRow, turns: int, replay: Any) -> int:
+    async def rewind(self, scene: SceneRow, turns: int, replay_states: Any, replay_scene: Any) -> int:
         """Delete the last ``turns`` turns of a scene and everything they caused, in one transaction.
 
-        ``replay(checkpoint, world_events, scene_events)`` gets the newest checkpoint of the world's NPC
-        states from before the first removed event (``None``: replay from the starting state), the
-        world's remaining events after it, and this scene's remaining movement and membership events;
-        it returns ``(npc_states, user_location, [(member, joined_at), ...])`` to store. Reads are
+        ``replay_states(checkpoint, world_events)`` gets the newest checkpoint of the world's NPC states
+        from before the first removed event (``None``: replay from the starting state) and the world's
+        remaining events after it, and returns the NPC states; ``replay_scene(scene_events)`` gets this
+        scene's remaining movement and membership events and returns ``(user_location, [(member,
+        joined_at), ...])``. Reads are
         bounded: the events since one checkpoint, not the world's whole log. Messages, swipes, facts,
         events and outbox rows of the removed turns go with them (foreign keys, all indexed), summaries
         that covered them are dropped, and so are checkpoints taken after the first removed event.
@@ -908,30 +996,11 @@ class Store:
                 (scene.id,),
             )
             scene_events = [_event(r) for r in scene_rows]
-            checkpoint: dict[str, NpcStateRow] | None = None
-            world_events: list[dict[str, Any]] | None = None
+            states: dict[str, NpcStateRow] | None = None
             if first_removed is not None:
-                await conn.execute(
-                    "DELETE FROM world_checkpoints WHERE guild_id = ? AND world_id = ? AND upto_event >= ?",
-                    (scene.guild_id, scene.world_id, first_removed),
-                )
-                row = await self._fetchone(
-                    "SELECT upto_event, states FROM world_checkpoints WHERE guild_id = ? AND world_id = ?"
-                    " ORDER BY upto_event DESC LIMIT 1",
-                    (scene.guild_id, scene.world_id),
-                )
-                since = 0
-                if row is not None:
-                    since = int(row[0])
-                    checkpoint = {cid: _state_of(cid, data) for cid, data in json.loads(row[1]).items()}
-                world_events = await self.events(scene.guild_id, scene.world_id, since_id=since, limit=-1)
-            states, user_location, members = replay(checkpoint, world_events, scene_events)
-            if world_events is not None:
-                await conn.execute(
-                    "DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (scene.guild_id, scene.world_id)
-                )
-                for state in states.values():
-                    await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
+                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first_removed), replay_states)
+                await self._replace_npc_states(conn, scene.guild_id, scene.world_id, states)
+            user_location, members = replay_scene(scene_events)
             await conn.execute("UPDATE scenes SET user_location = ? WHERE id = ?", (user_location, scene.id))
             await conn.execute("DELETE FROM scene_members WHERE scene_id = ?", (scene.id,))
             for member, joined_at in members:

@@ -91,3 +91,19 @@ def after_turn(
             delta = affinity - int(current.get("affinity", 0))
             events.append(relationship_event(who, speaker_key, affinity, note, feeling.reason, delta=delta))
     return events
+
+
+def after_own_line(state: NpcStateRow | None, text: str, witnesses: Sequence[str] = ()) -> list[NewEvent]:
+    """What a character's own words do to its mood: heated words leave it heated, warm ones warm.
+
+    An effect of that one reply (of that alternative, when the reply is swiped), unlike ``after_turn``,
+    which reads the line it answers.
+    """
+    feeling = read_line(text)
+    if state is None or feeling is None:
+        return []
+    label = "warm" if feeling.label == "warm" else "heated"
+    if label == state.mood_label and feeling.intensity <= state.mood_intensity:
+        return []
+    who = state.character_id
+    return [mood_event(who, label, feeling.intensity, witnesses or (who,), "its own words", previous=state)]

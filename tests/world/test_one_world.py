@@ -155,6 +155,7 @@ async def test_reset_during_a_turn_drops_the_turn_and_its_chain(world_engine, st
     running, script = server
     chains = world_engine.world("manor").settings.model_copy(update={"chain_cap": 3})
     world_engine.library.worlds["manor"] = world_engine.world("manor").model_copy(update={"settings": chains})
+    await world_engine.setup_server("g", "manor")
     await world_engine.summon(A, "Ada")
     await world_engine.summon(A, "Bram", "hall")
     script.slow_words = {"friend"}
@@ -162,7 +163,7 @@ async def test_reset_during_a_turn_drops_the_turn_and_its_chain(world_engine, st
     turn = asyncio.create_task(world_engine.handle(InboundLine(A, "u1", "Ann", "Ada, thank you, friend.")))
     await _reached(running, requests + 1)
     reset = await world_engine.reset_server("g")
-    assert reset.forgotten == 2 and not turn.done()
+    assert (reset.forgotten, reset.reopened) == (2, 2) and not turn.done()
     outcome = await turn
     assert not outcome.utterances and any("reset" in n.text for n in outcome.notices)
     scene = await world_engine.require_scene(A)
