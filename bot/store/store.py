@@ -620,6 +620,21 @@ class Store:
             ids = await self._write_commit(conn, scene, turn_id, commit)
         return turn_id, ids
 
+    async def record_turns(self, scene: SceneRow, commits: Iterable[TurnCommit]) -> int:
+        """Many turns with no inbound line in one transaction (a transcript imported, a benchmark's history):
+        each written exactly as ``record_turn`` writes one. Returns how many."""
+        count = 0
+        async with self.transaction() as conn:
+            for commit in commits:
+                row = await self._fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,))
+                cursor = await conn.execute(
+                    "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
+                    (scene.id, int(row[0]), self._now()),
+                )
+                await self._write_commit(conn, scene, int(cursor.lastrowid or 0), commit)
+                count += 1
+        return count
+
     async def interrupt_all_open_turns(self) -> int:
         """At start-up: every turn still open was cut off by a stop; keep its line, mark it interrupted."""
         async with self.transaction() as conn:
