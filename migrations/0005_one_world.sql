@@ -31,8 +31,10 @@ CREATE TABLE event_witnesses (
     PRIMARY KEY (guild_id, world_id, character_id, kind, event_id)
 ) WITHOUT ROWID;
 CREATE INDEX event_witnesses_event ON event_witnesses (event_id);
+-- Only for the kinds a character is asked about later (see WITNESSED_KINDS in bot/store/store.py).
 INSERT OR IGNORE INTO event_witnesses (event_id, guild_id, world_id, character_id, kind)
-    SELECT e.id, e.guild_id, e.world_id, w.value, e.kind FROM events e, json_each(e.witnesses) w;
+    SELECT e.id, e.guild_id, e.world_id, w.value, e.kind FROM events e, json_each(e.witnesses) w
+    WHERE e.kind IN ('offscreen', 'offscreen_move', 'move', 'summon', 'dismiss', 'hook');
 
 -- Every NPC state of one server's world as it was after event `upto_event`: rewind replays from here.
 CREATE TABLE world_checkpoints (

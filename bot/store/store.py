@@ -40,6 +40,10 @@ from bot.store.records import (
 
 # Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
 KEEP_SCHEDULES = 64
+# Events a character can be asked about later ("what did you see while the players were away"): their
+# witnesses get rows in ``event_witnesses``. Mood and relationship changes (every turn) do not: nothing
+# looks them up by witness, and their rows would make every delete of a long scene slower.
+WITNESSED_KINDS = frozenset({"offscreen", "offscreen_move", "move", "summon", "dismiss", "hook"})
 # A checkpoint of a world's NPC states every this many events: a rewind replays at most about this many.
 CHECKPOINT_EVERY = 256
 
@@ -599,6 +603,8 @@ class Store:
             ),
         )
         event_id = int(cursor.lastrowid or 0)
+        if event.kind not in WITNESSED_KINDS:
+            return event_id
         for witness in sorted(set(event.witnesses)):
             await conn.execute(
                 "INSERT OR IGNORE INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)",
@@ -869,8 +875,10 @@ class Store:
     async def witnessed_events(
         self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
     ) -> list[dict[str, Any]]:
-        """The latest events of these kinds that a character witnessed, oldest first."""
+        """The latest events of these kinds (of ``WITNESSED_KINDS``) that a character witnessed, oldest first."""
         kinds = tuple(kinds)
+        if not set(kinds) <= WITNESSED_KINDS:
+            raise ValueError(f"witnesses are only kept for {sorted(WITNESSED_KINDS)}")
         marks = ",".join("?" for _ in kinds)
         rows = await self._fetchall(
             f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM event_witnesses w JOIN events e ON e.id = w.event_id"
@@ -891,14 +899,15 @@ class Store:
         )
         return [{"id": r[0], "payload": json.loads(r[1]), "created_at": r[2]} for r in reversed(rows)]
 
-    async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str]) -> int:
-        """Turns of a scene since the last event of these kinds (all turns if none)."""
+    async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> int:
+        """Turns of a scene since the last event of these kinds (all turns if none), counted up to ``cap``:
+        a scene quiet for years costs no more than one quiet for ``cap`` turns."""
         kinds = tuple(kinds)
         marks = ",".join("?" for _ in kinds)
         row = await self._fetchone(
-            f"SELECT COUNT(*) FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
-            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0)",
-            (scene_id, scene_id, *kinds),
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
+            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0) LIMIT ?)",
+            (scene_id, scene_id, *kinds, cap),
         )
         return int(row[0])
 
