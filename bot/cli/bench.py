@@ -34,6 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="write the figures as JSON (default path bench-results/memory.json)")
     memory.set_defaults(func=_memory)
 
+    store = benches.add_parser("store", help="reset and rewind of long scenes, store time per reply early vs late vs crowded")
+    store.add_argument("--turns", type=int, default=4000, help="turns of the scene that is reset and rewound (default 4000)")
+    store.add_argument("--late", type=int, default=1000, help="the late turn the per-reply time is measured at (default 1000)")
+    store.add_argument("--others", type=int, default=1000, help="other scenes stored for the crowded case (default 1000)")
+    store.add_argument("--replies", type=int, default=40, help="replies measured per case (default 40)")
+    store.add_argument("--world", default="harbor", help="world to play (default harbor)")
+    store.add_argument("--characters", type=Path, default=Path("characters"))
+    store.add_argument("--worlds", type=Path, default=Path("worlds"))
+    store.add_argument("--json", nargs="?", const="bench-results/store.json", default=None,
+                       help="write the figures as JSON (default path bench-results/store.json)")
+    store.set_defaults(func=_store)
+
 
 def _engine(args: argparse.Namespace) -> int:
     from bot.bench.engine import report, run_engine_bench
@@ -58,6 +70,21 @@ def _memory(args: argparse.Namespace) -> int:
 
     figures = run_memory_bench(
         turns=args.turns, budget=args.budget, seed=args.seed, characters_dir=args.characters, worlds_dir=args.worlds
+    )
+    report(figures, args.json)
+    return 0
+
+
+def _store(args: argparse.Namespace) -> int:
+    from bot.bench.store import report, run_store_bench
+    from bot.logs import configure_logging
+
+    configure_logging("console", "WARNING")
+    figures = asyncio.run(
+        run_store_bench(
+            turns=args.turns, late=args.late, others=args.others, replies=args.replies, world_id=args.world,
+            characters_dir=args.characters, worlds_dir=args.worlds,
+        )
     )
     report(figures, args.json)
     return 0

@@ -25,7 +25,8 @@ from bot.engine.scene import error_code
 from bot.errors import EnsembleError
 from bot.i18n import join, mood, tr
 from bot.settings import load_settings
-from bot.world.director import Director
+from bot.store.outbox import OutboxLine
+from bot.world.director import Director, director_random
 
 LOCAL_GUILD = "local"
 # Login names that are accounts, not people: "Root goes to the quay" reads badly.
@@ -46,18 +47,27 @@ class Terminal:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def render(self, outcome: TurnOutcome) -> None:
+    def render(self, outcome: TurnOutcome, *, story: bool = True) -> None:
+        """Print an outcome; with ``story`` False only its notices (the lines came through the outbox)."""
         for output in outcome.outputs:
-            if isinstance(output, Utterance):
-                self.last_message_id = output.message_id
-                suffix = f"  [{output.swipe_index + 1}/{output.swipe_count}]" if output.swipe_count > 1 else ""
-                self.say(f"{output.speaker}: {output.text}{suffix}")
-            elif isinstance(output, Narration):
-                self.say(f"[{output.speaker}] {output.text}")
-            elif isinstance(output, Notice) and output.code == RATE_LIMITED:
+            if isinstance(output, Notice) and output.code == RATE_LIMITED:
                 self.say(dim(f"(slow down) {output.text}", self.out))  # quiet: the player's own pace
             elif isinstance(output, Notice):
                 self.say(f"(!) {output.text}")
+            elif story:
+                self.show(output)
+
+    def show(self, output: Utterance | Narration) -> None:
+        if isinstance(output, Utterance):
+            self.last_message_id = output.message_id
+            suffix = f"  [{output.swipe_index + 1}/{output.swipe_count}]" if output.swipe_count > 1 else ""
+            self.say(f"{output.speaker}: {output.text}{suffix}")
+        else:
+            self.say(f"[{output.speaker}] {output.text}")
+
+    async def deliver(self, line: OutboxLine, output: Utterance | Narration) -> None:
+        """The outbox poster's delivery: a terminal line cannot fail to post, but it goes the same way."""
+        self.show(output)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -133,6 +143,10 @@ async def _play(args: argparse.Namespace, settings) -> int:
         if not await app.store.members(scene.id):
             cast = join(lang, (c.name for c in app.library.cast_of(world.id)))
             terminal.say("(!) " + tr(lang, "play.nobody", cast=cast))
+        poster = app.engine.attach_poster(terminal.deliver)
+        await poster.flush(key)  # lines committed before a stop and never printed
+        # The director's own random source: /tick never shifts the engine's draws (scripted replays match).
+        director = Director(app.engine, clock=app.engine.clock, rng=director_random(settings.random_seed))
         for raw in _lines(interactive, f"{user}> "):
             line = raw.strip()
             if not line:
@@ -142,16 +156,19 @@ async def _play(args: argparse.Namespace, settings) -> int:
             if line in ("/quit", "/exit"):
                 break
             try:
-                await _dispatch(app, key, line, user, terminal, lang)
+                await _dispatch(app, key, line, user, terminal, director, lang)
             except EnsembleError as exc:
                 terminal.say(f"(!) {exc.user_message}")
             except Exception as exc:  # never a traceback on the terminal: a code to find it in the log
                 terminal.say("(!) " + tr(lang, "error.code", code=error_code(exc)))
         await app.engine.drain()
+        await poster.drain()
     return 0
 
 
-async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Terminal, lang: str = "en") -> None:
+async def _dispatch(
+    app: App, key: SceneKey, line: str, user: str, terminal: Terminal, director: Director, lang: str = "en"
+) -> None:
     engine = app.engine
 
     def _need(value: str, usage: str) -> str:
@@ -162,7 +179,10 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
 
     if not line.startswith("/"):
         outcome = await engine.handle(InboundLine(key, author_id=f"local:{user}", author_name=user, text=line))
-        terminal.render(outcome)
+        if engine.poster is not None:
+            # The story lines were committed to the outbox with their turns: print them from there, in order.
+            await engine.poster.flush(key)
+        terminal.render(outcome, story=engine.poster is None)
         return
     command, _, rest = line[1:].partition(" ")
     rest = rest.strip()
@@ -188,7 +208,7 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
     elif command == "why":
         terminal.say(await engine.why(key))
     elif command == "tick":
-        report = await Director(engine, clock=engine.clock, rng=engine.rng).tick(key.guild_id, (await engine.require_scene(key)).world_id)
+        report = await director.tick(key.guild_id, (await engine.require_scene(key)).world_id)
         names = {c.id: c.name for c in app.library.cast_of(report.world_id, key.guild_id)}
         world = app.engine.world(report.world_id)
         terminal.say(f"[{world.narrator.name}] {report.meanwhile(names, lang) or tr(lang, 'meanwhile.nothing')}")

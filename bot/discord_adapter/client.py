@@ -20,10 +20,11 @@ from bot.discord_adapter.swipes import SwipeButton
 from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
 from bot.engine.limits import BUDGET_SPENT_ADMINS, RATE_LIMITED
-from bot.engine.lines import InboundLine, Notice, SceneKey, TurnOutcome
+from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
 from bot.i18n import tr
+from bot.store.outbox import OutboxLine
 from bot.store.records import SceneRow
-from bot.world.director import Director
+from bot.world.director import Director, director_random
 
 log = structlog.get_logger("discord")
 
@@ -63,6 +64,9 @@ class EnsembleBot(commands.Bot):
         self.posts = WebhookStore(app.store)
         self.webhooks = WebhookManager(self, self.posts)
         self.outbox = Outbox(self.webhooks, self.posts, app.store)
+        # Story lines reach the channel through the engine's outbox: committed with the turn, posted here
+        # in order with retries (also those left from before a restart), never while a lock is held.
+        self.poster = app.engine.attach_poster(self._deliver_line)
         self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
         self.synced: list[app_commands.AppCommand] = []
         self.close_grace = 5.0
@@ -70,7 +74,7 @@ class EnsembleBot(commands.Bot):
         self.director = Director(
             app.engine,
             clock=app.engine.clock,
-            rng=app.engine.rng,
+            rng=director_random(settings.random_seed),
             interval=settings.director_interval,
             idle_after=settings.director_idle_after,
             on_meanwhile=self._post_meanwhile if settings.meanwhile else None,
@@ -90,6 +94,9 @@ class EnsembleBot(commands.Bot):
         # Swipe buttons of lines posted before a restart keep working: they are matched by custom_id.
         self.add_dynamic_items(SwipeButton)
         await self.sync_commands()
+        resumed = await self.poster.resume()
+        if resumed:
+            log.info("outbox.resumed", channels=resumed)
         # Off-screen life: owned by the bot, cancelled on close.
         self._director_task = asyncio.create_task(self.director.run(), name="director")
 
@@ -110,11 +117,22 @@ class EnsembleBot(commands.Bot):
     async def close(self) -> None:
         # Running turns get a few seconds to finish: inside Docker's 10 s stop timeout.
         await self.intake.close(grace=self.close_grace)
+        await self.poster.aclose()
         if self._director_task is not None:
             self._director_task.cancel()
             await asyncio.gather(self._director_task, return_exceptions=True)
         await self.app.engine.aclose()
         await super().close()
+
+    async def _deliver_line(self, line: OutboxLine, output: Utterance | Narration) -> None:
+        """Post one outbox line in its channel (the webhook, else the bot); raise to have it retried."""
+        channel = self.get_channel(int(line.channel_id))
+        if channel is None:
+            channel = await self.fetch_channel(int(line.channel_id))
+        if isinstance(output, Utterance):
+            await self.outbox.post_utterance(channel, line.scene_id, output)
+        else:
+            await self.outbox.post_narration(channel, output)
 
     async def _post_meanwhile(self, guild_id: str, world_id: str, text: str) -> None:
         """A short "Meanwhile..." line in the server's most recently active scene of that world."""
@@ -155,11 +173,13 @@ class EnsembleBot(commands.Bot):
         )
         if why is not None:
             return
-        if self.intake.active(message.channel.id) and message.guild is not None:
-            # A new line is waiting: a running chain of NPC reactions stops after its current line.
-            self.app.engine.interrupt(SceneKey(str(message.guild.id), str(message.channel.id)))
-        # Queued at once, before any await, so lines keep their arrival order.
-        if not self.intake.submit(message.channel.id, message):
+        key = SceneKey(str(message.guild.id), str(message.channel.id)) if message.guild is not None else None
+        # Queued at once, before any await, so lines keep their arrival order. Each queued line is
+        # announced to the engine: a running chain of NPC reactions stops while any line waits.
+        if self.intake.submit(message.channel.id, message):
+            if key is not None:
+                self.app.engine.interrupt(key)
+        else:
             log.warning("intake.queue_full", channel=str(message.channel.id))
             try:
                 await self.outbox.post_notice(message.channel, tr(await self._language_of(message), "discord.busy"), reply_to=message)
@@ -189,8 +209,13 @@ class EnsembleBot(commands.Bot):
         assert message.guild is not None
         channel = message.channel
         key = SceneKey(str(message.guild.id), str(channel.id))
-        scene = await self.scene_for(key, channel)
+        try:
+            scene = await self.scene_for(key, channel)
+        except BaseException:
+            self.app.engine.withdraw_interrupt(key)
+            raise
         if scene is None or not scene.enabled:
+            self.app.engine.withdraw_interrupt(key)  # announced on arrival, but no turn will take it
             return
         reply_to = None
         if message.reference is not None and message.reference.message_id is not None:
@@ -208,9 +233,12 @@ class EnsembleBot(commands.Bot):
         bound = log.bind(guild=key.guild_id, channel=key.channel_id, message=str(message.id))
 
         async def post(outcome: TurnOutcome) -> None:
-            # Each committed turn (the answer, then any reactions in a chain) is posted as soon as it exists.
+            # The story lines of each committed turn go through the outbox (the poster posts them as soon
+            # as they are committed); what is left to say here are the notices to the person, some of them
+            # quietly (a reaction, a direct message to the owner).
             outcome = await self._quiet_notices(message, outcome)
-            await self.outbox.deliver(channel, scene.id, outcome, reply_to=message)
+            for notice in outcome.notices:
+                await self.outbox.post_notice(channel, notice.text, reply_to=message)
 
         try:
             if scene.paused:

@@ -219,20 +219,10 @@ class ResetConfirm(discord.ui.View):
 
 
 async def reset_server(bot: EnsembleBot, guild_id: str) -> str:
-    """Forget every scene, NPC state and event of the server; enabled channels start over, empty."""
-    store = bot.app.store
-    scenes = await store.list_scenes(guild_id)
-    enabled = [s.channel_id for s in scenes if s.enabled]
-    await store.reset_server(guild_id)
+    """The engine forgets the server's story (``bot.engine.servers``); the adapter forgets its posts."""
+    reset = await bot.app.engine.reset_server(guild_id)
     await bot.posts.forget_guild_posts(int(guild_id))
-    world_id = await store.server_world(guild_id)
-    if world_id and world_id in bot.app.library.worlds:
-        for channel_id in enabled:
-            await bot.app.engine.open_scene(SceneKey(guild_id, channel_id), world_id)
-    return (
-        f"The story was reset: {len(scenes)} scene(s) forgotten. Role-play stays on in "
-        f"{len(enabled)} channel(s), starting over."
-    )
+    return reset.sentence()
 
 
 # -- the commands --------------------------------------------------------------------------------
@@ -432,25 +422,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
     async def world_setup(interaction: discord.Interaction, world: str) -> None:
         bot = bot_of(interaction)
         chosen = find_world(bot, world)
-        guild_id = str(interaction.guild_id)
-        store = bot.app.store
-        current = await store.server_world(guild_id)
-        if current is not None and current != chosen.id:
-            scenes = await store.list_scenes(guild_id)
-            for scene in scenes:
-                if await store.recent_messages(scene.id, 1):
-                    old = bot.app.library.worlds.get(current)
-                    raise Refused(
-                        f"This server's story is under way in {old.name if old else current}. "
-                        "Run `/world reset` first to start over in another world."
-                    )
-            enabled = [s.channel_id for s in scenes if s.enabled]
-            await store.reset_server(guild_id)
-            await store.bind_server(guild_id, chosen.id)
-            for channel_id in enabled:
-                await bot.app.engine.open_scene(SceneKey(guild_id, channel_id), chosen.id)
-        else:
-            await store.bind_server(guild_id, chosen.id)
+        await bot.app.engine.setup_server(str(interaction.guild_id), chosen.id)
         await respond(
             interaction,
             f"This server now plays in **{chosen.name}**. Turn role-play on in a channel with `/scene channel`, "

@@ -12,7 +12,7 @@ from bot.discord_adapter.render import split_message
 from bot.discord_adapter.swipes import swipe_view
 from bot.discord_adapter.webhook_store import PostRecord, WebhookStore
 from bot.discord_adapter.webhooks import NO_MENTIONS, Posted, StaleMessage, WebhookManager
-from bot.engine.lines import Narration, Notice, TurnOutcome, Utterance
+from bot.engine.lines import Narration, Utterance
 from bot.i18n import tr
 from bot.store import Store
 
@@ -20,23 +20,13 @@ log = structlog.get_logger("discord.outbox")
 
 
 class Outbox:
-    """Posts what a turn produced, in order, and records which Discord messages each line became."""
+    """Posts lines (for the engine's outbox poster) and notices, and records which Discord messages each
+    line became."""
 
     def __init__(self, webhooks: WebhookManager, repo: WebhookStore, store: Store) -> None:
         self.webhooks = webhooks
         self.repo = repo
         self.store = store
-
-    async def deliver(
-        self, channel: Any, scene_id: int, outcome: TurnOutcome, *, reply_to: discord.Message | None = None
-    ) -> None:
-        for output in outcome.outputs:
-            if isinstance(output, Utterance):
-                await self.post_utterance(channel, scene_id, output)
-            elif isinstance(output, Narration):
-                await self.post_narration(channel, output)
-            elif isinstance(output, Notice):
-                await self.post_notice(channel, output.text, reply_to=reply_to)
 
     async def post_utterance(self, channel: Any, scene_id: int, utterance: Utterance) -> Posted:
         view = swipe_view(utterance.message_id, utterance.swipe_index, utterance.swipe_count)

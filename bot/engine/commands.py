@@ -2,7 +2,8 @@
 
 A mixin of ``SceneEngine``: summon, dismiss, cast, look, go, regenerate and swipes, pause, OOC notes,
 export, and ``why`` (the last scheduler decision, explained). Every state change goes through events,
-like a user turn, so state can be rebuilt from the log.
+like a user turn, so state can be rebuilt from the log, and through the world's gate: each command
+notes the server's generation before it reads, so a reset in between makes its commit refused.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SceneCommands:
         """Bring a character into the scene, to the players' place or to ``location``."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
             scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             character = self._find_character(world, name, scene.guild_id)
@@ -60,29 +62,33 @@ class SceneCommands:
             witnesses = [m for m in members if states[m].location == target] + (["user"] if target == scene.user_location else [])
             draft_messages = [NewMessage(kind="narration", speaker=world.narrator.name, text=said, location=target, heard_by=tuple(witnesses))]
             events = [move_event("summon", character.id, source, target, [*witnesses, character.id])]
-            turn_id, ids = await self._record(scene, draft_messages, events, join=(character.id,))
+            turn_id, ids = await self._record(scene, draft_messages, events, generation, join=(character.id,))
             return TurnOutcome((self._narration(world, said, ids[0]),), turn_id)
 
     async def _record(
-        self: SceneEngine, scene, messages, events, user_location: str | None = None, *, join=(), leave=()
+        self: SceneEngine, scene, messages, events, generation: int, user_location: str | None = None, *, join=(), leave=()
     ) -> tuple[int, list[int]]:
         """A command's turn: messages, events and the NPC states they lead to, in one transaction."""
         from bot.engine.scene import TurnDraft
 
         draft = TurnDraft(messages=list(messages), events=list(events))
-        return await self._commit(scene, None, draft, status="done", user_location=user_location, join=join, leave=leave)
+        return await self._commit(
+            scene, None, draft, status="done", user_location=user_location, generation=generation, join=join, leave=leave
+        )
 
     async def dismiss(self: SceneEngine, key: SceneKey, name: str) -> TurnOutcome:
         """Take a character out of the scene (it stays where it is in the world and lives on off-screen)."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             character = self._find_character(world, name, scene.guild_id)
             if character.id not in await self.store.members(scene.id):
                 return TurnOutcome((Notice(tr(world.language, "dismiss.not_member", name=character.name)),))
             said = tr(world.language, "dismiss.leaves", name=character.name)
             message = NewMessage(kind="narration", speaker=world.narrator.name, text=said, location=scene.user_location)
-            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], leave=(character.id,))
+            turn_id, ids = await self._record(scene, [message], [NewEvent("dismiss", character.id, {}, ())], generation, leave=(character.id,))
             return TurnOutcome((self._narration(world, said, ids[0]),), turn_id)
 
     async def cast(self: SceneEngine, key: SceneKey) -> list[CastEntry]:
@@ -145,6 +151,7 @@ class SceneCommands:
         """Move the players to a place a short open path leads to; refused moves are narrated."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
             scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             target = self._find_place(world, place)
@@ -156,13 +163,15 @@ class SceneCommands:
                 NewMessage(kind="narration", speaker=world.narrator.name, text=t, location=spatial.user_location, heard_by=tuple(spatial.hearers()))
                 for t in change.narrations
             ]
-            turn_id, ids = await self._record(scene, messages, change.events, spatial.user_location if change.user_moved else None)
+            turn_id, ids = await self._record(scene, messages, change.events, generation, spatial.user_location if change.user_moved else None)
             return TurnOutcome(tuple(self._narration(world, m.text, i) for m, i in zip(messages, ids, strict=True)), turn_id)
 
     async def regenerate(self: SceneEngine, key: SceneKey, message_id: int | None = None) -> TurnOutcome:
         """A new alternative for the latest NPC reply (or the given one, if the story has not moved on)."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             world = self.world(scene.world_id)
             message = (
                 await self.store.message(scene.id, message_id) if message_id is not None else await self.store.last_npc_message(scene.id)
@@ -180,14 +189,24 @@ class SceneCommands:
                 generated = await self._generate(scene, world, character, spatial, states, before_id=message.id)
             except ModelUnavailable:
                 return TurnOutcome((Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"),))
-            idx = await self.store.add_swipe(scene.id, message.id, generated.text)
+            # The new alternative goes on screen with its own effects; those of the one it replaces are undone.
+            events, facts = self.alternative_effects(spatial, states, message, generated.text)
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                shown = await self.store.choose_alternative(
+                    scene, message.id, None, text=generated.text, events=events, facts=facts,
+                    rebuild=self.replay_states(world, scene.guild_id), settle=self.settle_planned,
+                )
+            if shown is None:
+                return TurnOutcome((Notice(tr(world.language, "regenerate.settled")),))
             count = len(await self.store.swipes(message.id))
-            return TurnOutcome((self._utterance(message.id, character, generated.text, idx, count),), message.turn_id)
+            return TurnOutcome((self._utterance(message.id, character, shown.text, shown.idx, count),), message.turn_id)
 
     async def show_swipe(self: SceneEngine, key: SceneKey, message_id: int, step: int) -> TurnOutcome:
         """Browse alternatives of an NPC reply: ``step`` -1 for previous, +1 for next."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             message = await self.store.message(scene.id, message_id)
             lang = self.world(scene.world_id).language
             if message is None or message.character_id is None:
@@ -196,8 +215,18 @@ class SceneCommands:
                 return TurnOutcome((Notice(tr(lang, "swipe.settled")),))
             swipes = await self.store.swipes(message.id)
             idx = min(max(message.active_swipe + step, 0), len(swipes) - 1)
-            shown = await self.store.show_swipe(scene.id, message.id, idx)
-            assert shown is not None
+            if idx == message.active_swipe:
+                shown = swipes[idx]
+            else:
+                # Switching back applies that alternative's effects (and undoes the other's).
+                async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                    chosen = await self.store.choose_alternative(
+                        scene, message.id, idx, rebuild=self.replay_states(self.world(scene.world_id), scene.guild_id),
+                        settle=self.settle_planned,
+                    )
+                if chosen is None:
+                    return TurnOutcome((Notice(tr(lang, "swipe.settled")),))
+                shown = chosen
             character = self.library.characters[message.character_id]
             return TurnOutcome((self._utterance(message.id, character, shown.text, idx, len(swipes)),), message.turn_id)
 
@@ -209,8 +238,11 @@ class SceneCommands:
         """A note to the narrator that characters do not hear: stored, shown in exports, never prompted."""
         scene = await self.require_scene(key)
         async with self.lock(scene.id):
+            generation = self.gate.generation(key.guild_id)
+            scene = await self.require_scene(key)
             note = NewMessage(kind="ooc", speaker=author_name, text=text, author_id=author_id, location=scene.user_location)
-            turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                turn_id, _ = await self.store.record_turn(scene, TurnCommit(messages=[note]))
             return TurnOutcome((Notice(tr(self.world(scene.world_id).language, "ooc.noted")),), turn_id)
 
     async def export(self: SceneEngine, key: SceneKey) -> list[dict[str, object]]:

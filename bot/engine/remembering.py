@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,7 +22,6 @@ from bot.errors import ModelUnavailable
 from bot.i18n import term, tr
 from bot.memory.retrieval import Memory, pinned, rank
 from bot.store.records import SceneRow
-from bot.world.events import rebuild
 
 if TYPE_CHECKING:
     from bot.engine.scene import SceneEngine
@@ -127,10 +126,8 @@ class Remembering:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
             world = self.world(scene.world_id)
-            start = {s.character_id: s for s in self.starting_states(world, scene.guild_id)}
 
-            def rebuilt(world_events: list[dict[str, Any]], scene_events: list[dict[str, Any]]):
-                states = rebuild(start, world_events)
+            def replay_scene(scene_events):
                 location = world.start_location
                 members: dict[str, str] = {}
                 for event in scene_events:
@@ -140,9 +137,10 @@ class Remembering:
                         members.setdefault(event["subject"], event["created_at"])
                     elif event["kind"] == "dismiss":
                         members.pop(event["subject"], None)
-                return states, location, list(members.items())
+                return location, list(members.items())
 
-            removed = await self.store.rewind(scene, turns, rebuilt)
+            async with self.gate.hold(scene.guild_id, scene.world_id):
+                removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
             self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed

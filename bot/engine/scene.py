@@ -8,8 +8,11 @@ Pipeline of a user turn (see the README's architecture section):
    an NPC that writes itself walking off is moved;
 5. moods and relationships updated by rules; everything committed in one transaction.
 Then a chain may follow: another NPC reacts (or the same continues), each reaction its own turn,
-with a decaying chance and a hard cap; a new user line interrupts the chain.
-One lock per scene keeps a channel's turns in order; different scenes run concurrently.
+with a decaying chance and a hard cap; a new user line interrupts the chain (lines waiting are
+counted, so a chain stops while any line of its channel waits).
+One lock per scene keeps a channel's turns in order; different scenes run concurrently. Every commit
+passes the world's gate (``bot.engine.gate``) with its events as deltas settled against the fresh
+state (``bot.world.deltas``); model calls happen outside it.
 """
 
 from __future__ import annotations
@@ -19,18 +22,22 @@ import dataclasses
 import hashlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import structlog
 
 from bot.content.loader import Library
 from bot.content.models import Character, World
+from bot.engine import servers
 from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
+from bot.engine.gate import StaleWorld, WorldGate
 from bot.engine.limits import Limits, LimitSettings, MeteredModel
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.metrics import Metrics
+from bot.engine.outbox import Deliver, OutboxPoster
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.remembering import Remembering
@@ -44,6 +51,7 @@ from bot.engine.scheduler import (
     choose_reactor,
     topic_words,
 )
+from bot.engine.servers import ServerReset
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.i18n import tr
 from bot.memory.facts import extract_facts
@@ -64,11 +72,12 @@ from bot.store.records import (
     UsageRecord,
 )
 from bot.store.usage import UsageStore
+from bot.world.deltas import settle
 from bot.world.describe import describe_event
 from bot.world.director import choose_hook, detect_stagnation, hook_instruction
-from bot.world.events import apply_all, changed_states, starting_state
+from bot.world.events import apply_all, rebuild, starting_state
 from bot.world.graph import audible_from
-from bot.world.mood import after_turn
+from bot.world.mood import after_own_line, after_turn
 from bot.world.narrator import (
     Spatial,
     SpatialChange,
@@ -87,6 +96,7 @@ SELF_CONTINUE = 0.3
 HEARD_LINES = 400
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
+WorldDecision = Callable[[dict[str, NpcStateRow], set[str]], list[NewEvent]]
 
 
 def error_code(exc: BaseException) -> str:
@@ -153,9 +163,16 @@ class SceneEngine(SceneCommands, Remembering):
         self.model_name = model_name
         self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
-        self._interrupts: set[SceneKey] = set()
+        self.gate = WorldGate()
+        # Lines of a channel announced by a front end (queued there) and lines inside ``handle`` waiting
+        # for the scene's lock: a chain goes on only while both are zero.
+        self._announced: dict[SceneKey, int] = {}
+        self._waiting: dict[SceneKey, int] = {}
         self._windows: dict[tuple[int, str], int] = {}
         self._summarising: dict[int, asyncio.Task[None]] = {}
+        # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
+        # (evaluation, tests of the pipeline) nothing is written to the outbox.
+        self.poster: OutboxPoster | None = None
         self.tokens = TokenCounter()
         # -- limits and metrics (bot.engine.limits, bot.engine.metrics) --
         self.metrics = metrics or Metrics()
@@ -173,21 +190,41 @@ class SceneEngine(SceneCommands, Remembering):
         except KeyError:
             raise NotFound(f"There is no world called {world_id!r}.") from None
 
+    def attach_poster(self, deliver: Deliver, **options: Any) -> OutboxPoster:
+        """Post every turn's lines through the outbox with ``deliver`` (see ``bot.engine.outbox``)."""
+        self.poster = OutboxPoster(self, deliver, **options)
+        return self.poster
+
     def lock(self, scene_id: int) -> asyncio.Lock:
         """The lock that keeps one scene's turns in order."""
         return self._locks.setdefault(scene_id, asyncio.Lock())
 
     def interrupt(self, key: SceneKey) -> None:
-        """A new user line is on its way: a running chain of NPC reactions stops after its current line."""
-        self._interrupts.add(key)
+        """A new user line is on its way (queued by a front end): a running chain of NPC reactions stops
+        after its current line. Each announced line is counted until ``handle`` takes it in, or until
+        the front end withdraws it (``withdraw_interrupt``) because it will not be handled."""
+        self._announced[key] = self._announced.get(key, 0) + 1
+
+    def withdraw_interrupt(self, key: SceneKey) -> None:
+        """An announced line will not reach ``handle`` (its channel has no enabled scene)."""
+        if self._announced.get(key, 0) > 0:
+            self._announced[key] -= 1
+
+    def lines_waiting(self, key: SceneKey) -> int:
+        """Lines of this channel announced or waiting for its scene: a chain stops while there are any."""
+        return self._announced.get(key, 0) + self._waiting.get(key, 0)
 
     async def open_scene(self, key: SceneKey, world_id: str) -> SceneRow:
         """The scene of a channel, created in ``world_id`` if there is none; NPC states seeded."""
         world = self.world(world_id)
+        async with self.gate.hold(key.guild_id, world.id):
+            return await self._open_scene_held(key, world)
+
+    async def _open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
-            scene = await self.store.create_scene(key.guild_id, key.channel_id, world_id, world.start_location)
-        await self.store.seed_npc_states(scene.guild_id, world.id, self.starting_states(world, scene.guild_id))
+            scene = await self.store.create_scene(key.guild_id, key.channel_id, world.id, world.start_location)
+        await self.store.seed_npc_states(scene.guild_id, scene.world_id, self.starting_states(self.world(scene.world_id), scene.guild_id))
         return scene
 
     def starting_states(self, world: World, guild_id: str | None = None) -> list[NpcStateRow]:
@@ -218,10 +255,28 @@ class SceneEngine(SceneCommands, Remembering):
         relationships = {k: v for k, v in character.relationships.items() if k == "user"}
         added = character.model_copy(update={"id": scoped, "name": name, "start_location": start, "relationships": relationships})
         added = Character.model_validate(added.model_dump())
-        await self.store.save_guild_character(guild_id, world_id, scoped, added.model_dump_json())
-        self.library.add_guild_character(guild_id, world_id, added)
-        await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
+        async with self.gate.hold(guild_id, world_id):
+            await self.store.save_guild_character(guild_id, world_id, scoped, added.model_dump_json())
+            self.library.add_guild_character(guild_id, world_id, added)
+            await self.store.seed_npc_states(guild_id, world_id, [starting_state(added, world)])
         return added
+
+    async def reset_server(self, guild_id: str) -> ServerReset:
+        """``/world reset``: see ``bot.engine.servers``."""
+        return await servers.reset_server(self, guild_id)
+
+    async def setup_server(self, guild_id: str, world_id: str) -> None:
+        """``/world setup``: see ``bot.engine.servers``."""
+        await servers.setup_server(self, guild_id, world_id)
+
+    def replay_states(self, world: World, guild_id: str) -> Callable[[dict[str, NpcStateRow] | None, list[dict[str, Any]]], dict[str, NpcStateRow]]:
+        """How the store rebuilds a world's NPC states: the content's start, overlaid by a checkpoint, then events."""
+        start = {s.character_id: s for s in self.starting_states(world, guild_id)}
+
+        def replay(checkpoint: dict[str, NpcStateRow] | None, events: list[dict[str, Any]]) -> dict[str, NpcStateRow]:
+            return rebuild({**start, **(checkpoint or {})}, events)
+
+        return replay
 
     async def load_guild_characters(self) -> int:
         """At start: put every server's imported characters back into the library."""
@@ -261,57 +316,95 @@ class SceneEngine(SceneCommands, Remembering):
         Each committed turn is passed to ``on_outcome`` as soon as it exists (a front end can post
         it at once); the return value gathers all of them.
         """
-        scene = await self.require_scene(line.scene)
-        if self.lock(scene.id).locked():
-            self.interrupt(line.scene)
-        async with self.lock(scene.id):
-            self._interrupts.discard(line.scene)
-            scene = await self.require_scene(line.scene)
-            # -- limits: a held line is stored as in a paused scene, and not answered --
-            held = await self.limits.hold(scene.guild_id, scene.channel_id, line.author_id)
-            if held is not None:
-                stored = await self._user_turn(dataclasses.replace(scene, paused=True), line)
-                stored = dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())
-                if on_outcome is not None and stored.outputs:
-                    await on_outcome(stored)
-                return stored
-            self.limits.start_chain(scene.id)
-            outcome = await self._user_turn(scene, line)
-            if not outcome.duplicate:
-                self.metrics.turns.labels("user").inc()
-                self.schedule_summary(scene)
-            outcomes = [outcome]
-            if on_outcome is not None:
-                await on_outcome(outcome)
-            last = outcome.utterances[-1] if outcome.utterances else None
-            step = 0
-            world = self.world(scene.world_id)
-            settings = self.scheduler_settings(world)
-            while (
-                last is not None and line.scene not in self._interrupts and self.limits.chain_allows(scene.id)
-                and chain_continues(step, settings, self.rng)
-            ):
-                reaction = await self._reaction_turn(await self.require_scene(line.scene), last, step)
-                if reaction is None:
-                    break
-                self.metrics.turns.labels("reaction").inc()
-                outcomes.append(reaction)
+        key = line.scene
+        self.withdraw_interrupt(key)  # the announced line has arrived: from now on it waits here
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        waiting = True
+        try:
+            scene = await self.require_scene(key)
+            async with self.lock(scene.id):
+                self._waiting[key] -= 1
+                waiting = False
+                # Noted before the scene is read: a reset after this point makes every commit refused.
+                generation = self.gate.generation(key.guild_id)
+                scene = await self.require_scene(key)
+                # -- limits: a held line is stored as in a paused scene, and not answered --
+                held = await self.limits.hold(scene.guild_id, scene.channel_id, line.author_id)
+                if held is not None:
+                    stored = await self._user_turn(dataclasses.replace(scene, paused=True), line, generation)
+                    stored = dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())
+                    if on_outcome is not None and stored.outputs:
+                        await on_outcome(stored)
+                    return stored
+                self.limits.start_chain(scene.id)
+                outcome = await self._user_turn(scene, line, generation)
+                if not outcome.duplicate:
+                    self.metrics.turns.labels("user").inc()
+                    self.schedule_summary(scene)
+                outcomes = [outcome]
                 if on_outcome is not None:
-                    await on_outcome(reaction)
-                last = reaction.utterances[-1] if reaction.utterances else None
-                step += 1
+                    await on_outcome(outcome)
+                last = outcome.utterances[-1] if outcome.utterances else None
+                step = 0
+                world = self.world(scene.world_id)
+                settings = self.scheduler_settings(world)
+                while (
+                    last is not None and not self.lines_waiting(key) and self.gate.generation(key.guild_id) == generation
+                    and self.limits.chain_allows(scene.id) and chain_continues(step, settings, self.rng)
+                ):
+                    try:
+                        reaction = await self._reaction_turn(await self.require_scene(key), last, step, generation)
+                    except (StaleWorld, NotFound):
+                        break  # the story was reset meanwhile: the chain ends with the old scene
+                    if reaction is None:
+                        break
+                    self.metrics.turns.labels("reaction").inc()
+                    outcomes.append(reaction)
+                    if on_outcome is not None:
+                        await on_outcome(reaction)
+                    last = reaction.utterances[-1] if reaction.utterances else None
+                    step += 1
+        finally:
+            if waiting:
+                self._waiting[key] -= 1
         if len(outcomes) == 1:
             return outcome
         return TurnOutcome(
             tuple(o for out in outcomes for o in out.outputs), outcome.turn_id, outcome.turn_seq, outcome.duplicate
         )
 
-    async def _user_turn(self, scene: SceneRow, line: InboundLine) -> TurnOutcome:
+    async def _user_turn(self, scene: SceneRow, line: InboundLine, generation: int) -> TurnOutcome:
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
         spatial = await self.spatial(scene, states)
         reply_to = await self.store.message_by_platform_id(scene.id, line.reply_to) if line.reply_to else None
-        start = await self.store.begin_turn(
+        try:
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                start = await self._begin(scene, line, spatial, reply_to)
+        except StaleWorld as exc:
+            return TurnOutcome((Notice(exc.user_message, code="stale"),))
+        if not start.is_new:
+            return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
+        bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
+        try:
+            if scene.paused:
+                async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                    await self.store.commit_turn(scene, start.turn_id, TurnCommit())
+                return TurnOutcome((), start.turn_id, start.turn_seq)
+            draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound, generation)
+        except StaleWorld as exc:
+            bound.info("turn.stale")
+            return TurnOutcome((Notice(exc.user_message, code="stale"),), start.turn_id, start.turn_seq)
+        except Exception as exc:  # the line is stored; record the failure and say so briefly
+            code = error_code(exc)
+            bound.exception("turn.failed", code=code)
+            await self._fail_turn(scene, start.turn_id, generation)
+            return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
+        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
+
+    async def _begin(self, scene: SceneRow, line: InboundLine, spatial: Spatial, reply_to: MessageRow | None):
+        """Store the inbound line (inside the world's gate, so a reset cannot pull the scene away)."""
+        return await self.store.begin_turn(
             scene.id,
             NewMessage(
                 kind="user",
@@ -325,20 +418,6 @@ class SceneEngine(SceneCommands, Remembering):
                 facts=facts_of(line.author_name, line.text, spatial.hearers()),
             ),
         )
-        if not start.is_new:
-            return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
-        bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
-        try:
-            if scene.paused:
-                await self.store.commit_turn(scene, start.turn_id, TurnCommit())
-                return TurnOutcome((), start.turn_id, start.turn_seq)
-            draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound)
-        except Exception as exc:  # the line is stored; record the failure and say so briefly
-            code = error_code(exc)
-            bound.exception("turn.failed", code=code)
-            await self._fail_turn(scene, start.turn_id)
-            return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
-        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _play_user_turn(
         self,
@@ -350,6 +429,7 @@ class SceneEngine(SceneCommands, Remembering):
         reply_to: MessageRow | None,
         turn_id: int,
         bound: structlog.typing.FilteringBoundLogger,
+        generation: int,
     ) -> tuple[TurnDraft, list[int]]:
         draft = TurnDraft()
         last_npc = await self.store.last_npc_message(scene.id)
@@ -384,27 +464,45 @@ class SceneEngine(SceneCommands, Remembering):
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
                 draft.notices.append(Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"))
                 break
-            self._add_utterance(draft, world, spatial, character, generated, pending)
+            self._add_utterance(draft, world, spatial, character, generated, pending, states)
             states = apply_all(base_states, draft.events)
         participants = spatial.hearers()
         addressed = [m.character_id for m in mentions] + ([reply_to.character_id] if reply_to and reply_to.character_id else [])
+        # The line's effect on moods is judged without the replies' own moods: those belong to their
+        # alternatives (a swipe replaces them), this belongs to the line.
+        moods_before = apply_all(base_states, [e for e in draft.events if not (e.kind == "mood" and e.origin is not None)])
         draft.events.extend(
-            after_turn(states, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
+            after_turn(moods_before, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
         )
         status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
-        _, ids = await self._commit(scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None)
+        _, ids = await self._commit(
+            scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None,
+            generation=generation, post=True,
+        )
         return draft, ids
 
     def _add_utterance(
-        self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated, pending: list[HistoryLine]
+        self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated,
+        pending: list[HistoryLine], states: dict[str, NpcStateRow],
     ) -> None:
-        """Append an NPC's line and, if it walked off in it, the narration and the move."""
+        """Append an NPC's line and, if it walked off in it, the narration and the move.
+
+        The line's own effects (the move, its mood, its facts) belong to this alternative: they are
+        stored with it, so a regenerated alternative can replace them (``alternative_effects``).
+        """
         heard_by = spatial.hearers(spatial.npc_locations.get(character.id))
+        location = spatial.npc_locations.get(character.id)
+        departure = resolve_npc_reply(spatial, character.id, generated.text)
+        index = len(draft.messages)
+        effects = tuple(
+            replace(e, origin=index)
+            for e in (*departure.events, *after_own_line(states.get(character.id), generated.text, [*heard_by, character.id]))
+        )
         draft.messages.append(
             NewMessage(
                 kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
-                location=spatial.npc_locations.get(character.id), heard_by=tuple(heard_by),
-                facts=facts_of(character.name, generated.text, [*heard_by, character.id]),
+                location=location, heard_by=tuple(heard_by),
+                facts=facts_of(character.name, generated.text, [*heard_by, character.id]), effects=effects,
             )
         )
         draft.usage.extend(generated.usage)
@@ -414,9 +512,8 @@ class SceneEngine(SceneCommands, Remembering):
             for counter, n in counters.items():
                 merged[counter] = merged.get(counter, 0) + n
         pending.append(HistoryLine(character.name, generated.text, kind="npc"))
-        departure = resolve_npc_reply(spatial, character.id, generated.text)
+        draft.events.extend(effects)
         if departure.events:
-            draft.events.extend(departure.events)
             draft.narrate(world, departure.narrations, spatial.user_location, spatial.hearers())
             pending.extend(HistoryLine(world.narrator.name, t, kind="narration") for t in departure.narrations)
 
@@ -428,22 +525,58 @@ class SceneEngine(SceneCommands, Remembering):
         *,
         status: str,
         user_location: str | None,
+        generation: int,
         join: Sequence[str] = (),
         leave: Sequence[str] = (),
+        post: bool = False,
     ) -> tuple[int, list[int]]:
-        """Write the draft with the NPC states its events lead to, in one transaction.
+        """Write the draft in one transaction, through the world's gate.
 
-        ``turn_id`` None: a turn with no inbound line (a command, a chain reaction) is created with it.
-        Returns the turn id and the new message ids in order.
+        The draft's events were planned from states read before the model calls; they are settled
+        against the states read inside the write transaction (``bot.world.deltas``), so a concurrent
+        turn, tick or rewind of the same world is never overwritten. ``turn_id`` None: a turn with no
+        inbound line (a command, a chain reaction) is created with it. ``post``: the lines go to the
+        outbox. Returns the turn id and the new message ids in order.
         """
-        before = await self.store.npc_states(scene.guild_id, scene.world_id)
+        planned = list(draft.events)
+
+        def settle_fresh(fresh: dict[str, NpcStateRow]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+            settled = settle(fresh, planned)
+            for event, reason in settled.dropped:
+                log.info("world.change_dropped", scene=scene.id, kind=event.kind, subject=event.subject, reason=reason)
+            return settled.events, settled.states
+
+        post = post and self.poster is not None
         commit = TurnCommit(
-            status=status, messages=draft.messages, events=draft.events, npc_states=changed_states(before, draft.events),
-            usage=draft.usage, user_location=user_location, quality=draft.quality, join=tuple(join), leave=tuple(leave),
+            status=status, messages=draft.messages, settle=settle_fresh, usage=draft.usage, user_location=user_location,
+            quality=draft.quality, join=tuple(join), leave=tuple(leave), post=post,
         )
-        if turn_id is None:
-            return await self.store.record_turn(scene, commit)
-        return turn_id, await self.store.commit_turn(scene, turn_id, commit)
+        async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+            if turn_id is None:
+                turn_id, ids = await self.store.record_turn(scene, commit)
+            else:
+                ids = await self.store.commit_turn(scene, turn_id, commit)
+        if post and self.poster is not None and ids:
+            self.poster.wake(SceneKey(scene.guild_id, scene.channel_id))  # posting happens outside every lock
+        return turn_id, ids
+
+    def alternative_effects(
+        self, spatial: Spatial, states: dict[str, NpcStateRow], message: MessageRow, text: str
+    ) -> tuple[list[NewEvent], tuple[FactRecord, ...]]:
+        """What a new alternative of an NPC line would do to the world, judged from where it was said."""
+        character = self.library.characters[message.character_id or ""]
+        here = message.location or spatial.npc_locations.get(character.id)
+        if here is not None:
+            spatial = replace(spatial, npc_locations={**spatial.npc_locations, character.id: here})
+        departure = resolve_npc_reply(spatial, character.id, text)
+        witnesses = [*message.heard_by, character.id]
+        events = [*departure.events, *after_own_line(states.get(character.id), text, witnesses)]
+        return events, facts_of(character.name, text, witnesses)
+
+    def settle_planned(self, fresh: dict[str, NpcStateRow], planned: list[NewEvent]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+        """``bot.world.deltas.settle`` in the shape the store calls it with."""
+        settled = settle(fresh, planned)
+        return settled.events, settled.states
 
     def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
         outputs: list[Output] = []
@@ -454,9 +587,12 @@ class SceneEngine(SceneCommands, Remembering):
                 outputs.append(Narration(message.text, message_id, world.narrator.name, world.narrator.avatar_url))
         return outputs
 
-    async def _fail_turn(self, scene: SceneRow, turn_id: int) -> None:
+    async def _fail_turn(self, scene: SceneRow, turn_id: int, generation: int) -> None:
         try:
-            await self.store.commit_turn(scene, turn_id, TurnCommit(status="failed"))
+            async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
+                await self.store.commit_turn(scene, turn_id, TurnCommit(status="failed"))
+        except StaleWorld:
+            pass  # the turn went with the reset
         except Exception:  # the turn stays open and is marked interrupted at the next start
             log.exception("turn.fail_record_failed", scene=scene.id)
 
@@ -522,7 +658,7 @@ class SceneEngine(SceneCommands, Remembering):
 
     # -- chains ----------------------------------------------------------------------------------
 
-    async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int) -> TurnOutcome | None:
+    async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int, generation: int) -> TurnOutcome | None:
         """One NPC reacting to the previous NPC line: its own turn, committed on its own."""
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
@@ -545,8 +681,8 @@ class SceneEngine(SceneCommands, Remembering):
             generated = await self._generate(scene, world, character, spatial, states)
         except ModelUnavailable:
             return None
-        self._add_utterance(draft, world, spatial, character, generated, [])
-        _, ids = await self._commit(scene, None, draft, status="done", user_location=None)
+        self._add_utterance(draft, world, spatial, character, generated, [], states)
+        _, ids = await self._commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
         return TurnOutcome(tuple(self._render(world, draft, ids)))
 
     # -- one NPC's reply -------------------------------------------------------------------------
@@ -671,10 +807,25 @@ class SceneEngine(SceneCommands, Remembering):
         log.info("npc.prompt", character=character.id, tokens=assembled.tokens, sections=assembled.sections, dropped=assembled.dropped)
         return Generated(guarded.text, usage, counts)
 
-    async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
-        """Events from outside a scene (the director) with the NPC states they lead to."""
-        before = await self.store.npc_states(guild_id, world_id)
-        await self.store.commit_world_events(guild_id, world_id, events, changed_states(before, events))
+    async def record_world_events(
+        self, guild_id: str, world_id: str, decide: WorldDecision, *, busy_since: str | None = None
+    ) -> list[NewEvent]:
+        """Events from outside a scene (the director), decided and committed inside the world's gate.
+
+        ``decide(fresh_states, busy_npcs)`` re-validates a plan made before a model call against the
+        states as they are now (and who is now busy with the players); its events are settled against
+        the states read in the write transaction. Returns the events stored.
+        """
+        async with self.gate.hold(guild_id, world_id):
+            fresh = await self.store.npc_states(guild_id, world_id)
+            busy = await self.store.busy_npcs(guild_id, world_id, busy_since) if busy_since is not None else set()
+            planned = decide(fresh, busy)
+
+            def settle_fresh(states: dict[str, NpcStateRow]) -> tuple[list[NewEvent], list[NpcStateRow]]:
+                settled = settle(states, planned)
+                return settled.events, settled.states
+
+            return await self.store.commit_world_events(guild_id, world_id, settle=settle_fresh)
 
 
 def facts_of(speaker: str, text: str, known_by: Sequence[str]) -> tuple[FactRecord, ...]:

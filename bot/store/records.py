@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,6 +80,9 @@ class NewMessage:
     reply_to_id: int | None = None
     platform_message_id: str | None = None
     facts: tuple[FactRecord, ...] = ()
+    # An NPC line's own effects on the world (its walking off, its mood): they belong to this
+    # alternative and are stored with it, so that another alternative can replace them.
+    effects: tuple[NewEvent, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,8 @@ class NewEvent:
     subject: str | None
     payload: dict[str, Any]
     witnesses: tuple[str, ...] = ()
+    # Which message of the commit (its index) produced this event, when it is an alternative's effect.
+    origin: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +132,11 @@ class TurnCommit:
     quality: dict[str, dict[str, int]] = field(default_factory=dict)
     join: tuple[str, ...] = ()
     leave: tuple[str, ...] = ()
+    # Planned events settled against the NPC states read inside the write transaction: given the fresh
+    # states, the events to store and the states they change (replaces ``events`` and ``npc_states``).
+    settle: Settler | None = None
+    # Write the new narration and NPC lines to the outbox, for the poster to deliver in order.
+    post: bool = False
+
+
+Settler = Callable[[dict[str, NpcStateRow]], tuple[list[NewEvent], list[NpcStateRow]]]

@@ -27,14 +27,60 @@ import aiosqlite
 from bot.engine.ports import Clock, SystemClock
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
+    FactRecord,
     MessageRow,
     NewEvent,
     NewMessage,
     NpcStateRow,
     SceneRow,
+    Settler,
     SwipeRow,
     TurnCommit,
 )
+
+# Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
+KEEP_SCHEDULES = 64
+# Events a character can be asked about later ("what did you see while the players were away"): their
+# witnesses get rows in ``event_witnesses``. Mood and relationship changes (every turn) do not: nothing
+# looks them up by witness, and their rows would make every delete of a long scene slower.
+WITNESSED_KINDS = frozenset({"offscreen", "offscreen_move", "move", "summon", "dismiss", "hook"})
+# A checkpoint of a world's NPC states every this many events: a rewind replays at most about this many.
+CHECKPOINT_EVERY = 256
+
+
+def effects_json(events: Iterable[NewEvent], facts: Iterable[FactRecord]) -> str:
+    """An alternative's effects as stored with its swipe: its events (as planned) and its facts."""
+    return json.dumps(
+        {
+            "events": [{"kind": e.kind, "subject": e.subject, "payload": e.payload, "witnesses": list(e.witnesses)} for e in events],
+            "facts": [{"kind": f.kind, "text": f.text, "importance": f.importance, "known_by": list(f.known_by)} for f in facts],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def effects_of(data: str) -> tuple[list[NewEvent], list[FactRecord]]:
+    parsed = json.loads(data or "{}")
+    events = [NewEvent(e["kind"], e["subject"], e["payload"], tuple(e["witnesses"])) for e in parsed.get("events", [])]
+    facts = [FactRecord(f["kind"], f["text"], int(f["importance"]), tuple(f["known_by"])) for f in parsed.get("facts", [])]
+    return events, facts
+
+
+def _state_json(state: NpcStateRow) -> dict[str, Any]:
+    return {
+        "location": state.location,
+        "mood_label": state.mood_label,
+        "mood_intensity": state.mood_intensity,
+        "goals": list(state.goals),
+        "relationships": state.relationships,
+    }
+
+
+def _state_of(character_id: str, data: dict[str, Any]) -> NpcStateRow:
+    return NpcStateRow(
+        character_id, data["location"], data["mood_label"], float(data["mood_intensity"]), tuple(data["goals"]), data["relationships"]
+    )
 
 MESSAGE_COLUMNS = (
     "id, scene_id, turn_id, position, kind, author_id, speaker, character_id, location, text, heard_by,"
@@ -71,6 +117,19 @@ def _message(row: Any) -> MessageRow:
         settled=bool(row[14]),
         created_at=row[15],
     )
+
+
+def _event(r: Any) -> dict[str, Any]:
+    return {
+        "id": r[0],
+        "scene_id": r[1],
+        "turn_id": r[2],
+        "kind": r[3],
+        "subject": r[4],
+        "payload": json.loads(r[5]),
+        "witnesses": json.loads(r[6]),
+        "created_at": r[7],
+    }
 
 
 def _scene(row: Any) -> SceneRow:
@@ -178,9 +237,15 @@ class Store:
     async def reset_server(self, guild_id: str) -> None:
         """Forget every scene, NPC state and event of a server (its binding and imported characters stay)."""
         async with self.transaction() as conn:
+            await conn.execute("DELETE FROM world_checkpoints WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM events WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM scenes WHERE guild_id = ?", (guild_id,))
+
+    async def worlds_with_state(self, guild_id: str) -> set[str]:
+        """The worlds a server has NPC state in (a reset holds all their gates)."""
+        rows = await self._fetchall("SELECT DISTINCT world_id FROM npc_state WHERE guild_id = ?", (guild_id,))
+        return {r[0] for r in rows}
 
     # -- scenes ----------------------------------------------------------------------------------
 
@@ -356,19 +421,24 @@ class Store:
             ),
         )
         message_id = int(cursor.lastrowid or 0)
-        for fact in msg.facts:
+        await self._insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
+        if msg.kind == "npc":
+            await conn.execute(
+                "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, 0, ?, ?, ?)",
+                (message_id, msg.text, effects_json(msg.effects, msg.facts), self._now()),
+            )
+        return message_id
+
+    async def _insert_facts(
+        self, conn: aiosqlite.Connection, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
+    ) -> None:
+        for fact in facts:
             await conn.execute(
                 "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (scene_id, turn_id, message_id, fact.kind, fact.text, fact.importance,
                  json.dumps(sorted(set(fact.known_by)), ensure_ascii=False), self._now()),
             )
-        if msg.kind == "npc":
-            await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, 0, ?, ?)",
-                (message_id, msg.text, self._now()),
-            )
-        return message_id
 
     async def _settle(self, conn: aiosqlite.Connection, scene_id: int) -> None:
         """The story moved on: the alternative on screen becomes canonical and is marked kept."""
@@ -398,8 +468,16 @@ class Store:
             ids.append(await self._insert_message(conn, scene.id, turn_id, position, msg))
             position += 1
         now = self._now()
-        for event in commit.events:
-            await self._insert_event(conn, scene.guild_id, scene.world_id, scene.id, turn_id, event, now)
+        await self._write_world_changes(
+            conn, scene.guild_id, scene.world_id, scene.id, turn_id, commit.events, commit.npc_states, commit.settle, now, ids
+        )
+        if commit.post:
+            for message_id, msg in zip(ids, commit.messages, strict=True):
+                if msg.kind in ("npc", "narration"):
+                    await conn.execute(
+                        "INSERT INTO outbox (scene_id, message_id, guild_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                        (scene.id, message_id, scene.guild_id, scene.channel_id, now),
+                    )
         for member in commit.join:
             # Joined at the time of the event that records it, so a rewind can restore it exactly.
             await conn.execute(
@@ -408,8 +486,6 @@ class Store:
             )
         for member in commit.leave:
             await conn.execute("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
-        for state in commit.npc_states:
-            await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
         for usage in commit.usage:
             await conn.execute(
                 "INSERT INTO model_usage (turn_id, purpose, model, prompt_tokens, completion_tokens,"
@@ -443,6 +519,62 @@ class Store:
         )
         return ids
 
+    async def _write_world_changes(
+        self,
+        conn: aiosqlite.Connection,
+        guild_id: str,
+        world_id: str,
+        scene_id: int | None,
+        turn_id: int | None,
+        events: Iterable[NewEvent],
+        states: Iterable[NpcStateRow],
+        settle: Settler | None,
+        now: str,
+        message_ids: list[int] | None = None,
+        message_id: int | None = None,
+    ) -> list[NewEvent]:
+        """Events and the NPC states they lead to; with ``settle``, computed here from the fresh states.
+
+        Inside the caller's write transaction, so nothing can change the states between the read and
+        the write. Also keeps the log compact (old schedule decisions go) and writes a checkpoint of the
+        world's states every ``CHECKPOINT_EVERY`` events, so a rewind replays a bounded tail. An event
+        with an ``origin`` is tied to that message of ``message_ids`` (an alternative's effect), or all
+        events to ``message_id``.
+        """
+        if settle is not None:
+            events, states = settle(await self.npc_states(guild_id, world_id))
+        events = list(events)
+        last_id = 0
+        for event in events:
+            source = message_id
+            if event.origin is not None and message_ids is not None and event.origin < len(message_ids):
+                source = message_ids[event.origin]
+            last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now, source)
+        for state in states:
+            await self._upsert_npc(conn, guild_id, world_id, state)
+        if scene_id is not None and any(e.kind == "schedule" for e in events):
+            await conn.execute(
+                "DELETE FROM events WHERE scene_id = ? AND kind = 'schedule' AND id < (SELECT id FROM events"
+                " WHERE scene_id = ? AND kind = 'schedule' ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (scene_id, scene_id, KEEP_SCHEDULES - 1),
+            )
+        if last_id:
+            await self._checkpoint_if_due(conn, guild_id, world_id, last_id, now)
+        return events
+
+    async def _checkpoint_if_due(self, conn: aiosqlite.Connection, guild_id: str, world_id: str, last_id: int, now: str) -> None:
+        row = await self._fetchone(
+            "SELECT COALESCE(MAX(upto_event), 0) FROM world_checkpoints WHERE guild_id = ? AND world_id = ?",
+            (guild_id, world_id),
+        )
+        if last_id - int(row[0]) < CHECKPOINT_EVERY:
+            return
+        states = await self.npc_states(guild_id, world_id)
+        await conn.execute(
+            "INSERT INTO world_checkpoints (guild_id, world_id, upto_event, states, created_at) VALUES (?, ?, ?, ?, ?)",
+            (guild_id, world_id, last_id, json.dumps({cid: _state_json(st) for cid, st in states.items()}, ensure_ascii=False), now),
+        )
+
     async def _insert_event(
         self,
         conn: aiosqlite.Connection,
@@ -452,15 +584,17 @@ class Store:
         turn_id: int | None,
         event: NewEvent,
         now: str | None = None,
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO events (guild_id, world_id, scene_id, turn_id, kind, subject, payload, witnesses,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        message_id: int | None = None,
+    ) -> int:
+        cursor = await conn.execute(
+            "INSERT INTO events (guild_id, world_id, scene_id, turn_id, message_id, kind, subject, payload, witnesses,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 guild_id,
                 world_id,
                 scene_id,
                 turn_id,
+                message_id,
                 event.kind,
                 event.subject,
                 json.dumps(event.payload, ensure_ascii=False, sort_keys=True),
@@ -468,6 +602,15 @@ class Store:
                 now or self._now(),
             ),
         )
+        event_id = int(cursor.lastrowid or 0)
+        if event.kind not in WITNESSED_KINDS:
+            return event_id
+        for witness in sorted(set(event.witnesses)):
+            await conn.execute(
+                "INSERT OR IGNORE INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)",
+                (event_id, guild_id, world_id, witness, event.kind),
+            )
+        return event_id
 
     async def record_turn(self, scene: SceneRow, commit: TurnCommit) -> tuple[int, list[int]]:
         """A turn with no inbound line (a command's narration): created and written in one transaction."""
@@ -482,6 +625,21 @@ class Store:
             turn_id = int(cursor.lastrowid or 0)
             ids = await self._write_commit(conn, scene, turn_id, commit)
         return turn_id, ids
+
+    async def record_turns(self, scene: SceneRow, commits: Iterable[TurnCommit]) -> int:
+        """Many turns with no inbound line in one transaction (a transcript imported, a benchmark's history):
+        each written exactly as ``record_turn`` writes one. Returns how many."""
+        count = 0
+        async with self.transaction() as conn:
+            for commit in commits:
+                row = await self._fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,))
+                cursor = await conn.execute(
+                    "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
+                    (scene.id, int(row[0]), self._now()),
+                )
+                await self._write_commit(conn, scene, int(cursor.lastrowid or 0), commit)
+                count += 1
+        return count
 
     async def interrupt_all_open_turns(self) -> int:
         """At start-up: every turn still open was cut off by a stop; keep its line, mark it interrupted."""
@@ -553,12 +711,17 @@ class Store:
         return _message(row) if row else None
 
     async def last_spoke(self, scene_id: int) -> dict[str, int]:
-        """For each character, the id of its latest message in this scene (for fairness)."""
+        """For each member of the scene, the id of its latest message here (for fairness).
+
+        One index probe per member (``messages_speaker``), not a scan of every NPC line of the scene:
+        the cost stays flat however long the scene runs.
+        """
         rows = await self._fetchall(
-            "SELECT character_id, MAX(id) FROM messages WHERE scene_id = ? AND kind = 'npc' GROUP BY character_id",
+            "SELECT sm.character_id, (SELECT MAX(m.id) FROM messages m WHERE m.scene_id = sm.scene_id"
+            " AND m.kind = 'npc' AND m.character_id = sm.character_id) FROM scene_members sm WHERE sm.scene_id = ?",
             (scene_id,),
         )
-        return {r[0]: int(r[1]) for r in rows}
+        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
     # -- swipes ----------------------------------------------------------------------------------
 
@@ -568,38 +731,91 @@ class Store:
         )
         return [SwipeRow(r[0], r[1], bool(r[2])) for r in rows]
 
-    async def add_swipe(self, scene_id: int, message_id: int, text: str) -> int:
-        """Store a new alternative and put it on screen; return its index."""
-        async with self.transaction() as conn:
-            row = await self._fetchone(
-                "SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,)
-            )
-            idx = int(row[0])
-            await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, ?, ?, ?)",
-                (message_id, idx, text, self._now()),
-            )
-            await conn.execute(
-                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
-                (idx, text, scene_id, message_id),
-            )
-        return idx
+    async def choose_alternative(
+        self,
+        scene: SceneRow,
+        message_id: int,
+        idx: int | None,
+        *,
+        rebuild: Any,
+        settle: Settler,
+        text: str | None = None,
+        events: Iterable[NewEvent] = (),
+        facts: Iterable[FactRecord] = (),
+    ) -> SwipeRow | None:
+        """Put an alternative of an unsettled NPC line on screen, and make the world follow it.
 
-    async def show_swipe(self, scene_id: int, message_id: int, idx: int) -> SwipeRow | None:
-        """Put an existing alternative on screen (its text becomes the message's text)."""
+        With ``text``, a new alternative (with its ``events`` and ``facts``) is stored at the next index;
+        else the stored alternative ``idx`` is shown again. Either way, in one transaction: the effects of
+        the alternative that was on screen (events tied to the message, its facts) are removed and the
+        world's NPC states rebuilt from the nearest checkpoint before them (``rebuild(checkpoint,
+        events)``), then the chosen one's events are settled on that state (``settle``) and stored with
+        its facts. What the story keeps when it moves on is the alternative on screen: its effects are
+        already the ones in the world. ``None`` when the message is settled or has no such alternative.
+        """
         async with self.transaction() as conn:
             row = await self._fetchone(
-                "SELECT s.text FROM swipes s JOIN messages m ON m.id = s.message_id"
-                " WHERE m.scene_id = ? AND s.message_id = ? AND s.idx = ?",
-                (scene_id, message_id, idx),
+                "SELECT turn_id FROM messages WHERE scene_id = ? AND id = ? AND kind = 'npc' AND settled = 0", (scene.id, message_id)
             )
             if row is None:
                 return None
-            await conn.execute(
-                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
-                (idx, row[0], scene_id, message_id),
+            turn_id = int(row[0])
+            if text is not None:
+                top = await self._fetchone("SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,))
+                idx = int(top[0])
+                events, facts = list(events), list(facts)
+                await conn.execute(
+                    "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (message_id, idx, text, effects_json(events, facts), self._now()),
+                )
+            else:
+                chosen = await self._fetchone("SELECT text, effects FROM swipes WHERE message_id = ? AND idx = ?", (message_id, idx))
+                if chosen is None:
+                    return None
+                text = str(chosen[0])
+                events, facts = effects_of(chosen[1])
+            first = await self._fetchone("SELECT MIN(id) FROM events WHERE message_id = ?", (message_id,))
+            await conn.execute("DELETE FROM events WHERE message_id = ?", (message_id,))
+            await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))
+            if first[0] is not None:
+                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first[0]), rebuild)
+                await self._replace_npc_states(conn, scene.guild_id, scene.world_id, states)
+            await self._write_world_changes(
+                conn, scene.guild_id, scene.world_id, scene.id, turn_id, list(events), (),
+                lambda fresh: settle(fresh, list(events)), self._now(), message_id=message_id,
             )
-        return SwipeRow(idx, row[0], False)
+            await self._insert_facts(conn, scene.id, turn_id, message_id, facts)
+            await conn.execute(
+                "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?", (idx, text, scene.id, message_id)
+            )
+        assert idx is not None
+        return SwipeRow(idx, text, False)
+
+    async def _replay_world(
+        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, first_removed: int, rebuild: Any
+    ) -> dict[str, NpcStateRow]:
+        """The world's NPC states rebuilt after events from ``first_removed`` on were removed: from the
+        newest checkpoint before it (later ones are dropped), replaying the events after that."""
+        await conn.execute(
+            "DELETE FROM world_checkpoints WHERE guild_id = ? AND world_id = ? AND upto_event >= ?",
+            (guild_id, world_id, first_removed),
+        )
+        row = await self._fetchone(
+            "SELECT upto_event, states FROM world_checkpoints WHERE guild_id = ? AND world_id = ? ORDER BY upto_event DESC LIMIT 1",
+            (guild_id, world_id),
+        )
+        since, checkpoint = 0, None
+        if row is not None:
+            since = int(row[0])
+            checkpoint = {cid: _state_of(cid, data) for cid, data in json.loads(row[1]).items()}
+        return rebuild(checkpoint, await self.events(guild_id, world_id, since_id=since, limit=-1))
+
+    async def _replace_npc_states(
+        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
+    ) -> None:
+        await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
+        for state in states.values():
+            await self._upsert_npc(conn, guild_id, world_id, state)
 
     # -- events and usage ------------------------------------------------------------------------
 
@@ -611,29 +827,20 @@ class Store:
             " WHERE guild_id = ? AND world_id = ? AND id > ? ORDER BY id LIMIT ?",
             (guild_id, world_id, since_id, limit),
         )
-        return [
-            {
-                "id": r[0],
-                "scene_id": r[1],
-                "turn_id": r[2],
-                "kind": r[3],
-                "subject": r[4],
-                "payload": json.loads(r[5]),
-                "witnesses": json.loads(r[6]),
-                "created_at": r[7],
-            }
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
     async def commit_world_events(
-        self, guild_id: str, world_id: str, events: Iterable[NewEvent], states: Iterable[NpcStateRow]
-    ) -> None:
-        """Off-screen events and the NPC states they lead to, in one transaction."""
+        self,
+        guild_id: str,
+        world_id: str,
+        events: Iterable[NewEvent] = (),
+        states: Iterable[NpcStateRow] = (),
+        *,
+        settle: Settler | None = None,
+    ) -> list[NewEvent]:
+        """Off-screen events and the NPC states they lead to, in one transaction; returns the events stored."""
         async with self.transaction() as conn:
-            for event in events:
-                await self._insert_event(conn, guild_id, world_id, None, None, event)
-            for state in states:
-                await self._upsert_npc(conn, guild_id, world_id, state)
+            return await self._write_world_changes(conn, guild_id, world_id, None, None, events, states, settle, self._now())
 
     async def active_worlds(self, since: str) -> list[tuple[str, str]]:
         """(guild, world) pairs whose scenes had a human line since ``since`` (ISO time)."""
@@ -668,13 +875,15 @@ class Store:
     async def witnessed_events(
         self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
     ) -> list[dict[str, Any]]:
-        """The latest events of these kinds that a character witnessed, oldest first."""
+        """The latest events of these kinds (of ``WITNESSED_KINDS``) that a character witnessed, oldest first."""
         kinds = tuple(kinds)
+        if not set(kinds) <= WITNESSED_KINDS:
+            raise ValueError(f"witnesses are only kept for {sorted(WITNESSED_KINDS)}")
         marks = ",".join("?" for _ in kinds)
         rows = await self._fetchall(
-            f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM events e, json_each(e.witnesses) w"
-            f" WHERE e.guild_id = ? AND e.world_id = ? AND w.value = ? AND e.kind IN ({marks})"
-            " ORDER BY e.id DESC LIMIT ?",
+            f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM event_witnesses w JOIN events e ON e.id = w.event_id"
+            f" WHERE w.guild_id = ? AND w.world_id = ? AND w.character_id = ? AND w.kind IN ({marks})"
+            " ORDER BY w.event_id DESC LIMIT ?",
             (guild_id, world_id, character_id, *kinds, limit),
         )
         return [
@@ -690,14 +899,15 @@ class Store:
         )
         return [{"id": r[0], "payload": json.loads(r[1]), "created_at": r[2]} for r in reversed(rows)]
 
-    async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str]) -> int:
-        """Turns of a scene since the last event of these kinds (all turns if none)."""
+    async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> int:
+        """Turns of a scene since the last event of these kinds (all turns if none), counted up to ``cap``:
+        a scene quiet for years costs no more than one quiet for ``cap`` turns."""
         kinds = tuple(kinds)
         marks = ",".join("?" for _ in kinds)
         row = await self._fetchone(
-            f"SELECT COUNT(*) FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
-            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0)",
-            (scene_id, scene_id, *kinds),
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
+            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0) LIMIT ?)",
+            (scene_id, scene_id, *kinds, cap),
         )
         return int(row[0])
 
@@ -712,10 +922,11 @@ class Store:
     async def heard_lines(
         self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
     ) -> list[tuple[MessageRow, int]]:
-        """The last lines a character heard or said in a scene (no OOC), with their turn numbers."""
+        """The last lines a character heard or said in a scene (no OOC, none that could not be posted),
+        with their turn numbers."""
         sql = (
             f"SELECT {', '.join('m.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}, t.seq FROM messages m"
-            " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc'"
+            " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
             " AND (m.character_id = ? OR EXISTS (SELECT 1 FROM json_each(m.heard_by) h WHERE h.value = ?))"
         )
         params: list[Any] = [scene_id, character_id, character_id]
@@ -778,17 +989,17 @@ class Store:
 
     # -- rewind ----------------------------------------------------------------------------------
 
-    async def rewind(
-        self,
-        scene: SceneRow,
-        turns: int,
-        rebuild: Any,
-    ) -> int:
+    async def rewind(self, scene: SceneRow, turns: int, replay_states: Any, replay_scene: Any) -> int:
         """Delete the last ``turns`` turns of a scene and everything they caused, in one transaction.
 
-        ``rebuild(events, scene_events)`` gets the world's remaining events and this scene's, and returns
-        ``(npc_states, user_location, [(member, joined_at), ...])`` to store; messages, swipes, facts and events of the
-        removed turns go with them (foreign keys), summaries that covered them are dropped.
+        ``replay_states(checkpoint, world_events)`` gets the newest checkpoint of the world's NPC states
+        from before the first removed event (``None``: replay from the starting state) and the world's
+        remaining events after it, and returns the NPC states; ``replay_scene(scene_events)`` gets this
+        scene's remaining movement and membership events and returns ``(user_location, [(member,
+        joined_at), ...])``. Reads are
+        bounded: the events since one checkpoint, not the world's whole log. Messages, swipes, facts,
+        events and outbox rows of the removed turns go with them (foreign keys, all indexed), summaries
+        that covered them are dropped, and so are checkpoints taken after the first removed event.
         """
         async with self.transaction() as conn:
             rows = await self._fetchall(
@@ -798,17 +1009,22 @@ class Store:
             if not ids:
                 return 0
             marks = ",".join("?" for _ in ids)
+            first = await self._fetchone(f"SELECT MIN(id) FROM events WHERE turn_id IN ({marks})", ids)
+            first_removed = first[0]
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
             last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
             await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
-            world_events = await self.events(scene.guild_id, scene.world_id, limit=10_000_000)
-            scene_events = [e for e in world_events if e["scene_id"] == scene.id]
-            states, user_location, members = rebuild(world_events, scene_events)
-            await conn.execute(
-                "DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (scene.guild_id, scene.world_id)
+            scene_rows = await self._fetchall(
+                "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
+                " WHERE scene_id = ? AND kind IN ('move', 'summon', 'dismiss') ORDER BY id",
+                (scene.id,),
             )
-            for state in states.values():
-                await self._upsert_npc(conn, scene.guild_id, scene.world_id, state)
+            scene_events = [_event(r) for r in scene_rows]
+            states: dict[str, NpcStateRow] | None = None
+            if first_removed is not None:
+                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first_removed), replay_states)
+                await self._replace_npc_states(conn, scene.guild_id, scene.world_id, states)
+            user_location, members = replay_scene(scene_events)
             await conn.execute("UPDATE scenes SET user_location = ? WHERE id = ?", (user_location, scene.id))
             await conn.execute("DELETE FROM scene_members WHERE scene_id = ?", (scene.id,))
             for member, joined_at in members:

@@ -4,6 +4,12 @@ Pure parts (stagnation, hook choice, validating an off-screen proposal) sit besi
 class, which owns the background loop: it ticks every world with recent human activity (interval
 jittered, paused when the world is idle), asks the model what idle NPCs do, applies only what the
 world allows, and records events with witnesses.
+
+A tick is a turn without a player: the model is asked outside any lock, then the plan is re-validated
+inside the world's gate against the states as they are now (``revalidate``): an NPC that moved or was
+drawn into a scene with the players meanwhile has its action dropped, never applied blindly. The
+director has its own random source (``director_random``), so ticks never shift the engine's draws and
+scripted scenes replay exactly whether or not the director runs.
 """
 
 from __future__ import annotations
@@ -166,6 +172,31 @@ def fallback_plan(world: World, npcs: Sequence[Character], states: dict[str, Npc
     return OffscreenPlan(actions=actions)
 
 
+def director_random(seed: int | None) -> random.Random:
+    """The director's own random source, derived from the engine's seed (random when there is none)."""
+    return random.Random(None if seed is None else f"director:{seed}")
+
+
+def revalidate(
+    plan: OffscreenPlan, planned: dict[str, NpcStateRow], fresh: dict[str, NpcStateRow], eligible: Sequence[str]
+) -> tuple[OffscreenPlan, list[tuple[str, str]]]:
+    """Keep the actions whose premises still hold: the NPC is still free and where the plan saw it.
+
+    Returns the plan to apply and (character, reason) for each action dropped.
+    """
+    kept: list[OffscreenAction] = []
+    dropped: list[tuple[str, str]] = []
+    for action in plan.actions:
+        who = action.character
+        if who not in eligible:
+            dropped.append((who, "now with the players or gone"))
+        elif who in planned and who in fresh and planned[who].location != fresh[who].location:
+            dropped.append((who, f"moved from {planned[who].location} to {fresh[who].location} meanwhile"))
+        else:
+            kept.append(action)
+    return OffscreenPlan(actions=kept), dropped
+
+
 def apply_plan(
     world: World, plan: OffscreenPlan, states: dict[str, NpcStateRow], eligible: Sequence[str], names: dict[str, str]
 ) -> list[NewEvent]:
@@ -192,13 +223,13 @@ def apply_plan(
         events.append(NewEvent("offscreen", who, {"text": action.action, "location": target}, tuple(witnesses)))
         if action.mood:
             intensity = action.mood_intensity if action.mood_intensity is not None else 0.5
-            mood = mood_event(who, action.mood.strip().lower(), intensity, (who,), "off-screen")
+            mood = mood_event(who, action.mood.strip().lower(), intensity, (who,), "off-screen", previous=current[who])
             events.append(mood)
             current = apply_all(current, [mood])
         for other in action.met:
             if other in current and other != who and current[other].location == target and action.relationship_note:
                 old = current[who].relationships.get(other, {})
-                rel = relationship_event(who, other, int(old.get("affinity", 0)), action.relationship_note, "met off-screen")
+                rel = relationship_event(who, other, int(old.get("affinity", 0)), action.relationship_note, "met off-screen", delta=0)
                 events.append(rel)
                 current = apply_all(current, [rel])
     return events
@@ -289,8 +320,16 @@ class Director:
             log.warning("director.invalid_plan", error=str(exc)[:200])
         if plan is None or not plan.actions:
             plan = fallback_plan(world, chosen, states, self.rng)
-        report.events = apply_plan(world, plan, states, [c.id for c in chosen], names)
-        await self.engine.record_world_events(guild_id, world_id, report.events)
+
+        def decide(fresh: dict[str, NpcStateRow], busy_now: set[str]) -> list[NewEvent]:
+            eligible = [c.id for c in chosen if c.id in fresh and c.id not in busy_now]
+            valid, dropped = revalidate(plan, states, fresh, eligible)
+            for who, reason in dropped:
+                log.info("director.action_dropped", guild=guild_id, world=world_id, character=who, reason=reason)
+            return apply_plan(world, valid, fresh, eligible, names)
+
+        since = (self.clock.now() - timedelta(seconds=self.busy_window)).isoformat()
+        report.events = await self.engine.record_world_events(guild_id, world_id, decide, busy_since=since)
         log.info("director.tick", guild=guild_id, world=world_id, events=len(report.events), model=report.used_model)
         self.engine.metrics.director_ticks.labels("model" if report.used_model else "rules").inc()
         text = report.meanwhile(names, world.language)

@@ -1,7 +1,9 @@
 """World events: every NPC state change is an event, so state at any point can be rebuilt and explained.
 
-Payloads carry absolute values (the new place, the new mood), never deltas, so that replaying the
-log from the content's starting state gives exactly the stored state.
+Payloads carry absolute values (the new place, the new mood), so that replaying the log from the
+content's starting state gives exactly the stored state. Changes planned from an earlier read also
+carry what they assumed and their delta ("from", "from_label", "delta"): ``bot.world.deltas`` settles
+them against the fresh state at commit time and rewrites the absolute values.
 """
 
 from __future__ import annotations
@@ -34,17 +36,35 @@ def move_event(kind: str, who: str, source: str, target: str, witnesses: Iterabl
     return NewEvent(kind, who, {"from": source, "to": target, **extra}, tuple(sorted(set(witnesses))))
 
 
-def mood_event(who: str, label: str, intensity: float, witnesses: Iterable[str] = (), reason: str = "") -> NewEvent:
-    payload = {"label": label, "intensity": round(intensity, 3)}
+def mood_event(
+    who: str,
+    label: str,
+    intensity: float,
+    witnesses: Iterable[str] = (),
+    reason: str = "",
+    *,
+    previous: NpcStateRow | None = None,
+    drift: bool = False,
+) -> NewEvent:
+    """A mood change; with ``previous`` (the state it was planned from) it also carries its delta."""
+    payload: dict[str, Any] = {"label": label, "intensity": round(intensity, 3)}
     if reason:
         payload["reason"] = reason
+    if previous is not None:
+        payload["from_label"] = previous.mood_label
+        payload["delta"] = round(intensity - previous.mood_intensity, 3)
+        if drift:
+            payload["drift"] = True
     return NewEvent("mood", who, payload, tuple(sorted(set(witnesses))))
 
 
-def relationship_event(who: str, target: str, affinity: int, note: str, reason: str = "") -> NewEvent:
+def relationship_event(who: str, target: str, affinity: int, note: str, reason: str = "", *, delta: int | None = None) -> NewEvent:
+    """A relationship change; with ``delta`` it is settled as "affinity +delta" on the fresh state."""
     payload: dict[str, Any] = {"target": target, "affinity": int(affinity), "note": note}
     if reason:
         payload["reason"] = reason
+    if delta is not None:
+        payload["delta"] = int(delta)
     return NewEvent("relationship", who, payload, (who,))
 
 
@@ -81,9 +101,3 @@ def apply_all(states: Mapping[str, NpcStateRow], events: Iterable[NewEvent]) -> 
     for event in events:
         result = apply_event(result, event.kind, event.subject, event.payload)
     return result
-
-
-def changed_states(before: Mapping[str, NpcStateRow], events: Iterable[NewEvent]) -> list[NpcStateRow]:
-    """The NPC states a batch of events changes, as they are after it: what a commit must write."""
-    after = apply_all(before, events)
-    return [state for cid, state in after.items() if before.get(cid) != state]

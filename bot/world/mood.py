@@ -81,11 +81,29 @@ def after_turn(
         if who in addressed and feeling is not None:
             label, intensity = feeling.label, max(intensity, feeling.intensity)
         if (label, round(intensity, 3)) != (state.mood_label, round(state.mood_intensity, 3)):
-            reason = feeling.reason if (who in addressed and feeling) else "drift toward baseline"
-            events.append(mood_event(who, label, intensity, witnesses or (who,), reason))
+            felt = who in addressed and feeling is not None
+            reason = feeling.reason if felt and feeling else "drift toward baseline"
+            events.append(mood_event(who, label, intensity, witnesses or (who,), reason, previous=state, drift=not felt))
         if who in addressed and feeling is not None and feeling.affinity_delta:
             current = state.relationships.get(speaker_key, {})
             affinity = max(-100, min(100, int(current.get("affinity", 0)) + feeling.affinity_delta))
             note = str(current.get("note", ""))
-            events.append(relationship_event(who, speaker_key, affinity, note, feeling.reason))
+            delta = affinity - int(current.get("affinity", 0))
+            events.append(relationship_event(who, speaker_key, affinity, note, feeling.reason, delta=delta))
     return events
+
+
+def after_own_line(state: NpcStateRow | None, text: str, witnesses: Sequence[str] = ()) -> list[NewEvent]:
+    """What a character's own words do to its mood: heated words leave it heated, warm ones warm.
+
+    An effect of that one reply (of that alternative, when the reply is swiped), unlike ``after_turn``,
+    which reads the line it answers.
+    """
+    feeling = read_line(text)
+    if state is None or feeling is None:
+        return []
+    label = "warm" if feeling.label == "warm" else "heated"
+    if label == state.mood_label and feeling.intensity <= state.mood_intensity:
+        return []
+    who = state.character_id
+    return [mood_event(who, label, feeling.intensity, witnesses or (who,), "its own words", previous=state)]

@@ -3,6 +3,7 @@ Harness that runs the real bot against the fake Discord server and the local mod
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +197,7 @@ class Harness:
         """Wait until every queued line has been handled."""
         assert self.bot is not None
         await self.bot.intake.wait_idle(timeout=10)
+        await asyncio.wait_for(self.bot.poster.drain(), 10)
 
     def replies(self, channel: int | None = None) -> list[dict[str, Any]]:
         return self.server.webhook_messages(channel or self.layout.roleplay_id)

@@ -64,9 +64,10 @@ async def test_swipes_and_the_kept_alternative(store):
     scene = await store.create_scene("g", "c", "harbor", "docks")
     start = await store.begin_turn(scene.id, user_line("hi"))
     [mid] = await store.commit_turn(scene, start.turn_id, TurnCommit(messages=[npc_line("one")]))
-    assert await store.add_swipe(scene.id, mid, "two") == 1
-    assert await store.add_swipe(scene.id, mid, "three") == 2
-    await store.show_swipe(scene.id, mid, 1)
+    options = {"rebuild": lambda checkpoint, events: checkpoint or {}, "settle": lambda fresh, planned: (planned, [])}
+    assert (await store.choose_alternative(scene, mid, None, text="two", **options)).idx == 1
+    assert (await store.choose_alternative(scene, mid, None, text="three", **options)).idx == 2
+    await store.choose_alternative(scene, mid, 1, **options)
     assert (await store.message(scene.id, mid)).text == "two"
     await store.begin_turn(scene.id, user_line("next"))
     swipes = await store.swipes(mid)

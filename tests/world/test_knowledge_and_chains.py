@@ -22,7 +22,7 @@ async def test_absent_npc_never_gets_an_event_it_did_not_witness(engine, key, mo
     await engine.summon(key, "Ada")
     await engine.summon(key, "Bram")
     await engine.record_world_events(
-        "guild-1", "manor", [NewEvent("offscreen", "bram", {"text": "Bram buried a silver key under the roses."}, ("bram",))]
+        "guild-1", "manor", lambda fresh, busy: [NewEvent("offscreen", "bram", {"text": "Bram buried a silver key under the roses."}, ("bram",))]
     )
     await engine.handle(said(key, "Ada, anything new?"))
     assert not any("silver key" in m.content for m in model.calls[-1].messages)
