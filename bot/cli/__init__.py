@@ -13,4 +13,5 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.lint",
     "bot.cli.run",
     "bot.cli.eval",
+    "bot.cli.score",
 )
