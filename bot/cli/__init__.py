@@ -14,4 +14,5 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.run",
     "bot.cli.eval",
     "bot.cli.score",
+    "bot.cli.preferences",
 )

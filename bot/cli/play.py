@@ -40,6 +40,7 @@ HELP = """Commands:
   /memory NAME             what a character remembers of this scene
   /rewind N                undo the last N turns and what they changed
   /export FILE             write the transcript as JSON Lines
+  /privacy [on|off]        whether your swipes may go into preference exports on this server
   /help                    this list
   /quit                    leave (the scene is saved)
 Anything else is your line in the story."""
@@ -183,6 +184,8 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         target = Path(_need(rest, "/export FILE"))
         target.write_text(to_jsonl(await engine.export(key)), encoding="utf-8")
         terminal.say(f"(!) Transcript written to {target}.")
+    elif command == "privacy":
+        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest))
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
         terminal.say("(!) The scene is paused." if command == "pause" else "(!) The scene goes on.")
@@ -192,6 +195,23 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
             terminal.render(outcome)  # type: ignore[arg-type]
     else:
         terminal.say(f"(!) Unknown command /{command}. Type /help for the list.")
+
+
+async def privacy_command(store, guild_id: str, user_id: str, rest: str) -> str:
+    """``/privacy [on|off]``: show or set whether this player's scenes may go into preference exports."""
+    from bot.store import preferences
+
+    choice = rest.strip().lower()
+    if choice in ("off", "opt-out", "no"):
+        await preferences.set_opt_out(store, guild_id, user_id, True)
+    elif choice in ("on", "opt-in", "yes"):
+        await preferences.set_opt_out(store, guild_id, user_id, False)
+    elif choice:
+        raise EnsembleError("Usage: /privacy [on|off]")
+    out = user_id in await preferences.opted_out(store, guild_id)
+    if out:
+        return "(!) Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow."
+    return "(!) Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out."
 
 
 def _need(value: str, usage: str) -> str:

@@ -327,6 +327,24 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await bot.app.engine.set_paused(key, False)
         await respond(interaction, "The scene goes on.", ephemeral=False)
 
+    @app_commands.command(name="privacy", description="Whether your swipes may go into this server's preference exports")
+    @app_commands.describe(share="True: allow (the default); False: leave scenes you play in out of every export")
+    @app_commands.guild_only()
+    async def privacy(interaction: discord.Interaction, share: bool | None = None) -> None:
+        from bot.store import preferences
+
+        bot, guild, user = bot_of(interaction), str(interaction.guild_id), str(interaction.user.id)
+        if share is not None:
+            await preferences.set_opt_out(bot.app.store, guild, user, not share)
+        out = user in await preferences.opted_out(bot.app.store, guild)
+        text = (
+            "Scenes you play in are left out of this server's preference exports. `/privacy share:True` to allow."
+            if out
+            else "Your swipes may go into this server's preference exports (never another server's). "
+            "`/privacy share:False` to opt out."
+        )
+        await respond(interaction, text, ephemeral=True)
+
     @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons (admins)")
     @app_commands.guild_only()
     @admin_only()
@@ -507,6 +525,6 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await respond(interaction, text, ephemeral=True)
 
     return [
-        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, why, memory, rewind, tick, export, world,
+        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, privacy, why, memory, rewind, tick, export, world,
         character_group, scene_group,
     ]

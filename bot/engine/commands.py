@@ -175,7 +175,7 @@ class SceneCommands:
                 generated = await self._generate(scene, world, character, spatial, states, before_id=message.id)
             except ModelUnavailable as exc:
                 return TurnOutcome((Notice(exc.user_message, code="model_unavailable"),))
-            idx = await self.store.add_swipe(scene.id, message.id, generated.text)
+            idx = await self.store.add_swipe(scene.id, message.id, generated.text, generated.prompt)
             count = len(await self.store.swipes(message.id))
             return TurnOutcome((self._utterance(message.id, character, generated.text, idx, count),), message.turn_id)
 

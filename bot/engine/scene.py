@@ -48,6 +48,7 @@ from bot.memory.retrieval import Memory
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
+from bot.quality.preferences import prompt_json
 from bot.store import Store
 from bot.store.records import (
     FactRecord,
@@ -104,6 +105,7 @@ class Generated:
     text: str
     usage: list[UsageRecord]
     quality: dict[str, dict[str, int]]
+    prompt: str | None = None  # the messages the model saw, as JSON (kept with the swipe for preference data)
 
 
 @dataclass
@@ -379,6 +381,7 @@ class SceneEngine(SceneCommands, Remembering):
                 kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
                 location=spatial.npc_locations.get(character.id), heard_by=tuple(heard_by),
                 facts=facts_of(character.name, generated.text, [*heard_by, character.id]),
+                prompt=generated.prompt,
             )
         )
         draft.usage.extend(generated.usage)
@@ -641,7 +644,7 @@ class SceneEngine(SceneCommands, Remembering):
             raise ModelUnavailable("The storyteller's model gave no usable reply; try again.", detail="guard left nothing")
         counts = {d: {k: n for k, n in c.items() if n} for d, c in stats.counts.items() if any(c.values())}
         log.info("npc.prompt", character=character.id, tokens=assembled.tokens, sections=assembled.sections, dropped=assembled.dropped)
-        return Generated(guarded.text, usage, counts)
+        return Generated(guarded.text, usage, counts, prompt_json(assembled.messages))
 
     async def record_world_events(self, guild_id: str, world_id: str, events: Sequence[NewEvent]) -> None:
         """Events from outside a scene (the director) with the NPC states they lead to."""

@@ -79,6 +79,7 @@ class NewMessage:
     reply_to_id: int | None = None
     platform_message_id: str | None = None
     facts: tuple[FactRecord, ...] = ()
+    prompt: str | None = None  # NPC lines: the messages the model saw, as JSON (kept with the swipe)
 
 
 @dataclass(frozen=True, slots=True)

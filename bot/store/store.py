@@ -365,8 +365,8 @@ class Store:
             )
         if msg.kind == "npc":
             await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, 0, ?, ?)",
-                (message_id, msg.text, self._now()),
+                "INSERT INTO swipes (message_id, idx, text, prompt, created_at) VALUES (?, 0, ?, ?, ?)",
+                (message_id, msg.text, msg.prompt, self._now()),
             )
         return message_id
 
@@ -568,16 +568,16 @@ class Store:
         )
         return [SwipeRow(r[0], r[1], bool(r[2])) for r in rows]
 
-    async def add_swipe(self, scene_id: int, message_id: int, text: str) -> int:
-        """Store a new alternative and put it on screen; return its index."""
+    async def add_swipe(self, scene_id: int, message_id: int, text: str, prompt: str | None = None) -> int:
+        """Store a new alternative (with the messages the model saw, as JSON) and put it on screen; return its index."""
         async with self.transaction() as conn:
             row = await self._fetchone(
                 "SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,)
             )
             idx = int(row[0])
             await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, created_at) VALUES (?, ?, ?, ?)",
-                (message_id, idx, text, self._now()),
+                "INSERT INTO swipes (message_id, idx, text, prompt, created_at) VALUES (?, ?, ?, ?, ?)",
+                (message_id, idx, text, prompt, self._now()),
             )
             await conn.execute(
                 "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",

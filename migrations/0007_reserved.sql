@@ -1,0 +1,2 @@
+-- Placeholder on branch quality only: migration 0007 belongs to another branch. Delete this file at merge
+-- (the quality branch's own migration is 0008_preferences.sql; the lead renumbers).
