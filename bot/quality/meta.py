@@ -8,7 +8,12 @@ characters, an English one's in words). The sidecar sits next to the transcript 
     {"language": "en" | "zh", "setting": "one-on-one" | "group" | ...,
      "user_names": [str], "npc_names": [str], "other_names": [str],
      "npc_languages": [str],                      # optional: languages a character speaks on purpose
+     "cards": {name: str},                        # optional: one line of each character's sheet
      "length": {"unit": "words" | "chars", "min": int, "max": int}}
+
+A card that says a character mixes in another language ("mixes Korean words", "中英夹杂", "bilingual ...
+Mandarin") lets that character use it (``card_languages``): the same permission a character sheet gives
+the live bot through ``npc_languages``.
 
 The length target may also be given flat (``min_words``/``max_words`` or ``min_chars``/``max_chars``) or
 as ``"length": {"min_chars": .., "max_chars": ..}``. Unknown keys are ignored; a field of the wrong type
@@ -18,6 +23,7 @@ raises ``TranscriptError`` naming the file and the field.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +53,34 @@ class TranscriptMeta:
     other_names: tuple[str, ...] = ()
     npc_languages: tuple[str, ...] = ()
     length: LengthTarget | None = None
+    cards: tuple[tuple[str, str], ...] = ()
+
+    def languages_of(self, name: str) -> tuple[str, ...]:
+        """Languages ``name`` may speak besides the scene's: the sidecar's list and what its card allows."""
+        card = dict(self.cards).get(name, "")
+        return tuple(dict.fromkeys([*self.npc_languages, *card_languages(card)]))
+
+
+_LANGUAGE_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("english", "英文", "英语", "中英"),
+    "zh": ("chinese", "mandarin", "cantonese", "中文", "汉语", "普通话", "中英"),
+    "ko": ("korean", "韩语", "韩文"),
+    "ja": ("japanese", "日语", "日文"),
+    "fr": ("french", "法语"),
+    "de": ("german", "德语"),
+    "es": ("spanish", "西班牙语"),
+    "ru": ("russian", "俄语"),
+}
+_ONLY_RE = re.compile(r"\b(?:speaks?|talks?) only (\w+)|\bonly (?:speaks?|talks?) (\w+)|只(?:说|讲)(\w{2,3})", re.I)
+
+
+def card_languages(card: str) -> tuple[str, ...]:
+    """Languages a one-line character card names; "speaks only X" (or 只说X) narrows it to X."""
+    text = card.lower()
+    only = _ONLY_RE.search(text)
+    if only:
+        text = next(g for g in only.groups() if g)
+    return tuple(code for code, words in _LANGUAGE_WORDS.items() if any(w in text for w in words))
 
 
 def sidecar_path(transcript: str | Path) -> Path:
@@ -84,7 +118,17 @@ def parse_meta(data: Any, name: str = "<meta>") -> TranscriptMeta:
         other_names=_names(data, "other_names", name),
         npc_languages=_names(data, "npc_languages", name),
         length=_length(data, name),
+        cards=_cards(data, name),
     )
+
+
+def _cards(data: dict[str, Any], name: str) -> tuple[tuple[str, str], ...]:
+    value = data.get("cards")
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TranscriptError(f'{name}: field "cards" must map names to strings')
+    return tuple((str(k), v) for k, v in value.items())
 
 
 def _opt_str(data: dict[str, Any], key: str, name: str) -> str | None:

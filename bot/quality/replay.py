@@ -31,6 +31,10 @@ class SceneContext:
     npc_languages: tuple[str, ...]
     length: LengthTarget
     fallback_npc: str
+    meta: TranscriptMeta | None = None
+
+    def languages_of(self, name: str) -> tuple[str, ...]:
+        return self.meta.languages_of(name) if self.meta is not None else self.npc_languages
 
 
 def scene_context(
@@ -65,6 +69,7 @@ def scene_context(
         npc_languages=meta.npc_languages,
         length=length or meta.length or DEFAULT_LENGTH,
         fallback_npc=fallback,
+        meta=meta,
     )
 
 
@@ -85,7 +90,7 @@ def lint_replies(transcript: Transcript, scene: SceneContext) -> Iterator[tuple[
             max_words=scene.length.max,
             length_unit=unit,
             previous_lengths=[length_of(t, unit) for t in past],
-            npc_languages=scene.npc_languages,
+            npc_languages=scene.languages_of(name),
         )
         findings = detect_all(line.text, ctx)
         past.append(line.text)
