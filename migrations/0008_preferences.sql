@@ -10,3 +10,10 @@ CREATE TABLE privacy_optouts (
     created_at  TEXT NOT NULL,
     PRIMARY KEY (guild_id, user_id)
 );
+
+-- Pacing an admin pinned for a scene ('slow', 'steady' or 'fast'); no row: inferred from behaviour.
+CREATE TABLE scene_pacing (
+    scene_id    INTEGER PRIMARY KEY REFERENCES scenes(id) ON DELETE CASCADE,
+    pinned      TEXT NOT NULL CHECK (pinned IN ('slow', 'steady', 'fast')),
+    updated_at  TEXT NOT NULL
+);

@@ -40,6 +40,7 @@ HELP = """Commands:
   /memory NAME             what a character remembers of this scene
   /rewind N                undo the last N turns and what they changed
   /export FILE             write the transcript as JSON Lines
+  /pacing [slow|steady|fast|auto]  the pace inferred from how you play, and why; an argument pins it
   /privacy [on|off]        whether your swipes may go into preference exports on this server
   /help                    this list
   /quit                    leave (the scene is saved)
@@ -184,6 +185,8 @@ async def _dispatch(app: App, key: SceneKey, line: str, user: str, terminal: Ter
         target = Path(_need(rest, "/export FILE"))
         target.write_text(to_jsonl(await engine.export(key)), encoding="utf-8")
         terminal.say(f"(!) Transcript written to {target}.")
+    elif command == "pacing":
+        terminal.say(await engine.pin_pacing(key, rest) if rest else await engine.pacing(key))
     elif command == "privacy":
         terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest))
     elif command in ("pause", "resume"):

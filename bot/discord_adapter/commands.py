@@ -345,6 +345,16 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         )
         await respond(interaction, text, ephemeral=True)
 
+    @app_commands.command(name="pacing", description="The pace inferred from how the table plays, and why (admins)")
+    @app_commands.describe(pin="slow, steady or fast pins it; auto goes back to inferring it")
+    @app_commands.choices(pin=[app_commands.Choice(name=n, value=n) for n in ("slow", "steady", "fast", "auto")])
+    @app_commands.guild_only()
+    @admin_only()
+    async def pacing(interaction: discord.Interaction, pin: str | None = None) -> None:
+        bot, key, _ = await scene_here(interaction)
+        engine = bot.app.engine
+        await respond(interaction, await engine.pin_pacing(key, pin) if pin else await engine.pacing(key), ephemeral=True)
+
     @app_commands.command(name="why", description="Why the last character spoke: the scheduler's reasons (admins)")
     @app_commands.guild_only()
     @admin_only()
@@ -525,6 +535,6 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await respond(interaction, text, ephemeral=True)
 
     return [
-        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, privacy, why, memory, rewind, tick, export, world,
+        summon, dismiss, cast, look, go, regenerate, ooc, pause, resume, privacy, pacing, why, memory, rewind, tick, export, world,
         character_group, scene_group,
     ]

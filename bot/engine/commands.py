@@ -233,4 +233,5 @@ class SceneCommands:
                 lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
             if not scores:
                 lines.append("   nobody could hear it")
+        lines.append((await self.refresh_pace(scene)).describe())  # pacing (bot/engine/pacing.py)
         return "\n".join(lines)

@@ -28,6 +28,7 @@ from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
+from bot.engine.pacing import ScenePacing, pace_instruction, paced
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.remembering import Remembering
@@ -74,6 +75,7 @@ from bot.world.narrator import (
     resolve_npc_reply,
     resolve_user_line,
 )
+from bot.world.pacing import Pace
 
 log = structlog.get_logger("engine")
 
@@ -125,7 +127,7 @@ class TurnDraft:
             )
 
 
-class SceneEngine(SceneCommands, Remembering):
+class SceneEngine(SceneCommands, Remembering, ScenePacing):
     """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs."""
 
     def __init__(
@@ -149,6 +151,7 @@ class SceneEngine(SceneCommands, Remembering):
         self._locks: dict[int, asyncio.Lock] = {}
         self._interrupts: set[SceneKey] = set()
         self._windows: dict[tuple[int, str], int] = {}
+        self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
         self._summarising: dict[int, asyncio.Task[None]] = {}
         self.tokens = TokenCounter()
 
@@ -266,7 +269,7 @@ class SceneEngine(SceneCommands, Remembering):
             last = outcome.utterances[-1] if outcome.utterances else None
             step = 0
             world = self.world(scene.world_id)
-            settings = self.scheduler_settings(world)
+            settings = paced(self.scheduler_settings(world), self.current_pace(scene.id))
             while last is not None and line.scene not in self._interrupts and chain_continues(step, settings, self.rng):
                 reaction = await self._reaction_turn(await self.require_scene(line.scene), last, step)
                 if reaction is None:
@@ -283,6 +286,7 @@ class SceneEngine(SceneCommands, Remembering):
         )
 
     async def _user_turn(self, scene: SceneRow, line: InboundLine) -> TurnOutcome:
+        await self.refresh_pace(scene)  # pacing: what this table's behaviour says, before the turn uses it
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
         spatial = await self.spatial(scene, states)
@@ -487,7 +491,8 @@ class SceneEngine(SceneCommands, Remembering):
         recent = await self.store.recent_messages(scene.id, 12)
         npc_lines = [m.text for m in recent if m.kind == "npc"]
         quiet = await self.store.scene_turns_since_event(scene.id, STORY_EVENTS)
-        stagnation = detect_stagnation(npc_lines, quiet)
+        pace = self.current_pace(scene.id)
+        stagnation = detect_stagnation(npc_lines, quiet, quiet_turns=pace.hook_after if pace else 8)
         if not stagnation.stalled:
             return None
         used = await self.store.hooks_used(scene.guild_id, scene.world_id)
@@ -594,6 +599,12 @@ class SceneEngine(SceneCommands, Remembering):
         extra_instruction: str | None = None,
     ) -> Generated:
         """One NPC reply: assemble its prompt within budget, call the model, clean and guard the reply."""
+        length = world.settings.reply_length
+        pace = self.current_pace(scene.id)
+        steered = pace.steer_length(length.min_words, length.max_words) if pace else (length.min_words, length.max_words)
+        note = pace_instruction(pace, length.min_words, length.max_words, "characters" if world.language == "zh" else "words") if pace else None
+        if note:
+            extra_instruction = f"{extra_instruction}\n{note}" if extra_instruction else note
         inputs = await self._inputs(
             scene, world, character, spatial, states, pending=pending, author=author, before_id=before_id,
             extra_instruction=extra_instruction,
@@ -635,8 +646,7 @@ class SceneEngine(SceneCommands, Remembering):
         recent = [line.text for line in inputs.lines if line.own][-5:]
         ctx = ReplyContext(
             npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
-            language=world.language, recent_replies=recent, min_words=world.settings.reply_length.min_words,
-            max_words=world.settings.reply_length.max_words,
+            language=world.language, recent_replies=recent, min_words=steered[0], max_words=steered[1],
         )
         stats = GuardStats()
         guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)
