@@ -21,3 +21,17 @@ async def test_privacy_opt_out_and_back_in(harness: Harness) -> None:
     back = await harness.slash("privacy", {"share": True}, user="bob")
     assert "may go into" in content_of(back)
     assert await preferences.opted_out(harness.app.store, guild) == frozenset()
+
+
+async def test_pacing_is_for_admins_and_pins(harness: Harness) -> None:
+    """``/pacing`` shows the inferred pace to admins; ``pin`` fixes it; members are refused."""
+    from bot.discord_adapter.errors import ADMIN_REFUSAL
+
+    await harness.start()
+    await harness.setup_scene()
+    refused = await harness.slash("pacing", user="bob")
+    assert content_of(refused) == ADMIN_REFUSAL
+    shown = await harness.slash("pacing", user="alice")
+    assert is_ephemeral(shown) and content_of(shown).startswith("Pacing: steady") and "too early to tell" in content_of(shown)
+    pinned = await harness.slash("pacing", {"pin": "fast"}, user="alice")
+    assert "Pacing: fast (pinned by an admin)." in content_of(pinned)
