@@ -13,4 +13,6 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.lint",
     "bot.cli.run",
     "bot.cli.eval",
+    "bot.cli.score",
+    "bot.cli.preferences",
 )

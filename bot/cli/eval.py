@@ -214,10 +214,11 @@ async def _evaluate(scenarios: list[Any], endpoints: _Endpoints, args: argparse.
     npc = build_model(endpoints.npc)
     simulator = build_model(endpoints.simulator)
     judge = build_model(endpoints.judge)
-    info = {
-        role: {"model": config.model, "base_url": config.base_url}
-        for role, config in (("npc", endpoints.npc), ("simulator", endpoints.simulator), ("judge", endpoints.judge))
-    }
+    info: dict[str, Any] = {}
+    for role, config in (("npc", endpoints.npc), ("simulator", endpoints.simulator), ("judge", endpoints.judge)):
+        info[role] = {"model": config.model, "base_url": config.base_url}
+        if await is_local_server(config):
+            info[role]["local_server"] = True
     models = EvalModels(npc, simulator, judge, npc_model=endpoints.npc.model, narrator_model=endpoints.narrator_model, info=info)
     options = RunOptions(
         out_dir=out,
@@ -235,6 +236,27 @@ async def _evaluate(scenarios: list[Any], endpoints: _Endpoints, args: argparse.
             await model.aclose()
 
 
+LOCAL_OWNER = "ensemble-fake"  # what bot.testing.openai_server answers in /v1/models "owned_by"
+
+
+async def is_local_server(config: ModelConfig) -> bool:
+    """Whether the endpoint is Ensemble's own local test server, so the report can say its scores are not a model's.
+
+    Asked once per endpoint through ``/v1/models`` (the server lists its models as owned by
+    ``LOCAL_OWNER``); any failure means "not known to be local".
+    """
+    from openai import AsyncOpenAI, OpenAIError
+
+    client = AsyncOpenAI(base_url=config.base_url, api_key=config.api_key or "none", timeout=5.0, max_retries=0)
+    try:
+        page = await client.models.list()
+        return any(getattr(m, "owned_by", None) == LOCAL_OWNER for m in page.data)
+    except (OpenAIError, ValueError):
+        return False
+    finally:
+        await client.close()
+
+
 def _print_summary(outcome: Any, paths: Any) -> None:
     results = paths.results
     parts = []
@@ -243,6 +265,9 @@ def _print_summary(outcome: Any, paths: Any) -> None:
         parts.append(f"{'Ensemble' if system == 'ensemble' else 'baseline'} {'n/a' if value is None else f'{value:.1f}'}")
     complete = sum(1 for job in results["jobs"] if job["complete"])
     print(f"Overall: {' vs '.join(parts)} ({complete}/{len(results['jobs'])} jobs complete).")
+    local = [role for role, m in (results.get("models") or {}).items() if m.get("local_server")]
+    if local:
+        print(f"Note:    {', '.join(local)} answered by the local test server; the scores are not a model's judgement.")
     print(f"Report:  {paths.markdown}")
     print(f"JSON:    {paths.json}")
     print(f"Plot:    {paths.png}")

@@ -2,7 +2,8 @@
 
 Reads Role-Play Bench dialogues or the bot's own ``/export`` (see ``bot.quality.transcript``), checks
 every NPC reply with the context the transcript gives (speaker names, this NPC's recent replies, the
-scene's language) and prints findings per turn and rates per detector (findings per NPC reply), as
+scene's language, and the length target in words or characters; a ``NAME.meta.json`` sidecar
+supplies them per file, see ``bot.quality.meta``) and prints findings per turn and rates per detector (findings per NPC reply), as
 JSON or, with ``--format table``, for people. Exit code 0 whatever it finds; 2 on unreadable input.
 """
 
@@ -15,13 +16,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.quality import language
-from bot.quality.detect import detect_all
-from bot.quality.findings import DETECTORS, Finding, ReplyContext
-from bot.quality.text import word_count
+from bot.quality.findings import DETECTORS, Finding
+from bot.quality.meta import LengthTarget, TranscriptMeta, read_meta, read_meta_for
+from bot.quality.replay import DEFAULT_LENGTH, lint_replies, scene_context
 from bot.quality.transcript import Transcript, TranscriptError, TranscriptLine, read_transcript
 
 COMMAND = "lint-transcript"
-RECENT_REPLIES = 5
 DESCRIPTION = (
     "Check the NPC replies of a transcript (Role-Play Bench JSON Lines or the bot's /export) for role-play "
     "quality problems; print findings per turn and rates per detector. Exit code 0 whatever it finds, "
@@ -70,23 +70,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the scene's language (default: auto, the transcript's dominant language)",
     )
     parser.add_argument(
-        "--min-words", type=int, default=8, metavar="N", help="target reply length, lower bound (default 8)"
+        "--min-words", type=int, default=None, metavar="N", help="target reply length in words, lower bound (default 8)"
     )
     parser.add_argument(
         "--max-words",
         type=int,
-        default=140,
+        default=None,
         metavar="N",
-        help="target reply length, upper bound (default 140)",
+        help="target reply length in words, upper bound (default 140)",
     )
+    parser.add_argument(
+        "--min-chars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="target reply length in characters (whitespace not counted), lower bound; for Chinese",
+    )
+    parser.add_argument(
+        "--max-chars", type=int, default=None, metavar="N", help="target reply length in characters, upper bound"
+    )
+    parser.add_argument(
+        "--meta",
+        default=None,
+        metavar="FILE",
+        help="per-file context (names, language, length target); default: FILE's NAME.meta.json when present",
+    )
+    parser.add_argument("--no-meta", action="store_true", help="ignore the NAME.meta.json sidecar")
+
+
+def length_target(args: argparse.Namespace) -> LengthTarget | None:
+    """The length target given on the command line, or ``None``; ``ValueError`` says what is wrong."""
+    words = (args.min_words, args.max_words)
+    chars = (args.min_chars, args.max_chars)
+    if any(v is not None for v in words) and any(v is not None for v in chars):
+        raise ValueError("give the length target in words or in characters, not both")
+    unit, (low, high) = ("chars", chars) if any(v is not None for v in chars) else ("words", words)
+    if low is None and high is None:
+        return None
+    default_low, default_high = (DEFAULT_LENGTH.min, DEFAULT_LENGTH.max) if unit == "words" else (0, None)
+    low = default_low if low is None else low
+    high = default_high if high is None else high
+    flag = "chars" if unit == "chars" else "words"
+    if high is None:
+        raise ValueError("--min-chars needs --max-chars")
+    if low < 0 or high < 1 or high < low:
+        raise ValueError(f"need 0 <= --min-{flag} <= --max-{flag}")
+    return LengthTarget(unit, low, high)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.min_words < 0 or args.max_words < 1 or args.max_words < args.min_words:
-        print(f"{COMMAND}: error: need 0 <= --min-words <= --max-words", file=sys.stderr)
+    try:
+        target = length_target(args)
+    except ValueError as exc:
+        print(f"{COMMAND}: error: {exc}", file=sys.stderr)
         return 2
     try:
         transcript = read_transcript(args.file)
+        meta = None
+        if not args.no_meta:
+            meta = read_meta(args.meta) if args.meta else read_meta_for(args.file)
     except TranscriptError as exc:
         print(f"{COMMAND}: error: {exc.user_message}", file=sys.stderr)
         return 2
@@ -96,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
         npc_name=args.npc_name,
         characters=args.character,
         scene_language=None if args.language == "auto" else args.language,
-        min_words=args.min_words,
-        max_words=args.max_words,
+        length=target,
+        meta=meta,
     )
     if args.format == "table":
         sys.stdout.write(render_table(report))
@@ -113,38 +155,32 @@ def lint(
     npc_name: str | None = None,
     characters: Sequence[str] | None = None,
     scene_language: str | None = None,
-    min_words: int = 8,
-    max_words: int = 140,
+    min_words: int | None = None,
+    max_words: int | None = None,
+    length: LengthTarget | None = None,
+    meta: TranscriptMeta | None = None,
 ) -> dict[str, Any]:
     """The report as a JSON-ready dict: per-turn findings, counts and rates per detector."""
-    lang = scene_language or language.dominant_language("\n".join(line.text for line in transcript.lines))
-    users = list(
-        user_names
-        or transcript.user_speakers
-        or ([transcript.user_name] if transcript.user_name else ["user"])
+    if length is None and (min_words is not None or max_words is not None):
+        length = LengthTarget(
+            "words",
+            DEFAULT_LENGTH.min if min_words is None else min_words,
+            DEFAULT_LENGTH.max if max_words is None else max_words,
+        )
+    scene = scene_context(
+        transcript,
+        user_names=user_names,
+        npc_name=npc_name,
+        characters=characters,
+        scene_language=scene_language,
+        length=length,
+        meta=meta,
     )
-    npcs = list(dict.fromkeys([*transcript.npc_speakers, *(characters or [])]))
-    history: dict[str, list[str]] = {}
     counts = dict.fromkeys(DETECTORS, 0)
     replies_flagged = dict.fromkeys(DETECTORS, 0)
     turns: list[dict[str, Any]] = []
     npc_replies = 0
-    for line in transcript.npc_lines():
-        name = line.speaker or npc_name or transcript.ai_name or ""
-        key = name or "ai"
-        past = history.setdefault(key, [])
-        ctx = ReplyContext(
-            npc_name=name,
-            user_names=users,
-            other_names=[n for n in npcs if n != name],
-            language=lang,
-            recent_replies=past[-RECENT_REPLIES:],
-            min_words=min_words,
-            max_words=max_words,
-            previous_lengths=[word_count(t) for t in past],
-        )
-        findings = detect_all(line.text, ctx)
-        past.append(line.text)
+    for line, name, findings in lint_replies(transcript, scene):
         npc_replies += 1
         if not findings:
             continue
@@ -157,9 +193,10 @@ def lint(
     return {
         "file": transcript.path,
         "format": transcript.format,
-        "language": lang,
+        "language": scene.language,
         "language_backend": language.backend(),
-        "user_names": users,
+        "user_names": list(scene.users),
+        "length_target": {"unit": scene.length.unit, "min": scene.length.min, "max": scene.length.max},
         "npc_replies": npc_replies,
         "replies_with_findings": len(turns),
         "counts": counts,

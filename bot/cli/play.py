@@ -231,6 +231,10 @@ async def _dispatch(
         target = Path(rest or f"{scene.world_id}-map.png").expanduser().resolve()
         target.write_bytes(await render_scene_map(engine, key, [user]))
         terminal.say("(!) " + tr(lang, "play.map", path=target))
+    elif command == "pacing":
+        terminal.say(await engine.pin_pacing(key, rest) if rest else await engine.pacing(key))
+    elif command == "privacy":
+        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest))
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
         terminal.say("(!) " + tr(lang, "play.paused" if command == "pause" else "play.resumed"))
@@ -240,6 +244,23 @@ async def _dispatch(
             terminal.render(outcome)  # type: ignore[arg-type]
     else:
         terminal.say("(!) " + tr(lang, "play.unknown", command=command))
+
+
+async def privacy_command(store, guild_id: str, user_id: str, rest: str) -> str:
+    """``/privacy [on|off]``: show or set whether this player's scenes may go into preference exports."""
+    from bot.store import preferences
+
+    choice = rest.strip().lower()
+    if choice in ("off", "opt-out", "no"):
+        await preferences.set_opt_out(store, guild_id, user_id, True)
+    elif choice in ("on", "opt-in", "yes"):
+        await preferences.set_opt_out(store, guild_id, user_id, False)
+    elif choice:
+        raise EnsembleError("Usage: /privacy [on|off]")
+    out = user_id in await preferences.opted_out(store, guild_id)
+    if out:
+        return "(!) Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow."
+    return "(!) Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out."
 
 
 async def _summon(engine, key: SceneKey, rest: str) -> TurnOutcome:

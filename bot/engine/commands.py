@@ -193,7 +193,7 @@ class SceneCommands:
             events, facts = self.alternative_effects(spatial, states, message, generated.text)
             async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
                 shown = await self.store.choose_alternative(
-                    scene, message.id, None, text=generated.text, events=events, facts=facts,
+                    scene, message.id, None, text=generated.text, events=events, facts=facts, prompt=generated.prompt,
                     rebuild=self.replay_states(world, scene.guild_id), settle=self.settle_planned,
                 )
             if shown is None:
@@ -274,6 +274,7 @@ class SceneCommands:
                 lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
             if not scores:
                 lines.append(tr(lang, "why.nobody_heard"))
+        lines.append((await self.refresh_pace(scene)).describe())  # pacing (bot/engine/pacing.py)
         return "\n".join(lines)
 
 

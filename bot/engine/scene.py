@@ -38,6 +38,7 @@ from bot.engine.limits import Limits, LimitSettings, MeteredModel
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.metrics import Metrics
 from bot.engine.outbox import Deliver, OutboxPoster
+from bot.engine.pacing import ScenePacing, pace_instruction, paced
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.remembering import Remembering
@@ -60,6 +61,7 @@ from bot.memory.retrieval import Memory
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
+from bot.quality.preferences import prompt_json
 from bot.store import Store
 from bot.store.records import (
     FactRecord,
@@ -88,6 +90,7 @@ from bot.world.narrator import (
     resolve_npc_reply,
     resolve_user_line,
 )
+from bot.world.pacing import Pace
 
 log = structlog.get_logger("engine")
 
@@ -120,6 +123,7 @@ class Generated:
     text: str
     usage: list[UsageRecord]
     quality: dict[str, dict[str, int]]
+    prompt: str | None = None  # the messages the model saw, as JSON (kept with the swipe for preference data)
 
 
 @dataclass
@@ -139,7 +143,7 @@ class TurnDraft:
             )
 
 
-class SceneEngine(SceneCommands, Remembering):
+class SceneEngine(SceneCommands, Remembering, ScenePacing):
     """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs."""
 
     def __init__(
@@ -169,6 +173,7 @@ class SceneEngine(SceneCommands, Remembering):
         self._announced: dict[SceneKey, int] = {}
         self._waiting: dict[SceneKey, int] = {}
         self._windows: dict[tuple[int, str], int] = {}
+        self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
         self._summarising: dict[int, asyncio.Task[None]] = {}
         # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
         # (evaluation, tests of the pipeline) nothing is written to the outbox.
@@ -347,7 +352,7 @@ class SceneEngine(SceneCommands, Remembering):
                 last = outcome.utterances[-1] if outcome.utterances else None
                 step = 0
                 world = self.world(scene.world_id)
-                settings = self.scheduler_settings(world)
+                settings = paced(self.scheduler_settings(world), self.current_pace(scene.id))
                 while (
                     last is not None and not self.lines_waiting(key) and self.gate.generation(key.guild_id) == generation
                     and self.limits.chain_allows(scene.id) and chain_continues(step, settings, self.rng)
@@ -374,6 +379,7 @@ class SceneEngine(SceneCommands, Remembering):
         )
 
     async def _user_turn(self, scene: SceneRow, line: InboundLine, generation: int) -> TurnOutcome:
+        await self.refresh_pace(scene)  # pacing: what this table's behaviour says, before the turn uses it
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
         spatial = await self.spatial(scene, states)
@@ -503,6 +509,7 @@ class SceneEngine(SceneCommands, Remembering):
                 kind="npc", speaker=character.name, text=generated.text, character_id=character.id,
                 location=location, heard_by=tuple(heard_by),
                 facts=facts_of(character.name, generated.text, [*heard_by, character.id]), effects=effects,
+                prompt=generated.prompt,
             )
         )
         draft.usage.extend(generated.usage)
@@ -647,7 +654,8 @@ class SceneEngine(SceneCommands, Remembering):
         recent = await self.store.recent_messages(scene.id, 12)
         npc_lines = [m.text for m in recent if m.kind == "npc"]
         quiet = await self.store.scene_turns_since_event(scene.id, STORY_EVENTS)
-        stagnation = detect_stagnation(npc_lines, quiet)
+        pace = self.current_pace(scene.id)
+        stagnation = detect_stagnation(npc_lines, quiet, quiet_turns=pace.hook_after if pace else 8)
         if not stagnation.stalled:
             return None
         used = await self.store.hooks_used(scene.guild_id, scene.world_id)
@@ -755,6 +763,12 @@ class SceneEngine(SceneCommands, Remembering):
         extra_instruction: str | None = None,
     ) -> Generated:
         """One NPC reply: assemble its prompt within budget, call the model, clean and guard the reply."""
+        length = world.settings.reply_length
+        pace = self.current_pace(scene.id)
+        steered = pace.steer_length(length.min_words, length.max_words) if pace else (length.min_words, length.max_words)
+        note = pace_instruction(pace, length.min_words, length.max_words, "characters" if world.language == "zh" else "words") if pace else None
+        if note:
+            extra_instruction = f"{extra_instruction}\n{note}" if extra_instruction else note
         inputs = await self._inputs(
             scene, world, character, spatial, states, pending=pending, author=author, before_id=before_id,
             extra_instruction=extra_instruction,
@@ -796,8 +810,7 @@ class SceneEngine(SceneCommands, Remembering):
         recent = [line.text for line in inputs.lines if line.own][-5:]
         ctx = ReplyContext(
             npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
-            language=world.language, recent_replies=recent, min_words=world.settings.reply_length.min_words,
-            max_words=world.settings.reply_length.max_words,
+            language=world.language, recent_replies=recent, min_words=steered[0], max_words=steered[1],
         )
         stats = GuardStats()
         guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)
@@ -805,7 +818,7 @@ class SceneEngine(SceneCommands, Remembering):
             raise ModelUnavailable("The storyteller's model gave no usable reply; try again.", detail="guard left nothing")
         counts = {d: {k: n for k, n in c.items() if n} for d, c in stats.counts.items() if any(c.values())}
         log.info("npc.prompt", character=character.id, tokens=assembled.tokens, sections=assembled.sections, dropped=assembled.dropped)
-        return Generated(guarded.text, usage, counts)
+        return Generated(guarded.text, usage, counts, prompt_json(assembled.messages))
 
     async def record_world_events(
         self, guild_id: str, world_id: str, decide: WorldDecision, *, busy_since: str | None = None

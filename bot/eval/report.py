@@ -266,6 +266,44 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def local_notice(models: dict[str, Any]) -> str:
+    """One sentence when any model is the local test server (``bot.testing.openai_server``), else ""."""
+    local = [role for role in ("npc", "simulator", "judge") if (models.get(role) or {}).get("local_server")]
+    if not local:
+        return ""
+    parts = []
+    if "judge" in local:
+        parts.append(
+            "Scores come from the local test server: its judge is a heuristic over the quality detectors "
+            "(bot/testing/roleplay_responder.py), not a language model"
+        )
+    if "npc" in local:
+        parts.append("the NPC lines are the server's stock lines")
+    if "simulator" in local and "judge" not in local:
+        parts.append("the user simulator is the local test server's")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + ". These figures test the harness, not a model's role-play."
+
+
+def empty_chart_reason(results: dict[str, Any]) -> str | None:
+    """Why the score chart has no point, or ``None`` when it has one."""
+    summary = results["summary"]
+    if any(c["overall"] is not None for s in summary.values() for c in s["by_chunk"]):
+        return None
+    if not summary:
+        return "no jobs in this run"
+    scored = sum(s["verdicts_scored"] for s in summary.values())
+    unscored = sum(s["verdicts_unscored"] for s in summary.values())
+    if scored == 0 and unscored == 0:
+        return "no chunk has been judged yet (the run stopped before a chunk was complete)"
+    if scored == 0:
+        return f"all {unscored} judge verdicts were unscored (see Problems in report.md)"
+    return (
+        f"no chunk has a score for every category ({unscored} of {scored + unscored} verdicts unscored; "
+        "an overall score needs Worlds, Stories and Preferences)"
+    )
+
+
 def render_markdown(results: dict[str, Any]) -> str:
     summary = results["summary"]
     systems = list(summary)
@@ -273,6 +311,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     config = results["config"]
     models = results.get("models") or {}
     out = ["# Ensemble evaluation", ""]
+    notice = local_notice(models)
+    if notice:
+        out += [f"> **{notice}**", ""]
     status = "complete" if results["complete"] else "INCOMPLETE: run the same command again to continue"
     out.append(f"- Output: `{results['out_dir']}` ({status})")
     for role, label in (("npc", "NPC"), ("simulator", "Simulator"), ("judge", "Judge")):
@@ -394,7 +435,19 @@ def render_markdown(results: dict[str, Any]) -> str:
 
 
 def render_plot(results: dict[str, Any], path: Path) -> None:
-    """Score and mean reply length per chunk, one line per system (matplotlib's Agg canvas, no pyplot)."""
+    """Write ``build_figure``'s chart as a PNG (atomically)."""
+    fig = build_figure(results)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fig.savefig(tmp, dpi=110, format="png")
+    tmp.replace(path)
+
+
+def build_figure(results: dict[str, Any]) -> Any:
+    """Score and mean reply length per chunk, one line per system (matplotlib's Agg canvas, no pyplot).
+
+    Both axes start at zero; a chart with nothing to plot says why in its middle.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -414,20 +467,27 @@ def render_plot(results: dict[str, Any], path: Path) -> None:
         bottom.plot(xs, words, style, label=SYSTEM_TITLES[system])
     top.set_ylabel("overall score (0-100)")
     top.set_ylim(0, 100)
-    top.set_title("Ensemble vs baseline per turn chunk" if len(summary) > 1 else "Ensemble per turn chunk")
+    title = "Ensemble vs baseline per turn chunk" if len(summary) > 1 else "Ensemble per turn chunk"
+    if local_notice(results.get("models") or {}):
+        title += "\n(local test server: heuristic judge, not a model)"
+    top.set_title(title)
+    reason = empty_chart_reason(results)
+    if reason:
+        top.text(0.5, 0.5, f"No score to plot: {reason}", ha="center", va="center", wrap=True,
+                 transform=top.transAxes, fontsize=9, color="0.3")
     top.grid(True, alpha=0.3)
-    if summary:
+    if summary and not reason:
         top.legend(loc="lower left")
     bottom.set_ylabel("mean NPC reply length (words)")
+    # From zero: a 0.15-word difference must look like one, not like a cliff.
+    top_words = max([w for s in summary.values() for c in s["by_chunk"] if (w := c["mean_reply_words"]) is not None] or [1])
+    bottom.set_ylim(0, top_words * 1.15)
     bottom.set_xlabel("turns")
     bottom.grid(True, alpha=0.3)
     bottom.set_xticks(list(range(len(labels))))
     bottom.set_xticklabels(labels)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    tmp.replace(path)
+    return fig
 
 
 def write_reports(outcome: EvalOutcome) -> ReportPaths:

@@ -153,6 +153,8 @@ MESSAGES: dict[str, Template] = {
         "  /memory NAME             what a character remembers of this scene\n"
         "  /rewind N                undo the last N turns and what they changed\n"
         "  /export FILE             write the transcript as JSON Lines\n"
+        "  /pacing [slow|steady|fast|auto]  the pace inferred from how you play, and why; an argument pins it\n"
+        "  /privacy [on|off]        whether your swipes may go into preference exports on this server\n"
         "  /help                    this list\n"
         "  /quit                    leave (the scene is saved)\n"
         "Anything else is your line in the story."

@@ -140,6 +140,8 @@ MESSAGES: dict[str, Template] = {
         "  /memory 名字             一个角色记得这场戏的什么\n"
         "  /rewind 数字             撤销最近几轮及其造成的变化\n"
         "  /export 文件             把记录写进文件，每行一条\n"
+        "  /pacing [slow|steady|fast|auto]  看按你们的玩法推断出的节奏和理由；加参数则固定节奏\n"
+        "  /privacy [on|off]        你的重写选择能否进入本服务器的偏好数据导出\n"
         "  /help                    这份列表\n"
         "  /quit                    离开（场景会保存）\n"
         "其他任何输入都是你在故事里说的话。"

@@ -117,8 +117,10 @@ class ReplyContext:
       passages in them are not mixed-language findings.
     - ``recent_replies``: this NPC's previous replies, oldest first (the last few are used).
     - ``min_words``/``max_words``: the world's target reply length (CJK characters count as words).
-    - ``previous_lengths``: word counts of this NPC's earlier replies in the session, oldest first,
-      for the length-drift check; ``None`` when unknown.
+    - ``length_unit``: what the target counts, ``"words"`` (the default) or ``"chars"`` (characters
+      other than whitespace: Chinese has no words, and Chinese targets are set in characters).
+    - ``previous_lengths``: lengths (in ``length_unit``) of this NPC's earlier replies in the session,
+      oldest first, for the length-drift check; ``None`` when unknown.
     """
 
     npc_name: str = ""
@@ -131,6 +133,7 @@ class ReplyContext:
     max_words: int = 140
     previous_lengths: Sequence[int] | None = None
     npc_languages: Sequence[str] = ()
+    length_unit: Literal["words", "chars"] = "words"
 
     @property
     def own_names(self) -> tuple[str, ...]:

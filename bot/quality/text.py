@@ -42,6 +42,16 @@ def word_count(text: str) -> int:
     return sum(1 for _ in WORD_RE.finditer(text))
 
 
+def char_count(text: str) -> int:
+    """Characters in ``text`` other than whitespace: the unit of Chinese length targets (字数)."""
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def length_of(text: str, unit: str = "words") -> int:
+    """``text``'s length in ``unit``: ``"words"`` (``word_count``) or ``"chars"`` (``char_count``)."""
+    return char_count(text) if unit == "chars" else word_count(text)
+
+
 def tokens(text: str) -> list[tuple[str, int, int]]:
     """Lower-cased word tokens (one per CJK character) with their character spans."""
     return [(m.group().lower().replace("’", "'"), m.start(), m.end()) for m in WORD_RE.finditer(text)]

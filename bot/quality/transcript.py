@@ -55,6 +55,7 @@ class TranscriptLine:
     line: int  # line number in the file (1-based; the array index + 1 for a JSON array)
     message_id: str | None = None
     ts: str | None = None
+    labels: tuple[str, ...] | None = None  # a labelled set's detector names for this line; None: unlabelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ def _record(
     if speaker is not None and not isinstance(speaker, str):
         raise TranscriptError(f'{where}: field "speaker" must be a string')
     speaker = speaker.strip() if isinstance(speaker, str) and speaker.strip() else None
+    labels = _labels(rec, where)
     if "kind" in rec:
         kind = rec["kind"]
         if kind not in ("user", "npc", "narration", "ooc"):
@@ -196,6 +198,7 @@ def _record(
                 line=number,
                 message_id=None if message_id is None else str(message_id),
                 ts=ts,
+                labels=labels,
             ),
             "export",
         )
@@ -208,11 +211,21 @@ def _record(
         if speaker is None:
             speaker = ai_name if role == "ai" else user_name
         return TranscriptLine(
-            index=index, kind=kind, speaker=speaker, text=text, turn=turn, line=number
+            index=index, kind=kind, speaker=speaker, text=text, turn=turn, line=number, labels=labels
         ), "rpbench"
     raise TranscriptError(
         f'{where}: not a transcript record: needs "role" (Role-Play Bench) or "kind" (Ensemble export)'
     )
+
+
+def _labels(rec: dict[str, Any], where: str) -> tuple[str, ...] | None:
+    """A labelled set's ``"labels"`` (detector names); ``None`` when the record has none."""
+    if "labels" not in rec:
+        return None
+    value = rec["labels"]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TranscriptError(f'{where}: field "labels" must be a list of strings')
+    return tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
 
 
 def _int_field(rec: dict[str, Any], key: str, where: str) -> int:

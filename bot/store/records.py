@@ -83,6 +83,7 @@ class NewMessage:
     # An NPC line's own effects on the world (its walking off, its mood): they belong to this
     # alternative and are stored with it, so that another alternative can replace them.
     effects: tuple[NewEvent, ...] = ()
+    prompt: str | None = None  # NPC lines: the messages the model saw, as JSON (kept with the swipe)
 
 
 @dataclass(frozen=True, slots=True)

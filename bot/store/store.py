@@ -424,8 +424,8 @@ class Store:
         await self._insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
         if msg.kind == "npc":
             await conn.execute(
-                "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, 0, ?, ?, ?)",
-                (message_id, msg.text, effects_json(msg.effects, msg.facts), self._now()),
+                "INSERT INTO swipes (message_id, idx, text, effects, prompt, created_at) VALUES (?, 0, ?, ?, ?, ?)",
+                (message_id, msg.text, effects_json(msg.effects, msg.facts), msg.prompt, self._now()),
             )
         return message_id
 
@@ -742,10 +742,11 @@ class Store:
         text: str | None = None,
         events: Iterable[NewEvent] = (),
         facts: Iterable[FactRecord] = (),
+        prompt: str | None = None,
     ) -> SwipeRow | None:
         """Put an alternative of an unsettled NPC line on screen, and make the world follow it.
 
-        With ``text``, a new alternative (with its ``events`` and ``facts``) is stored at the next index;
+        With ``text``, a new alternative (with its ``events``, ``facts`` and the ``prompt`` the model saw) is stored at the next index;
         else the stored alternative ``idx`` is shown again. Either way, in one transaction: the effects of
         the alternative that was on screen (events tied to the message, its facts) are removed and the
         world's NPC states rebuilt from the nearest checkpoint before them (``rebuild(checkpoint,
@@ -765,8 +766,8 @@ class Store:
                 idx = int(top[0])
                 events, facts = list(events), list(facts)
                 await conn.execute(
-                    "INSERT INTO swipes (message_id, idx, text, effects, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (message_id, idx, text, effects_json(events, facts), self._now()),
+                    "INSERT INTO swipes (message_id, idx, text, effects, prompt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (message_id, idx, text, effects_json(events, facts), prompt, self._now()),
                 )
             else:
                 chosen = await self._fetchone("SELECT text, effects FROM swipes WHERE message_id = ? AND idx = ?", (message_id, idx))

@@ -608,17 +608,23 @@ class ServerThread:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot.testing.openai_server",
-        description="A local OpenAI-compatible chat server with canned replies (no model behind it).",
+        description="A local OpenAI-compatible chat server with canned role-play replies (no model behind it).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--reply", help="answer every request with this text (default: varied stock lines)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer")
     parser.add_argument("--api-key", help="require this bearer key")
+    # Role-play answers (NPC, user simulator, judge JSON): bot/testing/roleplay_responder.py.
+    parser.add_argument("--seed", type=int, default=0, help="vary the role-play answers (default 0)")
+    parser.add_argument("--flaw-rate", type=float, default=0.15, help="share of NPC lines with a planted flaw")
     args = parser.parse_args(argv)
+    from bot.testing.roleplay_responder import make_responder
+
+    roleplay = make_responder(args.seed, flaw_rate=args.flaw_rate)
 
     def responder(body: dict[str, Any]) -> ScriptItem:
-        return Reply(args.reply if args.reply is not None else default_responder(body), delay=args.delay)
+        return Reply(args.reply if args.reply is not None else roleplay(body), delay=args.delay)
 
     async def serve() -> None:
         async with OpenAIServer(

@@ -10,7 +10,7 @@ from bot.discord_adapter.errors import ADMIN_REFUSAL
 from bot.testing.openai_server import Fault, Reply
 
 COMMAND_NAMES = {
-    "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind",
+    "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "privacy", "pacing", "why", "memory", "rewind",
     "tick", "export", "limits", "world", "character", "scene",
 }
 

@@ -41,7 +41,8 @@ def test_acceptance_run_writes_json_markdown_and_png(thread_server: ServerThread
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["format"] == "ensemble-eval/1" and results["complete"]
     assert results["config"] == {"turns": 20, "runs": 1, "chunk_turns": 20, "concurrency": 2, "baseline": True}
-    assert results["models"]["judge"] == {"model": "fake-model", "base_url": thread_server.base_url}
+    # The local server says who it is in /v1/models, so the report can say its scores are not a model's.
+    assert results["models"]["judge"] == {"model": "fake-model", "base_url": thread_server.base_url, "local_server": True}
     scenarios = {s.id: s for s in [load_scenario_file(SCENARIO, library), *load_seed_file(SEEDS)]}
     assert sorted(s["id"] for s in results["scenarios"]) == sorted(scenarios)
     assert [j["system"] for j in results["jobs"]] == ["ensemble", "baseline"] * 4

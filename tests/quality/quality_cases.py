@@ -230,7 +230,9 @@ CASES: list[Case] = [
     H(MIX, 'Mira raises her glass. "Salud, amigos!" She drinks.'),
     H(MIX, 'Mira turns to 林夏 and bows. "Welcome, friend."', user_names=["林夏"]),
     H(MIX, "她用英语说了句“Good luck”，然后冲你眨了眨眼。", "zh"),
-    H(MIX, "这个project的deadline是明天，苏婉叹了口气，“OK，我们加班吧。”", "zh"),
+    # Was a hard negative; the v2 labelling standard (tests/quality/data/v2/LABELS.md) counts English words
+    # dropped into Chinese narration or speech ("这个 plan 不错") as mixed language, so it is a positive now.
+    P(MIX, "这个project的deadline是明天，苏婉叹了口气，“OK，我们加班吧。”", "zh"),
     H(MIX, "Mira笑着看向你：“今天天气真好，我们出去走走吧。”", "zh", npc_name="Mira"),
     H(MIX, 'Mira whispers "je t\'aime" and turns away, blushing.'),
     H(MIX, 'Mira bows. "Arigatou," she says, the way her mother taught her.'),
@@ -242,7 +244,8 @@ CASES: list[Case] = [
         npc_languages=["en"],
     ),
     H(MIX, "She hums softly by the fire, an old lullaby her grandmother used to sing."),
-    H(MIX, "苏婉举起酒杯：“Cheers！”大家一饮而尽。", "zh"),
+    # Was a hard negative; under the v2 standard a one-word English line in a Chinese scene ("Sure。") counts.
+    P(MIX, "苏婉举起酒杯：“Cheers！”大家一饮而尽。", "zh"),
     # --- assistant voice -----------------------------------------------------------------------
     P(AV, "As an AI language model, I cannot continue this roleplay."),
     P(

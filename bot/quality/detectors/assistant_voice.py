@@ -140,6 +140,32 @@ _EN = [
         ("continue",),
     ),
     (r"\b(?:the )?user['’]s (?:request|message|prompt|input)\b", "talks about 'the user'", ("user",)),
+    # The helpful-assistant register: question praise, tip lists, support talk, safety advice, option menus.
+    (r"\b(?:great|good|excellent|wonderful|interesting) question\b", "assistant register", ("question",)),
+    (
+        r"\bhere(?:['’]s| is| are) (?:a |an |some |the )?(?:\w+[ -]){0,3}(?:tips|options|suggestions|recommendations|"
+        r"steps|considerations|guide|recap|summary|ideas|pointers)\b",
+        "assistant register",
+        ("here",),
+    ),
+    (r"\b(?:step-by-step (?:plan|guide|list)|quick recap|to summari[sz]e what we know)\b", "assistant register",
+     ("step-by-step", "recap", "summari")),
+    (r"\bI(?:['’]m| am) (?:always )?here to (?:help|support|assist|listen)\b", "assistant register", ("here to",)),
+    (r"\bI(?:['’]d| would) be (?:happy|glad|delighted) to (?:help|assist|continue|provide|answer)\b",
+     "assistant register", ("happy to", "glad to", "delighted to")),
+    (r"\b(?:completely|totally|perfectly) (?:normal|okay|ok|natural) to\b|\bit['’]s important to (?:prioriti[sz]e|remember|note)\b",
+     "assistant register", ("normal to", "okay to", "ok to", "natural to", "important to")),
+    (r"\bI (?:just )?want to (?:acknowledge|validate|make sure you(?:['’]re| are) comfortable)\b",
+     "assistant register", ("acknowledge", "validate", "comfortable")),
+    (r"\byour (?:safety|well-being|wellbeing|comfort)(?: and [\w-]+)? (?:is|are) (?:important|my priority|our priority)\b",
+     "assistant register", ("safety", "well-being", "wellbeing", "comfort")),
+    (r"\bif (?:at any point )?you (?:ever )?feel (?:unsafe|uncomfortable|overwhelmed)\b|\bviolence is never\b|"
+     r"\b(?:seek|consult) (?:a |an |your )?(?:professional|medical|doctor|therapist|vet)",
+     "assistant register", ("unsafe", "uncomfortable", "overwhelmed", "violence is never", "seek", "consult")),
+    (r"\b(?:if you(?:['’]d| would) like, I can|would you like me to (?:continue|describe|outline|write|summari[sz]e|explain|generate))\b",
+     "assistant register", ("like, i can", "would you like me to")),
+    (r"\bif you have (?:any )?(?:other |more |further )?questions\b|\bI can['’]t share personal information\b",
+     "assistant register", ("questions", "personal information")),
 ]
 
 _ZH = [
@@ -199,6 +225,22 @@ _ZH = [
         ("好的", "当然"),
     ),
     (r"用户(?:的(?:请求|要求|消息|指令))", "talks about 'the user'", ("用户",)),
+    (r"这是一个很?(?:好|有趣|棒|不错)的问题", "assistant register", ("问题",)),
+    (
+        r"以下(?:是)?(?:一些|几[点种个条])?[^。！？\n]{0,10}?(?:建议|要点|注意事项|措施|情况|看法|信息|步骤|方法|技巧)",
+        "assistant register",
+        ("以下",),
+    ),
+    (r"希望[^。！？\n]{0,16}?(?:有所帮助|有帮助|能帮助你|能帮助您|能帮到你|能帮到您)", "assistant register", ("希望",)),
+    (
+        r"(?:如有任何|如需进一步|如果(?:您|你)?还有(?:其他|任何)|有任何问题随时|请?随时(?:与我)?联系|欢迎随时|随时可以问我)",
+        "assistant register",
+        ("如有", "如需", "如果", "任何", "随时"),
+    ),
+    (r"建议(?:您|你)?(?:直接)?(?:咨询|询问相关|前往医院)|请?及时就医|咨询专业", "assistant register",
+     ("建议", "就医", "咨询")),
+    (r"感谢您(?:一直以来)?的(?:支持|理解|耐心)|祝您(?:生活愉快|平安|和家人)|期待您的再次光临|温馨提示",
+     "assistant register", ("感谢您", "祝您", "期待您", "温馨提示")),
 ]
 
 # Only these reasons are unambiguous inside quoted speech too; a character may well refuse a part
@@ -209,6 +251,9 @@ _STRONG = {
     "names an AI vendor",
     "policy talk",
     "out-of-character note",
+    # Models slip into it inside quoted speech too; no character praises the question or lists tips.
+    "assistant register",
+    "assistant sign-off",
 }
 
 
@@ -217,9 +262,16 @@ _PATTERNS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
 ] + [(re.compile(p), r, g) for p, r, g in _ZH]
 
 
+_THINK_RE = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
+
+
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
     hits: list[tuple[int, int, str]] = []
     a = analysis
+    # A leaked reasoning block is formatting's finding; what it says about "the user" is not the character's.
+    original, reply = reply, _THINK_RE.sub(lambda m: " " * len(m.group()), reply)
+    if reply != original:
+        a = None
     lowered = reply.lower()
     for pattern, reason, gate in _PATTERNS:
         if not any(word in lowered for word in gate):
@@ -246,7 +298,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             s_end += 1
         out.append(
             make_finding(
-                reply,
+                original,
                 DETECTOR,
                 "high",
                 s_start,

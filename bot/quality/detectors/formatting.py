@@ -28,8 +28,14 @@ _TAG_RE = re.compile(
     r"|(?P<bos></?s>)"
     r"|<(?P<gemma>start_of_turn|end_of_turn)>(?:[ \t]*(?P<grole>[A-Za-z_]+)\b)?[ \t]*\n?"
     r"|(?m:^[ \t]*###[ \t]*(?P<hash>Instruction|Input|Response|User|Assistant|System|Human)\b[^\n]*\n?)"
-    r"|(?m:^[ \t]*(?:\*\*)?(?P<line>User|Human|Assistant|AI|Model)(?:\*\*)?[ \t]*[:：](?:\*\*)?[ \t]*)",
+    r"|(?m:^[ \t]*(?:\*\*)?(?P<line>User|Human|Assistant|AI|Model|用户|助手)(?:\*\*)?[ \t]*[:：](?:\*\*)?[ \t]*)"
+    r"|(?P<xml></?(?P<xrole>assistant|user|system|human|bot|model)>)"
+    r"|(?P<rolebr>\[/?ROLE(?:[:：][^\]\n]{0,30})?\])",
     re.IGNORECASE,
+)
+# A line-start ``Label:`` of anyone (a name, a chat handle): a reply with such lines is a script or a log.
+_ANY_HEADER_RE = re.compile(
+    r"(?m)^[ \t>]*(?:\*\*)?[^\s:：*\"“「(（\[][^:：\n\"“「*]{0,23}?(?:\*\*)?[ \t]*(?:[（(][^)）\n]{0,12}[)）])?[:：]"
 )
 _END_TURN = {"im_end", "eot_id", "endoftext", "end", "eom_id", "end_of_text", "eos"}
 
@@ -128,7 +134,10 @@ def _tags(reply: str) -> list[Finding]:
         elif m.group("hash"):
             to_end = m.group("hash").lower() in ("instruction", "input", "user", "system", "human")
         elif m.group("line"):
-            to_end = m.group("line").lower() in ("user", "human")
+            to_end = m.group("line").lower() in ("user", "human", "用户")
+        elif m.group("xml"):
+            tag = m.group("xml")
+            to_end = not tag.startswith("</") and m.group("xrole").lower() in ("user", "human", "system")
         if to_end and not rest_empty:
             out.append(
                 _f(
@@ -148,11 +157,17 @@ def _tags(reply: str) -> list[Finding]:
 
 
 def _own_header(reply: str, ctx: ReplyContext) -> list[Finding]:
+    """The NPC's own ``Name:`` label; not inside a script or a chat log, where every line has a label
+    (writing the others' lines is then speaks_as_other's finding, the own label is part of the form)."""
     pattern = header_regex(list(ctx.own_names))
     if pattern is None:
         return []
+    own = list(pattern.finditer(reply))
+    own_starts = {m.start() for m in own}
+    if any(m.start() not in own_starts for m in _ANY_HEADER_RE.finditer(reply)):
+        return []
     out = []
-    for m in pattern.finditer(reply):
+    for m in own:
         end = m.end()
         while end < len(reply) and reply[end] in " \t":
             end += 1
@@ -204,7 +219,25 @@ def _close_at_end(reply: str, opener_pos: int, para_end: int, closer: str) -> tu
     return opener_pos, end, body + closer
 
 
+def _balanced(text: str) -> bool:
+    """Whether every quote mark in ``text`` is paired, across line breaks (speech may span paragraphs)."""
+    if text.count('"') % 2:
+        return False
+    closers = {v: k for k, v in QUOTE_PAIRS.items()}
+    stack: list[str] = []
+    for ch in text:
+        if ch in QUOTE_PAIRS:
+            stack.append(ch)
+        elif ch in closers:
+            if not stack or stack[-1] != closers[ch]:
+                return False
+            stack.pop()
+    return not stack
+
+
 def _quotes(reply: str, blanked: str) -> list[Finding]:
+    if _balanced(blanked):
+        return []
     out: list[Finding] = []
     closers = {v: k for k, v in QUOTE_PAIRS.items()}
     for p_start, p_end in _paragraphs(blanked):
@@ -257,6 +290,8 @@ def _asterisks(reply: str, blanked: str) -> list[Finding]:
             before = blanked[pos - 1] if pos > p_start else "\n"
             after = blanked[m.end()] if m.end() < p_end else "\n"
             if before.isspace() and after.isspace():
+                if run in (1, 2) and open_marks[run] is not None:
+                    open_marks[run] = None  # a sloppy close ("*she says, * ..."): balanced, if untidy
                 continue  # a bullet, a separator or "2 * 3"
             for size in (2, 1) if run == 3 else (run,) if run in (1, 2) else ():
                 open_marks[size] = None if open_marks[size] is not None else pos

@@ -2,10 +2,15 @@
 
 Names (the NPC's, the user's, the cast's), mentions, URLs, markup and tags are blanked out first. The
 rest is cut into runs of one script (CJK, Hangul, Cyrillic, Latin) and Latin runs further into
-sentences; each piece is identified with ``bot.quality.language`` (Lingua when installed). A piece in
-another language is a finding when it is long enough to be more than a deliberate word or phrase
-(five words, or three when most of the reply is foreign) and the character does not speak that
-language on purpose (``ReplyContext.npc_languages``).
+sentences; each piece is identified with ``bot.quality.language`` (Lingua when installed). Unless the
+character speaks that language on purpose (``ReplyContext.npc_languages``, from its card):
+
+- a piece in **another script** than the scene's is a finding from one word on: "这个 plan 不错" and
+  "City Hall in forty seconds, 没问题" are exactly the slips readers notice. Acronyms and camel-case
+  product words (BP, MVP, WiFi) are blanked first, as Chinese writes them that way.
+- a piece in another **Latin-script** language (French in an English scene) needs three words Lingua is
+  sure of, or one of a short list of unmistakable foreign words ("mon dieu", "wunderbar", "de verdad"):
+  single Latin words are too often English loanwords to call by their letters.
 """
 
 from __future__ import annotations
@@ -24,8 +29,35 @@ LATIN_CONFIDENCE = 0.75
 
 _NOISE_RE = re.compile(
     r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
-    r"|\b[A-Z]{2,}s?\b|\b\w*\d\w*\b"
+    r"|<\|[A-Za-z_]+\|>\s*[A-Za-z_]*"
+    # Latin-letter lookarounds, not \b: in Chinese text "BP开始" has no word boundary after the P.
+    r"|(?<![A-Za-z])[A-Z]{2,}s?(?![A-Za-z])|(?<![A-Za-z])[A-Za-z]*\d[A-Za-z\d]*(?![A-Za-z])"
+    r"|(?<![A-Za-z])[A-Z]?[a-z]+[A-Z][A-Za-z]*(?![A-Za-z])"
 )
+# Words no English sentence uses, common in the French, German, Spanish, Italian and Dutch that models slip
+# into (accented forms included); whole words, case-insensitive.
+_FOREIGN_LATIN = {
+    # Not voilà, c'est la vie, déjà vu, rendezvous: English has borrowed them.
+    "fr": "mon dieu|quelle|écoute|écoutez|merci beaucoup|mademoiselle|très|n'est-ce pas|oui|"
+          "bonjour|bonsoir|pourquoi|alors|mais non|mon ami|ma chérie|chérie|mon cher|zut|sacrebleu|s'il vous plaît",
+    "de": "wunderbar|wirklich|danke|bitte|genau|natürlich|ach so|na ja|mein gott|schön|doch|nicht|gut gemacht|ja ja|jawohl",
+    "es": "de verdad|gracias|por favor|claro que|vámonos|vamos|qué|dios mío|mi amor|cariño|ay|oye|pues|perfecto|"
+          "por supuesto|hola|buenas|señor|señora|querida|mira tú",
+    "it": "mamma mia|grazie|prego|bellissimo|bellissima|allora|andiamo|basta|ciao bella",
+    "nl": "godverdomme|hoor|lekker|gezellig|dankjewel|alsjeblieft|natuurlijk",
+}
+_FOREIGN_LATIN_RE = {
+    code: re.compile(rf"(?<![\w'’])(?:{words})(?![\w'’])", re.IGNORECASE) for code, words in _FOREIGN_LATIN.items()
+}
+# The story says the words are foreign ("她用英语说了句", "in French", "which means"): a quotation, not a slip.
+_SIGNPOST_BEFORE_RE = re.compile(
+    r"(?:用|说了句|说了一句|一句)?(?:英语|英文|法语|法文|日语|韩语|俄语|德语|西班牙语|外语)|写着|印着|标着|招牌|牌匾|屏幕上|"
+    r"\bin (?:French|German|Spanish|Italian|Dutch|Chinese|Mandarin|Cantonese|Korean|Japanese|Russian)\b",
+    re.IGNORECASE,
+)
+_SIGNPOST_AFTER_RE = re.compile(r"\b(?:which means|meaning|that means|it means)\b|意思是|也就是", re.IGNORECASE)
+MIN_OTHER_SCRIPT_WORDS = 1
+MIN_SAME_SCRIPT_WORDS = 3
 _OPENERS = '"“「『«(（*'
 _LETTER_RUN_RE = re.compile(
     "(?P<cjk>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff]+)"
@@ -49,37 +81,34 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
                 pieces.append((start + s, start + e, script, 0))
         else:
             pieces.append((start, end, script, 0))
+    scene_latin = scene in language.LATIN_LANGUAGES
     foreign: list[tuple[int, int, str, int]] = []
     for start, end, script, _ in pieces:
         text = masked[start:end]
         words = word_count(text)
         if words == 0:
             continue
-        if script == "latin" and scene in language.LATIN_LANGUAGES:
-            if words < MIN_FOREIGN_WORDS_WHEN_DOMINANT or language.clearly(text, scene):
-                continue
-            code, confidence = language.classify(text)
-            if confidence < LATIN_CONFIDENCE:
-                continue
-        else:
-            code, _ = language.classify(text)
+        if script == "latin" and scene_latin:
+            foreign += _latin_slips(masked, start, end, scene, allowed)
+            continue
+        code, _ = language.classify(text)
+        if script == "latin" and words < MIN_SAME_SCRIPT_WORDS:
+            code = "en"  # one or two Latin words in a Chinese scene: English, whatever Lingua guesses
         if code is None or code in allowed:
             continue
+        if script == "latin" and len(max(re.findall(r"[A-Za-z\u00c0-\u024f]+", text), key=len, default="")) < 2:
+            continue  # a lone letter ("A 组", "X 光") is not a word
         foreign.append((start, end, code, words))
-    if not foreign:
-        return []
-    foreign_words = sum(w for *_, w in foreign)
-    dominant = foreign_words / total >= 0.5
-    threshold = MIN_FOREIGN_WORDS_WHEN_DOMINANT if dominant else MIN_FOREIGN_WORDS
+    foreign = [f for f in foreign if not _signposted(reply, f[0], f[1])]
     out: list[Finding] = []
+    total_foreign = sum(w for *_, w in foreign)
+    dominant = total_foreign / total >= 0.5
     for start, end, code, words in _merge(masked, foreign):
-        if words < threshold:
-            continue
         out.append(
             make_finding(
                 reply,
                 DETECTOR,
-                "high" if dominant else "medium",
+                "high" if dominant or words >= MIN_SAME_SCRIPT_WORDS else "medium",
                 start,
                 end,
                 f"{language.language_name(code)} in a {language.language_name(scene)} scene ({words} words)",
@@ -87,6 +116,29 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             )
         )
     return out
+
+
+def _signposted(reply: str, start: int, end: int) -> bool:
+    return bool(_SIGNPOST_BEFORE_RE.search(reply[max(0, start - 16) : start])) or bool(
+        _SIGNPOST_AFTER_RE.search(reply[end : end + 24])
+    )
+
+
+def _latin_slips(masked: str, start: int, end: int, scene: str, allowed: set[str]) -> list[tuple[int, int, str, int]]:
+    """Foreign Latin-script words inside a Latin-script scene: marker words, or a sentence Lingua is sure of."""
+    out: list[tuple[int, int, str, int]] = []
+    for code, pattern in _FOREIGN_LATIN_RE.items():
+        if code in allowed:
+            continue
+        for m in pattern.finditer(masked, start, end):
+            out.append((m.start(), m.end(), code, word_count(m.group())))
+    text = masked[start:end]
+    words = word_count(text)
+    if not out and words >= MIN_SAME_SCRIPT_WORDS and not language.clearly(text, scene):
+        code, confidence = language.classify(text)
+        if code not in allowed and confidence >= LATIN_CONFIDENCE:
+            out.append((start, end, code, words))
+    return sorted(out)
 
 
 def _mask(reply: str, ctx: ReplyContext) -> str:

@@ -5,29 +5,49 @@ repeated verbatim from a recent reply, a reply whose n-grams mostly occur in one
 (n = 4 words, or 6 for mostly-CJK text), and the same opening words as several recent replies.
 Inside a reply they are a sentence said twice and a phrase repeated three or more times in a row.
 Humans repeat a whole sentence consecutively about 0.02% of the time, so these are rare in good text.
+A short line (three or four words) counts when it comes back three times in one reply, or twice in a row.
+
+Status lines in brackets (a HUD such as ``[HULL 61% / O2 44%]`` or ``【电量 12%】``) are the form of the
+reply, repeated on purpose every turn; they are blanked before any comparison.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, cjk_share, sentence_spans, tokens
+from bot.quality.text import Analysis, analyse, cjk_share, sentence_spans, tokens
 
 DETECTOR = "repetition"
 
-RECENT_WINDOW = 5
+RECENT_WINDOW = 8
 NEAR_DUPLICATE = 0.5
+# Chinese shares more 6-grams by chance (set phrases, names, particles) than English shares 4-grams.
+NEAR_DUPLICATE_CJK = 0.6
 MIN_SENTENCE_TOKENS = 5
+SHORT_LOOP_TOKENS = 3
+# Across replies a short sentence said again is usually a callback or a catchphrase ("Make them taste like
+# summer."), not a loop: only sentences of this many words count there.
+MIN_RECENT_SENTENCE_TOKENS = 8
+REPEATED_SHARE = 0.3
+_HUD_RE = re.compile(r"[\[【〔][^\]】〕\n]{0,100}?(?:\d|%)[^\]】〕\n]{0,100}?[\]】〕]")
+
+
+def blank_hud(text: str) -> str:
+    """``text`` with bracketed status blocks (digits or % inside) replaced by spaces, offsets unchanged."""
+    return _HUD_RE.sub(lambda m: " " * len(m.group()), text)
 
 
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
     findings: list[Finding] = []
+    original = reply
+    reply = blank_hud(reply)
     toks = tokens(reply)
     if len(toks) < 3:
         return findings
     findings += _loops(reply, toks)
-    recent = [r for r in list(ctx.recent_replies)[-RECENT_WINDOW:] if r and r.strip()]
+    recent = [blank_hud(r) for r in list(ctx.recent_replies)[-RECENT_WINDOW:] if r and r.strip()]
     if recent:
         findings += _against_recent(reply, toks, recent)
     findings.sort(key=lambda f: f.start)
@@ -36,6 +56,9 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         if out and f.start < out[-1].end and f.end <= out[-1].end:
             continue
         out.append(f)
+    if original is not reply:
+        out = [make_finding(original, DETECTOR, f.severity, f.start, f.end, f.reason, code=f.code,
+                            replacement=f.replacement) for f in out]
     return out
 
 
@@ -55,17 +78,47 @@ def _recent_profile(text: str, n: int) -> tuple[frozenset[tuple[str, ...]], tupl
 
 
 @lru_cache(maxsize=256)
-def _sentence_keys(text: str) -> tuple[tuple[tuple[str, ...], int, int], ...]:
+def _sentence_keys(text: str, minimum: int = MIN_SENTENCE_TOKENS) -> tuple[tuple[tuple[str, ...], int, int], ...]:
     out = []
     for start, end in sentence_spans(text):
         key = tuple(t for t, _, _ in tokens(text[start:end]))
-        if len(key) >= MIN_SENTENCE_TOKENS:
+        if len(key) >= minimum:
             out.append((key, start, end))
     return tuple(out)
 
 
-def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
+def _spoken(reply: str, pos: int) -> bool:
+    return analyse(reply).in_dialogue(pos)
+
+
+def _short_loops(reply: str) -> list[Finding]:
+    """Short sentences said three times, or twice in a row ("We have him. We have him.")."""
+    keys = [k for k in _sentence_keys(reply, SHORT_LOOP_TOKENS) if len(k[0]) < MIN_SENTENCE_TOKENS]
+    everything = _sentence_keys(reply, 1)
     out: list[Finding] = []
+    counts: dict[tuple[str, ...], int] = {}
+    for key, _, _ in keys:
+        counts[key] = counts.get(key, 0) + 1
+    flagged: set[tuple[str, ...]] = set()
+    for i, (key, start, end) in enumerate(everything):
+        if len(key) < SHORT_LOOP_TOKENS or len(key) >= MIN_SENTENCE_TOKENS or key in flagged:
+            continue
+        before = everything[i - 1] if i else ((), 0, 0)
+        # Twice in a row, both spoken or both narrated (reading a chat line aloud is not a loop).
+        again = (
+            len(key) >= 4
+            and before[0][-len(key):] == key
+            and _spoken(reply, before[2] - 1) == _spoken(reply, start)
+        )
+        if counts.get(key, 0) >= 3 or again:
+            flagged.add(key)
+            out.append(make_finding(reply, DETECTOR, "medium", start, end, "says the same short line again and again",
+                                    code="loop"))
+    return out
+
+
+def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
+    out: list[Finding] = _short_loops(reply)
     seen: dict[tuple[str, ...], int] = {}
     for key, start, end in _sentence_keys(reply):
         if key in seen:
@@ -123,8 +176,12 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
 
 def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[str]) -> list[Finding]:
     out: list[Finding] = []
-    recent_keys = {key for r in recent for key, _, _ in _sentence_keys(r)}
-    repeated = [(s, e) for key, s, e in _sentence_keys(reply) if key in recent_keys]
+    recent_keys = {key for r in recent for key, _, _ in _sentence_keys(r, MIN_RECENT_SENTENCE_TOKENS)}
+    repeated = [(s, e) for key, s, e in _sentence_keys(reply, MIN_RECENT_SENTENCE_TOKENS) if key in recent_keys]
+    # One old sentence in an otherwise new reply is a character's habit (a grandmother's story opener);
+    # it takes two, or a quarter of the reply, to be a loop.
+    if len(repeated) == 1 and _covers(repeated, toks) < REPEATED_SHARE * len(toks):
+        repeated = []
     for start, end in repeated:
         out.append(
             make_finding(
@@ -147,7 +204,7 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
             other = _recent_profile(r, n)[0]
             if other:
                 best = max(best, len(grams & other) / len(grams))
-        if best >= NEAR_DUPLICATE and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
+        if best >= (NEAR_DUPLICATE_CJK if n == 6 else NEAR_DUPLICATE) and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
             out.append(
                 make_finding(
                     reply,

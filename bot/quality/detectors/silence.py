@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.quality.detectors.repetition import blank_hud
 from bot.quality.findings import Finding, ReplyContext, make_finding
 from bot.quality.text import Analysis, analyse, has_letters, name_regex
 
@@ -37,8 +38,12 @@ _HOOKS_ZH = re.compile(
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
     if not reply.strip():
         return [make_finding(reply, DETECTOR, "medium", 0, len(reply), "empty reply", code="empty")]
-    a = analysis or analyse(reply, ctx.own_names)
-    if any(has_letters(reply[s:e]) for s, e in a.dialogue):
+    hud = blank_hud(reply)
+    if hud != reply:  # a status line the card asks for is not speech
+        a = analyse(hud, ctx.own_names)
+    else:
+        a = analysis or analyse(reply, ctx.own_names)
+    if any(has_letters(hud[s:e]) for s, e in a.dialogue):
         return []
     if _HOOKS_EN.search(reply) or _HOOKS_ZH.search(reply):
         return []

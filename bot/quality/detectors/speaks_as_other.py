@@ -45,14 +45,84 @@ _EN_SPEECH = _speech_forms()
 _ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|插嘴|笑道"
 
 
+_TITLES = re.compile(
+    r"^(?:the|a|an|old|young|little|mr\.?|mrs\.?|ms\.?|miss|dr\.?|doc|captain|commander|ensign|lieutenant|sergeant|"
+    r"officer|detective|professor|master|lady|lord|sir|madam|uncle|aunt|auntie|grandma|grandpa)\s+",
+    re.IGNORECASE,
+)
+
+
+def name_variants(names: list[str], taken: set[str]) -> list[str]:
+    """Shorter forms other characters go by: "Ensign Pike" -> "Pike", "the Mayor" -> "Mayor",
+    "熟客陈阿姨" -> "陈阿姨" (a describing prefix dropped). ``taken`` (own and user names) are never produced."""
+    out: list[str] = []
+    for name in names:
+        forms = {name}
+        bare = _TITLES.sub("", name).strip()
+        if bare and bare != name:
+            forms.add(bare)
+        words = name.split()
+        if len(words) > 1 and not re.search(r"[\u4e00-\u9fff]", name):
+            forms.add(words[-1])
+        if re.fullmatch(r"[\u4e00-\u9fff]{4,6}", name):
+            forms.update({name[-3:], name[-2:]} if len(name) >= 5 else {name[-2:]})
+        for form in forms:
+            inside_taken = any(form.casefold() in t for t in taken)
+            if len(form) >= 2 and not inside_taken and form not in out:
+                out.append(form)
+    return out
+
+
+_VENTRILOQUY = re.compile(
+    r"\b(?:answers|speaks|replies|talks) for (?:the \w+|her|him|them)\b|替(?:她|他|[\u4e00-\u9fff]{1,4}?)(?:接着|回答|答)?说"
+)
+# A dialogue script: a line-start label, an optional (aside), a colon and an opening quote.
+_SCRIPT_LINE = re.compile(r"(?m)^[ \t]*(?P<name>[^\s:：*\"“「(（\[【][^:：\n\"“「*]{0,23}?)[ \t]*(?:[（(][^)）\n]{0,12}[)）])?[ \t]*[:：][ \t]*[\"“「]")
+
+
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
-    others = list(ctx.others)
-    if not others:
-        return []
+    taken = {n.casefold() for n in (*ctx.own_names, *ctx.users)}
+    others = name_variants(list(ctx.others), taken)
     a = analysis or analyse(reply, ctx.own_names)
-    findings = _headers(reply, ctx)
+    findings = _script_lines(reply, ctx)
+    if not others:
+        return _first_per_span(findings)
+    # Full names only: a short form as a bare header is too often a chat log ("王总：明早的会推迟").
+    findings += _headers(reply, ctx, list(ctx.others))
     findings += _attributed_lines(reply, a, others)
     findings += _identity_switch(reply, others)
+    findings += [
+        make_finding(reply, DETECTOR, "high", m.start(), m.end(), "speaks for another character", code="other_line")
+        for m in _VENTRILOQUY.finditer(reply)
+    ]
+    return _first_per_span(findings)
+
+
+def _script_lines(reply: str, ctx: ReplyContext) -> list[Finding]:
+    """``Label: "..."`` lines under anyone's label but this NPC's and the user's (a raider, a voice on the phone)."""
+    own = {n.casefold() for n in (*ctx.own_names, *ctx.users)}
+    out = []
+    for m in _SCRIPT_LINE.finditer(reply):
+        label = m.group("name").strip().strip("*_").strip()
+        if not label or label.casefold() in own or label.casefold() in _ROLE_LABELS:
+            continue
+        if any(n.casefold() in label.casefold() or n.casefold().startswith(label.casefold()) for n in ctx.own_names):
+            continue
+        if not _LABEL_SHAPE.fullmatch(label):
+            continue  # narration before a colon ("苏婉对老陈说：“…”"), not a label
+        end = reply.find("\n", m.end())
+        out.append(make_finding(reply, DETECTOR, "high", m.start(), len(reply) if end < 0 else end,
+                                f"writes a line under another character's header ({label}:)", code="other_header",
+                                replacement=""))
+    return out
+
+
+# What a speaker label looks like: up to three capitalised words, or up to five Chinese characters.
+_LABEL_SHAPE = re.compile(r"(?:[A-Z][\w'’.-]*)(?: [A-Z][\w'’.-]*){0,2}|[\u4e00-\u9fff]{1,5}")
+_ROLE_LABELS = frozenset({"user", "human", "assistant", "ai", "model", "system", "用户", "助手", "note", "注"})
+
+
+def _first_per_span(findings: list[Finding]) -> list[Finding]:
     out: list[Finding] = []
     for f in sorted(findings, key=lambda f: (f.start, -f.end)):
         if out and f.start < out[-1].end:
@@ -61,9 +131,9 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     return out
 
 
-def _headers(reply: str, ctx: ReplyContext) -> list[Finding]:
+def _headers(reply: str, ctx: ReplyContext, others: list[str]) -> list[Finding]:
     return header_findings(
-        reply, list(ctx.others), list(ctx.own_names), DETECTOR,
+        reply, others, list(ctx.own_names), DETECTOR,
         "writes a line under another character's header ({name}:)", "other_header",
     )
 
@@ -89,8 +159,8 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
         ),
         re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})[：:，,]?\s*{MASK}"),
         # Bob grins: "..."  /  老陈哼了一声：“……” (an action, a colon, the line)
-        re.compile(rf"{boundary}[^.!?。！？，,\n{MASK}:：]{{0,24}}[:：]\s*{MASK}"),
-        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}:：]{{0,12}}[:：]\s*{MASK}"),
+        re.compile(rf"{boundary}[^.!?。！？，,\n{MASK}:：]{{0,24}}[:：]\*?\s*{MASK}"),
+        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}:：]{{0,12}}[:：]\*?\s*{MASK}"),
     ]
     matches = [m for p in after_quote for m in p.finditer(view)]
     matches += [m for p in as_subject for m in p.finditer(view) if _is_subject(view, m.start("name"))]

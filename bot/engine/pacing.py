@@ -1,0 +1,97 @@
+"""The engine's side of pacing: read a scene's behaviour, infer its pace, let it steer the turn; ``/pacing``.
+
+A mixin of ``SceneEngine``. The pace is refreshed at the start of every player turn (one small read) and
+kept per scene, so the scheduler's chain chance, the director's hook timing and the reply length of the
+turn's replies all use the same estimate, and ``/why`` can show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from bot.engine.scheduler import SchedulerSettings
+from bot.errors import EnsembleError
+from bot.quality.text import word_count
+from bot.store import pacing as rows
+from bot.world.pacing import (
+    LABELS,
+    HookOffer,
+    NpcLine,
+    Observations,
+    Pace,
+    UserLine,
+    followed_hook,
+    infer_pace,
+)
+
+if TYPE_CHECKING:
+    from bot.engine.lines import SceneKey
+    from bot.engine.scene import SceneEngine
+    from bot.store.records import SceneRow
+
+
+async def observe(store, scene_id: int) -> Observations:
+    """The scene's recent behaviour as ``Observations`` (turn ids link hooks to the lines after them)."""
+    data = await rows.pacing_rows(store, scene_id)
+    hook_turns = {turn for turn, _ in data.hooks}
+    users = data.user_lines
+    hooks = []
+    for turn, text in data.hooks:
+        after = next((t for _, t, tid in users if tid > turn), None)
+        if after is not None:
+            hooks.append(HookOffer(text, followed_hook(text, after)))
+    npc = []
+    for turn, active, texts, _ in data.npc_lines:
+        if not texts:
+            continue
+        kept = texts[min(active, len(texts) - 1)]
+        others = tuple(word_count(t) for i, t in enumerate(texts) if i != active)
+        npc.append(NpcLine(len(texts), word_count(kept), others, after_hook=turn in hook_turns))
+    return Observations(
+        user_lines=tuple(UserLine(at, word_count(text), text) for at, text, _ in users),
+        npc_lines=tuple(npc),
+        hooks=tuple(hooks),
+    )
+
+
+def paced(settings: SchedulerSettings, pace: Pace | None) -> SchedulerSettings:
+    """The scheduler's settings with the chance of a reaction scaled by the pace (a fast table gets the floor back)."""
+    if pace is None or pace.chain_factor == 1.0 or settings.chain_base >= 1.0:
+        return settings
+    return replace(settings, chain_base=min(0.95, settings.chain_base * pace.chain_factor))
+
+
+def pace_instruction(pace: Pace, low: int, high: int, unit: str) -> str | None:
+    """The tail line that carries the steered length target (the static prompt keeps the world's, for caching)."""
+    if pace.length_factor == 1.0:
+        return None
+    lo, hi = pace.steer_length(low, high)
+    return f"The table plays at a {pace.label} pace: keep this reply between {lo} and {hi} {unit}."
+
+
+class ScenePacing:
+    """``SceneEngine`` methods for pacing."""
+
+    async def refresh_pace(self: SceneEngine, scene: SceneRow) -> Pace:
+        pinned = await rows.pinned_pace(self.store, scene.id)
+        pace = infer_pace(await observe(self.store, scene.id), pinned)  # type: ignore[arg-type]
+        self._paces[scene.id] = pace
+        return pace
+
+    def current_pace(self: SceneEngine, scene_id: int) -> Pace | None:
+        return self._paces.get(scene_id)
+
+    async def pacing(self: SceneEngine, key: SceneKey) -> str:
+        """``/pacing``: what was inferred from the table, why, and what it changes."""
+        scene = await self.require_scene(key)
+        return (await self.refresh_pace(scene)).describe()
+
+    async def pin_pacing(self: SceneEngine, key: SceneKey, label: str) -> str:
+        """``/pacing slow|steady|fast`` pins the pace (admins); ``auto`` goes back to inferring it."""
+        scene = await self.require_scene(key)
+        choice = label.strip().lower()
+        if choice not in (*LABELS, "auto"):
+            raise EnsembleError("Usage: /pacing [slow|steady|fast|auto]")
+        await rows.pin_pace(self.store, scene.id, None if choice == "auto" else choice)
+        return (await self.refresh_pace(scene)).describe()
