@@ -111,12 +111,13 @@ Responder = Callable[[dict[str, Any]], ScriptItem]
 
 @dataclass(slots=True)
 class RecordedRequest:
-    """One request as received: path, headers and the parsed JSON body (``None`` if not JSON)."""
+    """One request as received: path, headers, the parsed JSON body (``None`` if not JSON) and its bytes."""
 
     method: str
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -341,7 +342,7 @@ class OpenAIServer:
             body: Any = json.loads(raw)
         except ValueError:
             body = None
-        self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body, raw))
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response(_status_body(401), status=401)
         problem = _validate(body) if self.strict or not isinstance(body, dict) else None
