@@ -144,6 +144,15 @@ def default_responder(body: dict[str, Any]) -> str:
 
     It addresses the last named speaker; in JSON mode it returns ``{"reply": line}``.
     """
+    return _pick(body, _LINES)
+
+
+def lines_responder(lines: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """Like :func:`default_responder` but choosing among ``lines`` (``{to}`` is the addressee)."""
+    return lambda body: _pick(body, lines)
+
+
+def _pick(body: dict[str, Any], lines: tuple[str, ...]) -> str:
     messages = body.get("messages") or []
     addressee = "friend"
     for message in reversed(messages):
@@ -151,7 +160,7 @@ def default_responder(body: dict[str, Any]) -> str:
             addressee = str(message["name"])
             break
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()
-    line = _LINES[digest[0] % len(_LINES)].format(to=addressee)
+    line = lines[int.from_bytes(digest[:4], "little") % len(lines)].replace("{to}", addressee)
     if (body.get("response_format") or {}).get("type") == "json_object":
         return json.dumps({"reply": line})
     return line
@@ -616,10 +625,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", help="answer every request with this text (default: varied stock lines)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer")
     parser.add_argument("--api-key", help="require this bearer key")
+    parser.add_argument("--replies", help="a text file of reply lines (one a line, {to} = addressee) to choose from")
     args = parser.parse_args(argv)
+    choose: Callable[[dict[str, Any]], str] = default_responder
+    if args.replies:
+        with open(args.replies, encoding="utf-8") as handle:
+            choose = lines_responder(tuple(line.rstrip("\n") for line in handle if line.strip()))
 
     def responder(body: dict[str, Any]) -> ScriptItem:
-        return Reply(args.reply if args.reply is not None else default_responder(body), delay=args.delay)
+        return Reply(args.reply if args.reply is not None else choose(body), delay=args.delay)
 
     async def serve() -> None:
         async with OpenAIServer(
