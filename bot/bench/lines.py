@@ -4,14 +4,19 @@
 player's side of the table: questions to one character or to the room, small talk, actions in
 asterisks, long and short, some in a hurry, some musing. They address the harbour cast by the names a
 player would use (Mira, Tom, the captain, Pip) and mention places without walking there, so a scene
-keeps its people together for a thousand lines. ``npc_replies`` builds varied character lines for the
-zero-latency model server, so the repetition guard sees what it would see from a real model rather
-than eight canned lines.
+keeps its people together for a thousand lines. ``bench_responder`` is the model server's side: varied
+character lines (``npc_replies``), so the repetition guard sees what it would see from a real model
+rather than eight canned lines, and well-formed answers to the summariser's and narrator's JSON steps.
 """
 
 from __future__ import annotations
 
+import json
 import random
+from functools import lru_cache
+from typing import Any
+
+from bot.testing.openai_server import lines_responder
 
 PLAYER_LINES: tuple[str, ...] = (
     "Mira, what do you make of the fog tonight?",
@@ -295,3 +300,30 @@ def npc_replies(count: int = 3000, seed: int = 5) -> list[str]:
             seen.add(line)
             out.append(line)
     return out
+
+
+@lru_cache(maxsize=1)
+def _npc_line() -> Any:
+    return lines_responder(tuple(npc_replies()))
+
+
+def bench_responder(body: dict[str, Any]) -> str:
+    """The benchmark's model server: varied NPC lines, and well-formed JSON for the engine's JSON steps.
+
+    Summaries get one short summary per character id asked for (so the summary path does its real
+    work, storing them, instead of failing and asking again after every turn); the narrator's
+    movement question gets "no moves".
+    """
+    if (body.get("response_format") or {}).get("type") != "json_object":
+        return _npc_line()(body)
+    messages = body.get("messages") or []
+    system = str(messages[0].get("content", "")) if messages else ""
+    if '"summaries"' in system:
+        asked = str(messages[-1].get("content", ""))
+        try:
+            characters = json.JSONDecoder().raw_decode(asked)[0].get("characters", {})
+        except (ValueError, AttributeError):
+            characters = {}
+        # Short: thirty of them must fit the summariser's 600-token answer.
+        return json.dumps({"summaries": {cid: "Met Ann on the quay; talk of the bell." for cid in characters}})
+    return json.dumps({"moves": []})
