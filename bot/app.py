@@ -61,15 +61,50 @@ def build_model(config: ModelConfig) -> ChatModel:
     )
 
 
-def warm_up() -> None:
-    """Load now what would otherwise load inside the first turn: Lingua's language models (~1.3 s).
+# Modules the HTTP stack imports on its first request (anyio's asyncio backend and streams).
+_FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled")
 
-    Run in a worker thread by ``open_app`` while content, model and store are prepared, and awaited
-    before the app is handed out, so no turn ever waits for a model file.
+
+def warm_up(library: Library | None = None) -> None:
+    """Load now what would otherwise load inside the first turn, so no turn waits for it.
+
+    Lingua's language models (~1.3 s); the modules the HTTP stack imports on its first request; and
+    the patterns compiled once per name or key and cached: lore keys, mentions of every cast member,
+    the detectors' patterns for each character of each world. Run in a worker thread by ``open_app``
+    while the model and the store are prepared, and awaited before the app is handed out.
     """
+    import importlib
+
     from bot.quality import language
 
     language.warm_up()
+    for module in _FIRST_REQUEST_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # another HTTP stack: nothing to preload
+            pass
+    if library is not None:
+        _compile_patterns(library)
+
+
+def _compile_patterns(library: Library) -> None:
+    from bot.engine.addressing import find_mentions
+    from bot.memory.lore import matches
+    from bot.quality.detect import detect_all
+    from bot.quality.findings import ReplyContext
+
+    sample = '*looks up* "Evening," she says. "The tide is turning."'
+    for world in library.worlds.values():
+        cast = library.cast_of(world.id)
+        find_mentions(sample, {c.id: c.all_names() for c in cast})
+        for entry in [*world.lore, *(e for c in cast for e in c.lore)]:
+            matches(entry, sample)
+        for character in cast:
+            others = [n for c in cast if c.id != character.id for n in c.all_names()]
+            context = ReplyContext(
+                npc_name=character.name, npc_aliases=character.aliases, other_names=others, language=world.language
+            )
+            detect_all(sample, context)
 
 
 @asynccontextmanager
@@ -85,9 +120,9 @@ async def open_app(
     Raises ``ConfigError`` (missing model settings), ``ContentError`` (bad content files) or
     ``StoreError`` (unusable database), each with a sentence meant for the person.
     """
-    warming = asyncio.create_task(asyncio.to_thread(warm_up), name="warm-up")
+    library = load_content(settings.characters_dir, settings.worlds_dir)
+    warming = asyncio.create_task(asyncio.to_thread(warm_up, library), name="warm-up")
     try:
-        library = load_content(settings.characters_dir, settings.worlds_dir)
         model_name = ""
         narrator_model = settings.narrator_model or None
         if model is None:

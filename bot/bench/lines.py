@@ -163,7 +163,7 @@ PLAYER_LINES: tuple[str, ...] = (
     "Pip, you're very brave, you know that?",
     "I've been thinking about what you said earlier, and it doesn't add up.",
     "Let's all just have a drink and start again. Calmly.",
-    "Mira, if I go into the cave, will the tide let me out again?",
+    "Mira, would the tide let me out of the cave again, if I tried it?",
     "Tom, do you have a lantern I could borrow? A good one.",
     "Captain Vell, lend me a boat and I'll be out of your hair by morning.",
     "Pip, can you get me into the Bond Store without a key?",
