@@ -70,7 +70,7 @@ class Plan:
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(((1, 20), (3, 5)), (10, 40), 8, 12, 20, 12, 30, 30)
+        return cls(((1, 12), (3, 4)), (8, 24), 8, 8, 20, 8, 20, 16)
 
 
 class TimedModel:
