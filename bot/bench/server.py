@@ -35,6 +35,20 @@ class ModelServerProcess:
         self.base_url = banner.split("base URL", 1)[1].split()[0]
         return self
 
+    def warm(self, requests: int = 20) -> None:
+        """Send a few plain requests (not through our SDK) so the server itself is warm, like a real one.
+
+        A production model server has answered thousands of requests before the bot's first; without
+        this the first reply would also time the server's own first-request costs.
+        """
+        body = json.dumps({"model": "fake-model", "messages": [{"role": "user", "content": "Hello."}]}).encode()
+        for _ in range(requests):
+            request = urllib.request.Request(
+                self.base_url + "/chat/completions", data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+
     def cpu_ms_per_request(self) -> float:
         """The server's CPU (user + system) per chat request it answered so far, from psutil."""
         if self._process is None:

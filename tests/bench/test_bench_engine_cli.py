@@ -45,4 +45,4 @@ def test_quick_bench_engine_writes_every_section(tmp_path):
     play = figures["play"]
     assert play["replies"] > 0 and play["process_cpu_ms_per_reply"] > 0 and play["startup_cpu_s"] > 0
     assert sum(w["replies"] for w in play["windows"]) == play["replies"]
-    assert [g["met"] in (True, False) for g in figures["goals"]] == [True] * 6
+    assert [g["met"] in (True, False) for g in figures["goals"]] == [True] * 7
