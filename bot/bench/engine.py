@@ -531,8 +531,9 @@ def markdown(figures: dict[str, Any]) -> str:
         f"Load average {figures['load_before']} before, {figures['load_after']} after, on {figures['machine']['cpus']} CPUs "
         f"(Python {figures['machine']['python']}, SQLite {figures['machine']['sqlite']}).",
         "",
-        "| per NPC reply | replies | loop CPU p50 / p99 (ms) | overhead p50 / p99 (ms) | queued p99 (ms) | model calls | process CPU (ms) | replies/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| per NPC reply | replies | loop CPU p50 / p99 (ms) | overhead p50 / p99 (ms) | queued p99 (ms) | x floor (CPU, overhead p50) "
+        "| model calls | process CPU (ms) | replies/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def row(label: str, f: dict[str, Any], throughput: bool = True) -> str:
@@ -540,13 +541,18 @@ def markdown(figures: dict[str, Any]) -> str:
         rate = f"{f['replies_per_s']:.1f}" if throughput else "—"
         proc = f"{f['process_cpu_ms_per_reply']:.1f}" if throughput else "—"
         return (f"| {label} | {f['samples']} | {cpu['p50']:.1f} / {cpu['p99']:.1f} | {over['p50']:.1f} / {over['p99']:.1f} | "
-                f"{f['queued_ms']['p99']:.1f} | {f['model_calls_per_reply']:.2f} | {proc} | {rate} |")
+                f"{f['queued_ms']['p99']:.1f} | {f['x_floor']['loop_cpu_p50']:.1f} / {f['x_floor']['overhead_p50']:.1f} | "
+                f"{f['model_calls_per_reply']:.2f} | {proc} | {rate} |")
 
-    lines += [row(f"{f['scenes']} concurrent scene{'s' if f['scenes'] > 1 else ''}", f) for f in figures["concurrency"]]
+    lines += [row(f"{f['scenes']} concurrent scene{'s' if f['scenes'] > 1 else ''} ({f['lines'] // f['scenes']} lines each)", f)
+              for f in figures["concurrency"]]
     lines += [row(f"scene age: player lines {f.get('from', '?')}–{f['turn']}", f, throughput=False) for f in figures["growth"]["turn"]]
     lines += [row(f"cast: {f['scene_cast']} in the scene, 30 in the world", f) for f in figures["growth"]["cast"]]
     lines += [row(f"{f['stored_scenes']:,} stored scene{'s' if f['stored_scenes'] > 1 else ''}", f) for f in figures["growth"]["stored_scenes"]]
     lines += [
+        "",
+        "x floor: loop CPU over the floor's loop CPU (one SDK round trip plus one SQLite transaction), overhead over the "
+        "floor's wall time.",
         "",
         f"Floor in the same run (p50): one SQLite WAL transaction {floor['sqlite_transaction']['wall_ms_p50']:.2f} ms wall; "
         f"one SDK round trip {floor['sdk_round_trip']['wall_ms_p50']:.2f} ms wall, {floor['sdk_round_trip']['loop_cpu_ms_p50']:.2f} ms "
