@@ -6,6 +6,7 @@ module for a ready engine and own nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -94,6 +95,52 @@ def _unusable(settings: Settings, exc: BaseException) -> StoreError:
     return StoreError(database_problem(settings.database_path, exc) or str(exc), detail=repr(exc))
 
 
+# Modules the HTTP stack imports on its first request (anyio's asyncio backend and streams).
+_FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled")
+
+
+def warm_up(library: Library | None = None) -> None:
+    """Load now what would otherwise load inside the first turn, so no turn waits for it.
+
+    Lingua's language models (~1.3 s); the modules the HTTP stack imports on its first request; and
+    the patterns compiled once per name or key and cached: lore keys, mentions of every cast member,
+    the detectors' patterns for each character of each world. Run in a worker thread by ``open_app``
+    while the model and the store are prepared, and awaited before the app is handed out.
+    """
+    import importlib
+
+    from bot.quality import language
+
+    language.warm_up()
+    for module in _FIRST_REQUEST_MODULES:
+        try:
+            importlib.import_module(module)
+        except ImportError:  # another HTTP stack: nothing to preload
+            pass
+    if library is not None:
+        _compile_patterns(library)
+
+
+def _compile_patterns(library: Library) -> None:
+    from bot.engine.addressing import find_mentions
+    from bot.memory.lore import matches
+    from bot.quality.detect import detect_all
+    from bot.quality.findings import ReplyContext
+
+    sample = '*looks up* "Evening," she says. "The tide is turning."'
+    for world in library.worlds.values():
+        cast = library.cast_of(world.id)
+        find_mentions(sample, {c.id: c.all_names() for c in cast})
+        for entry in [*world.lore, *(e for c in cast for e in c.lore)]:
+            matches(entry, sample)
+        for character in cast:
+            others = [n for c in cast if c.id != character.id for n in c.all_names()]
+            context = ReplyContext(
+                npc_name=character.name, npc_aliases=character.aliases, other_names=others, language=world.language
+            )
+            detect_all(sample, context)
+
+
 @asynccontextmanager
 async def open_app(
     settings: Settings,
@@ -108,10 +155,15 @@ async def open_app(
     ``StoreError`` (unusable database), each with a sentence meant for the person.
     """
     library = load_library(settings)
-    narrator_model = settings.narrator_model or None
-    config = settings.require_model() if model is None else None
-    clock = clock or SystemClock()
-    store = await open_store(settings, clock)
+    warming = asyncio.create_task(asyncio.to_thread(warm_up, library), name="warm-up")
+    try:
+        narrator_model = settings.narrator_model or None
+        config = settings.require_model() if model is None else None
+        clock = clock or SystemClock()
+        store = await open_store(settings, clock)
+    except BaseException:
+        await asyncio.gather(warming, return_exceptions=True)  # the start-up error is the one to report
+        raise
     try:
         try:
             # The first write: a database another process holds locked fails here, not at open.
@@ -135,6 +187,7 @@ async def open_app(
             limits=limit_settings(settings),
         )
         await engine.load_guild_characters()
+        await warming
         yield App(settings, store, library, model, engine, interrupted)
     finally:
         await store.close()

@@ -13,11 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     benches.required = True
 
     engine = benches.add_parser(
-        "engine", help="engine overhead per turn through SQLite, the real SDK and a local model server"
+        "engine",
+        help="CPU and overhead per NPC reply: 1/10/100 scenes, growth, the floor, the play path",
+        description="Per NPC reply: loop CPU, overhead and queueing, against a model server in another process.",
     )
-    engine.add_argument("--scenes", type=int, default=4, help="scenes played concurrently (default 4)")
-    engine.add_argument("--turns", type=int, default=50, help="turns per scene (default 50)")
-    engine.add_argument("--world", default="harbor", help="world to play (default harbor)")
+    engine.add_argument("--quick", action="store_true", help="a small run (a smoke test, figures not meaningful)")
+    engine.add_argument("--no-play", action="store_true", help="skip the scripted `play` subprocess measurement")
     engine.add_argument("--characters", type=Path, default=Path("characters"))
     engine.add_argument("--worlds", type=Path, default=Path("worlds"))
     engine.add_argument("--json", nargs="?", const="bench-results/engine.json", default=None,
@@ -52,14 +53,8 @@ def _engine(args: argparse.Namespace) -> int:
     from bot.logs import configure_logging
 
     configure_logging("console", "WARNING")
-    figures = asyncio.run(
-        run_engine_bench(
-            scenes=args.scenes,
-            turns=args.turns,
-            world_id=args.world,
-            characters_dir=args.characters,
-            worlds_dir=args.worlds,
-        )
+    figures = run_engine_bench(
+        characters_dir=args.characters, worlds_dir=args.worlds, quick=args.quick, play=not args.no_play
     )
     report(figures, args.json)
     return 0

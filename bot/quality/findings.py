@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 DetectorName = Literal[
@@ -135,22 +136,23 @@ class ReplyContext:
     npc_languages: Sequence[str] = ()
     length_unit: Literal["words", "chars"] = "words"
 
+    # The name sets are asked for many times per reply by every detector; they are cached per input
+    # tuple (a scene's names repeat reply after reply), so a reply pays for them once.
     @property
     def own_names(self) -> tuple[str, ...]:
-        return _clean_names([self.npc_name, *self.npc_aliases])
+        return _clean_names((self.npc_name, *self.npc_aliases))
 
     @property
     def users(self) -> tuple[str, ...]:
-        return _clean_names(self.user_names)
+        return _clean_names(tuple(self.user_names))
 
     @property
     def others(self) -> tuple[str, ...]:
-        own = {n.casefold() for n in self.own_names} | {n.casefold() for n in self.users}
-        return tuple(n for n in _clean_names(self.other_names) if n.casefold() not in own)
+        return _others(self.own_names, self.users, tuple(self.other_names))
 
     @property
     def all_names(self) -> tuple[str, ...]:
-        return _clean_names([*self.own_names, *self.users, *self.others])
+        return _clean_names((*self.own_names, *self.users, *self.others))
 
     @property
     def user_label(self) -> str:
@@ -163,7 +165,14 @@ class ReplyContext:
         return self.npc_name.strip() or ("你的角色" if self.language == "zh" else "your character")
 
 
-def _clean_names(names: Sequence[str]) -> tuple[str, ...]:
+@lru_cache(maxsize=4096)
+def _others(own: tuple[str, ...], users: tuple[str, ...], other_names: tuple[str, ...]) -> tuple[str, ...]:
+    taken = {n.casefold() for n in own} | {n.casefold() for n in users}
+    return tuple(n for n in _clean_names(other_names) if n.casefold() not in taken)
+
+
+@lru_cache(maxsize=4096)
+def _clean_names(names: tuple[str, ...]) -> tuple[str, ...]:
     seen: set[str] = set()
     out: list[str] = []
     for name in names:

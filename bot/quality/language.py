@@ -15,6 +15,7 @@ so callers only ask about sentence-length text.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -109,6 +110,9 @@ def set_backend(name: Literal["auto", "lingua", "script"]) -> None:
     _forced_backend = None if name == "auto" else name
 
 
+_build_lock = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _lingua_detector() -> Any | None:
     try:
@@ -122,7 +126,10 @@ def _lingua_detector() -> Any | None:
 def _detector() -> Any | None:
     if _forced_backend == "script":
         return None
-    return _lingua_detector()
+    # A turn arriving while the start-up thread builds the detector waits for that one build
+    # (lru_cache alone would let both threads build their own).
+    with _build_lock:
+        return _lingua_detector()
 
 
 def backend() -> Literal["lingua", "script"]:
@@ -130,12 +137,27 @@ def backend() -> Literal["lingua", "script"]:
     return "lingua" if _detector() is not None else "script"
 
 
+_warmed: list[Any] = []  # the detector whose models are loaded (a cleared cache builds a cold one)
+
+
 def warm_up() -> None:
-    """Build the Lingua detector and load its models now rather than on the first reply."""
+    """Build the Lingua detector and load its models now rather than on the first reply (~1.3 s).
+
+    Lingua reads all its language models on the first classification, so one text loads them;
+    idempotent and thread-safe, so start-up runs it in a worker thread (``bot.app.warm_up``).
+    """
     detector = _detector()
-    if detector is not None:
-        detector.compute_language_confidence_values("warm up the language models")
-        detector.compute_language_confidence_values("预热语言模型")
+    if detector is None or any(d is detector for d in _warmed):
+        return
+    detector.compute_language_confidence_values("warm up the language models")
+    detector.compute_language_confidence_values("预热语言模型")
+    _warmed[:] = [detector]
+
+
+def is_warm() -> bool:
+    """Whether the detector in use has its models loaded (true for the script fallback, which has none)."""
+    detector = _detector()
+    return detector is None or any(d is detector for d in _warmed)
 
 
 def classify(text: str) -> tuple[str | None, float]:

@@ -237,11 +237,23 @@ def name_regex(name: str, *, ignore_case: bool = False) -> re.Pattern[str]:
 
 def names_alternation(names: Sequence[str]) -> str:
     """A regex alternation of ``names``, longest first."""
+    return _alternation(tuple(names))
+
+
+@lru_cache(maxsize=4096)
+def _alternation(names: tuple[str, ...]) -> str:
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 def header_regex(names: Sequence[str]) -> re.Pattern[str] | None:
     """Line-start speaker headers such as ``Name:``, ``**Name**:``, ``[Name]:``, ``Name (softly):``."""
+    return _header_regex(tuple(names))
+
+
+# Compiled once per set of names (re's own cache holds only 512 patterns for the whole process, and
+# a busy process has more scenes than that).
+@lru_cache(maxsize=4096)
+def _header_regex(names: tuple[str, ...]) -> re.Pattern[str] | None:
     if not names:
         return None
     alt = names_alternation(names)
@@ -264,10 +276,10 @@ def header_findings(
 
     ``reason`` is formatted with ``{name}``; the repair cuts the whole span.
     """
-    pattern = header_regex(list(names))
+    pattern = header_regex(names)
     if pattern is None:
         return []
-    stop = header_regex(list(stop_names))
+    stop = header_regex(stop_names)
     out: list[Finding] = []
     for m in pattern.finditer(reply):
         nxt = stop.search(reply, m.end()) if stop is not None else None

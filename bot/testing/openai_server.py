@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib
 import json
 import re
 import sys
@@ -111,12 +112,13 @@ Responder = Callable[[dict[str, Any]], ScriptItem]
 
 @dataclass(slots=True)
 class RecordedRequest:
-    """One request as received: path, headers and the parsed JSON body (``None`` if not JSON)."""
+    """One request as received: path, headers, the parsed JSON body (``None`` if not JSON) and its bytes."""
 
     method: str
     path: str
     headers: dict[str, str]
     body: Any
+    raw: bytes = b""
 
     @property
     def messages(self) -> list[dict[str, Any]]:
@@ -143,6 +145,15 @@ def default_responder(body: dict[str, Any]) -> str:
 
     It addresses the last named speaker; in JSON mode it returns ``{"reply": line}``.
     """
+    return _pick(body, _LINES)
+
+
+def lines_responder(lines: tuple[str, ...]) -> Callable[[dict[str, Any]], str]:
+    """Like :func:`default_responder` but choosing among ``lines`` (``{to}`` is the addressee)."""
+    return lambda body: _pick(body, lines)
+
+
+def _pick(body: dict[str, Any], lines: tuple[str, ...]) -> str:
     messages = body.get("messages") or []
     addressee = "friend"
     for message in reversed(messages):
@@ -150,7 +161,7 @@ def default_responder(body: dict[str, Any]) -> str:
             addressee = str(message["name"])
             break
     digest = hashlib.sha256(json.dumps(messages, sort_keys=True).encode()).digest()
-    line = _LINES[digest[0] % len(_LINES)].format(to=addressee)
+    line = lines[int.from_bytes(digest[:4], "little") % len(lines)].replace("{to}", addressee)
     if (body.get("response_format") or {}).get("type") == "json_object":
         return json.dumps({"reply": line})
     return line
@@ -266,6 +277,7 @@ class OpenAIServer:
         strict: bool = True,
         chunk_chars: int = 8,
         models: tuple[str, ...] = ("fake-model", "M2-her"),
+        record: bool = True,
     ) -> None:
         self.host = host
         self.port = port
@@ -275,6 +287,8 @@ class OpenAIServer:
         self.chunk_chars = chunk_chars
         self.models = models
         self.requests: list[RecordedRequest] = []
+        self.record = record  # False for long benchmark runs: keep counting, not every body
+        self.chat_requests = 0
         self.cache = PrefixCache()
         self._queue: deque[ScriptItem] = deque()
         self._runner: web.AppRunner | None = None
@@ -311,6 +325,7 @@ class OpenAIServer:
         for prefix in ("/v1", ""):
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
             app.router.add_get(f"{prefix}/models", self._models)
+        app.router.add_get("/stats", self._stats)
         # A short shutdown grace: hanging handlers are woken by ``_stopping`` anyway.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -335,13 +350,19 @@ class OpenAIServer:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "ensemble-fake"} for m in self.models]
         return web.json_response({"object": "list", "data": data})
 
+    async def _stats(self, request: web.Request) -> web.Response:
+        """How many chat requests arrived (for benchmarks that divide the server's CPU by them)."""
+        return web.json_response({"chat_requests": self.chat_requests})
+
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
             body: Any = json.loads(raw)
         except ValueError:
             body = None
-        self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        self.chat_requests += 1
+        if self.record:
+            self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body, raw))
         if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response(_status_body(401), status=401)
         problem = _validate(body) if self.strict or not isinstance(body, dict) else None
@@ -615,20 +636,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", help="answer every request with this text (default: varied stock lines)")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to wait before each answer")
     parser.add_argument("--api-key", help="require this bearer key")
-    # Role-play answers (NPC, user simulator, judge JSON): bot/testing/roleplay_responder.py.
+    parser.add_argument(
+        "--responder", metavar="MODULE:FUNCTION",
+        help="answer with this function of the request body (e.g. bot.bench.lines:bench_responder); default: "
+        "the role-play answers of bot/testing/roleplay_responder.py (NPC lines, user simulator, judge JSON)",
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not keep every request in memory (long runs)")
     parser.add_argument("--seed", type=int, default=0, help="vary the role-play answers (default 0)")
     parser.add_argument("--flaw-rate", type=float, default=0.15, help="share of NPC lines with a planted flaw")
     args = parser.parse_args(argv)
-    from bot.testing.roleplay_responder import make_responder
+    if args.responder:
+        module, _, function = args.responder.partition(":")
+        choose: Callable[[dict[str, Any]], Any] = getattr(importlib.import_module(module), function)
+    else:
+        from bot.testing.roleplay_responder import make_responder
 
-    roleplay = make_responder(args.seed, flaw_rate=args.flaw_rate)
+        choose = make_responder(args.seed, flaw_rate=args.flaw_rate)
 
     def responder(body: dict[str, Any]) -> ScriptItem:
-        return Reply(args.reply if args.reply is not None else roleplay(body), delay=args.delay)
+        item = args.reply if args.reply is not None else choose(body)
+        return Reply(item, delay=args.delay) if isinstance(item, str) else item
 
     async def serve() -> None:
         async with OpenAIServer(
-            host=args.host, port=args.port, responder=responder, api_key=args.api_key
+            host=args.host, port=args.port, responder=responder, api_key=args.api_key, record=not args.no_record
         ) as server:
             print(f"Fake OpenAI server listening; base URL {server.base_url} (Ctrl-C to stop)", flush=True)
             await asyncio.Event().wait()

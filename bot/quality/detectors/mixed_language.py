@@ -16,10 +16,11 @@ character speaks that language on purpose (``ReplyContext.npc_languages``, from 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.quality import language
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, sentence_spans, word_count
+from bot.quality.text import Analysis, names_alternation, sentence_spans, word_count
 
 DETECTOR = "mixed_language"
 
@@ -149,13 +150,24 @@ def _mask(reply: str, ctx: ReplyContext) -> str:
 
     for m in _NOISE_RE.finditer(reply):
         blank(m.start(), m.end())
-    for name in ctx.all_names:
-        for part in {name, *name.split()}:
-            if len(part) < 2:
-                continue
-            for m in re.finditer(re.escape(part), reply):
-                blank(m.start(), m.end())
+    pattern = _names_pattern(ctx.all_names)
+    if pattern is not None:
+        for m in pattern.finditer(reply):
+            blank(m.start(), m.start() + len(m.group(1)))
     return "".join(chars)
+
+
+@lru_cache(maxsize=4096)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Every occurrence of a name or a word of one, overlapping ones included, in one compiled pattern.
+
+    A zero-width lookahead finds a match at every position, and the alternation is longest first, so
+    each position blanks the longest name starting there: the union of all occurrences of all parts.
+    """
+    parts = {part for name in names for part in (name, *name.split()) if len(part) >= 2}
+    if not parts:
+        return None
+    return re.compile(f"(?=({names_alternation(sorted(parts))}))")
 
 
 def _script_runs(text: str) -> list[tuple[int, int, str]]:

@@ -8,6 +8,7 @@ or claiming to be them ("I am Bob", "我是林夏") is.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
 from bot.quality.text import (
@@ -142,26 +143,7 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
     if not a.dialogue:
         return []
     view = a.narration_view
-    alt = names_alternation(others)
-    boundary = rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])"
-    after_quote = [
-        # "...," Bob says  /  “……”林夏说
-        re.compile(rf"{MASK}\.?[\s,]*{boundary}[\s,]*(?:\w+ly\s+)?(?:{_EN_SPEECH})\b", re.IGNORECASE),
-        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})"),
-        # "Enough!" Bob slams the table. "Shut up!"  /  “够了！”老陈一拍桌子，“都给我闭嘴！”
-        re.compile(rf"{MASK}\.?\s*{boundary}\s+(?:[a-z]+\s+){{0,5}}?[a-z]+[.,:]?\s*{MASK}"),
-        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^。！？\n{MASK}]{{0,12}}?[，,：:]?\s*{MASK}"),
-    ]
-    as_subject = [
-        # Bob says, "..."  /  林夏笑着说：“……”
-        re.compile(
-            rf"{boundary}\s+(?:[a-z]+\s+){{0,3}}?(?:{_EN_SPEECH})\b[^.!?\n{MASK}]{{0,30}}[,:]?\s*{MASK}"
-        ),
-        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})[：:，,]?\s*{MASK}"),
-        # Bob grins: "..."  /  老陈哼了一声：“……” (an action, a colon, the line)
-        re.compile(rf"{boundary}[^.!?。！？，,\n{MASK}:：]{{0,24}}[:：]\*?\s*{MASK}"),
-        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}:：]{{0,12}}[:：]\*?\s*{MASK}"),
-    ]
+    after_quote, as_subject = _attribution_patterns(names_alternation(others))
     matches = [m for p in after_quote for m in p.finditer(view)]
     matches += [m for p in as_subject for m in p.finditer(view) if _is_subject(view, m.start("name"))]
     sentences = sentence_spans(view)
@@ -213,15 +195,33 @@ def _quote_after(a: Analysis, pos: int) -> int:
     return pos
 
 
-def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
-    alt = names_alternation(others)
-    patterns = [
-        re.compile(rf"\b(?:I am|I['’]m|my name is|call me)\s+(?P<name>{alt})\b(?!['’]s)", re.IGNORECASE),
-        re.compile(rf"(?:我是|我叫|我就是|本人是)(?P<name>{alt})(?![的之])"),
-        re.compile(
-            rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE
-        ),
+
+@lru_cache(maxsize=4096)
+def _attribution_patterns(alt: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """The patterns of speech attributed to one of the names in ``alt``, compiled once per cast."""
+    boundary = rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])"
+    after_quote = [
+        # "...," Bob says  /  “……”林夏说
+        re.compile(rf"{MASK}\.?[\s,]*{boundary}[\s,]*(?:\w+ly\s+)?(?:{_EN_SPEECH})\b", re.IGNORECASE),
+        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})"),
+        # "Enough!" Bob slams the table. "Shut up!"  /  “够了！”老陈一拍桌子，“都给我闭嘴！”
+        re.compile(rf"{MASK}\.?\s*{boundary}\s+(?:[a-z]+\s+){{0,5}}?[a-z]+[.,:]?\s*{MASK}"),
+        re.compile(rf"{MASK}\.?\s*(?P<name>{alt})[^。！？\n{MASK}]{{0,12}}?[，,：:]?\s*{MASK}"),
     ]
+    as_subject = [
+        # Bob says, "..."  /  林夏笑着说：“……”
+        re.compile(
+            rf"{boundary}\s+(?:[a-z]+\s+){{0,3}}?(?:{_EN_SPEECH})\b[^.!?\n{MASK}]{{0,30}}[,:]?\s*{MASK}"
+        ),
+        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}]{{0,8}}?(?:{_ZH_SPEECH})[：:，,]?\s*{MASK}"),
+        # Bob grins: "..."  /  老陈哼了一声：“……” (an action, a colon, the line)
+        re.compile(rf"{boundary}[^.!?。！？，,\n{MASK}:：]{{0,24}}[:：]\*?\s*{MASK}"),
+        re.compile(rf"(?P<name>{alt})[^，。！？\n{MASK}:：]{{0,12}}[:：]\*?\s*{MASK}"),
+    ]
+    return after_quote, as_subject
+
+def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
+    patterns = _identity_patterns(names_alternation(others))
     out: list[Finding] = []
     for pattern in patterns:
         for m in pattern.finditer(reply):
@@ -238,3 +238,15 @@ def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
                 )
             )
     return out
+
+
+@lru_cache(maxsize=4096)
+def _identity_patterns(alt: str) -> list[re.Pattern[str]]:
+    """"I am <name>" and its kin for the names in ``alt``, compiled once per cast."""
+    return [
+        re.compile(rf"\b(?:I am|I['’]m|my name is|call me)\s+(?P<name>{alt})\b(?!['’]s)", re.IGNORECASE),
+        re.compile(rf"(?:我是|我叫|我就是|本人是)(?P<name>{alt})(?![的之])"),
+        re.compile(
+            rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE
+        ),
+    ]

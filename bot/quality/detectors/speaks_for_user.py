@@ -12,6 +12,7 @@ or speech attributed to the user.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
 from bot.quality.text import (
@@ -83,7 +84,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     findings += _headers(reply, ctx)
     view = a.narration_view
     names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
-    name_re = re.compile(rf"(?<![\w'’])(?:{names_alternation(names)})(?![A-Za-z])") if names else None
+    name_re = _user_name_pattern(names_alternation(names)) if names else None
     if a.narration:
         for s_start, s_end in sentence_spans(view):
             sentence = view[s_start:s_end]
@@ -305,3 +306,9 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
             continue
         out.append(f)
     return out
+
+
+@lru_cache(maxsize=4096)
+def _user_name_pattern(alt: str) -> re.Pattern[str]:
+    """The user's names as whole words, compiled once per set of names."""
+    return re.compile(rf"(?<![\w'’])(?:{alt})(?![A-Za-z])")
