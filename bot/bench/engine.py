@@ -243,6 +243,7 @@ async def _app(tmp: Path, name: str, server: ModelServerProcess, characters: Pat
     settings = Settings(
         DATABASE_PATH=tmp / f"{name}.db", CHARACTERS_DIR=characters, WORLDS_DIR=worlds,
         LLM_BASE_URL=server.base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED=7,
+        USER_LINES_PER_MINUTE=0,  # the benchmark plays faster than any person: measure the engine, not the limit
     )
     model = TimedModel(build_model(settings.require_model()))
     try:

@@ -274,7 +274,7 @@ class SceneCommands:
                 lines.append(f"{mark} {names.get(cid, cid)}: {value:.2f} ({reasons})")
             if not scores:
                 lines.append(tr(lang, "why.nobody_heard"))
-        lines.append((await self.refresh_pace(scene)).describe())  # pacing (bot/engine/pacing.py)
+        lines.append((await self.refresh_pace(scene)).describe(lang))  # pacing (bot/engine/pacing.py)
         return "\n".join(lines)
 
 

@@ -85,7 +85,7 @@ class ScenePacing:
     async def pacing(self: SceneEngine, key: SceneKey) -> str:
         """``/pacing``: what was inferred from the table, why, and what it changes."""
         scene = await self.require_scene(key)
-        return (await self.refresh_pace(scene)).describe()
+        return (await self.refresh_pace(scene)).describe(self.world(scene.world_id).language)
 
     async def pin_pacing(self: SceneEngine, key: SceneKey, label: str) -> str:
         """``/pacing slow|steady|fast`` pins the pace (admins); ``auto`` goes back to inferring it."""
@@ -94,4 +94,4 @@ class ScenePacing:
         if choice not in (*LABELS, "auto"):
             raise EnsembleError("Usage: /pacing [slow|steady|fast|auto]")
         await rows.pin_pace(self.store, scene.id, None if choice == "auto" else choice)
-        return (await self.refresh_pace(scene)).describe()
+        return (await self.refresh_pace(scene)).describe(self.world(scene.world_id).language)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from bot.i18n.catalog import Language, Template
 
 MESSAGES: dict[str, Template] = {
+    # -- pacing (bot/world/pacing.py) -----------------------------------------------------------
+    "pacing.head": "Pacing: {label} ({how}).",
+    "pacing.pinned": "pinned by an admin",
+    "pacing.inferred": "inferred, score {score}",
+    "pacing.effect": "Effect: reply length x{length}, chance of a reaction x{chain}, a plot hook after {hook} quiet turns.",
+    "pacing.slow": "slow",
+    "pacing.steady": "steady",
+    "pacing.fast": "fast",
     # -- narration of space (bot/world/narrator.py) ---------------------------------------------
     "move.no_way": "There is no way from {src} to {dst} from here.",
     "move.locked": "The way from {src} to {dst} is locked.",

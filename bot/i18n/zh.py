@@ -5,6 +5,14 @@ from __future__ import annotations
 from bot.i18n.catalog import Language, Template
 
 MESSAGES: dict[str, Template] = {
+    # -- 节奏 (bot/world/pacing.py) --------------------------------------------------------------
+    "pacing.head": "节奏：{label}（{how}）。",
+    "pacing.pinned": "由管理员固定",
+    "pacing.inferred": "推断得分 {score}",
+    "pacing.effect": "效果：回复长度 ×{length}，角色接话的概率 ×{chain}，安静 {hook} 轮后给出情节钩子。",
+    "pacing.slow": "慢",
+    "pacing.steady": "平稳",
+    "pacing.fast": "快",
     "move.no_way": "从{src}没有路能到{dst}。",
     "move.locked": "从{src}到{dst}的路锁着，过不去。",
     "move.too_far": "{dst}离{src}太远，一口气走不到。",
@@ -140,8 +148,8 @@ MESSAGES: dict[str, Template] = {
         "  /memory 名字             一个角色记得这场戏的什么\n"
         "  /rewind 数字             撤销最近几轮及其造成的变化\n"
         "  /export 文件             把记录写进文件，每行一条\n"
-        "  /pacing [slow|steady|fast|auto]  看按你们的玩法推断出的节奏和理由；加参数则固定节奏\n"
-        "  /privacy [on|off]        你的重写选择能否进入本服务器的偏好数据导出\n"
+        "  /pacing                  看按你们的玩法推断出的节奏和理由；加参数则固定节奏\n"
+        "  /privacy                 你的重写选择能否进入本服务器的偏好数据导出；加参数则开启或关闭\n"
         "  /help                    这份列表\n"
         "  /quit                    离开（场景会保存）\n"
         "其他任何输入都是你在故事里说的话。"

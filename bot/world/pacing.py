@@ -95,14 +95,18 @@ class Pace:
             return low, high
         return max(1, round(low * self.length_factor)), max(1, round(high * self.length_factor))
 
-    def describe(self) -> str:
-        """Two or three lines for ``/pacing`` and ``/why``."""
-        how = "pinned by an admin" if self.pinned else f"inferred, score {self.score:+.2f}"
-        lines = [f"Pacing: {self.label} ({how})."]
-        lines += [f"- {r}" for r in self.reasons]
+    def describe(self, lang: str = "en") -> str:
+        """Two or three lines for ``/pacing`` and ``/why``, in the world's language.
+
+        The per-signal reasons are English sentences; other languages show the estimate and its effect only."""
+        from bot.i18n import tr
+
+        how = tr(lang, "pacing.pinned") if self.pinned else tr(lang, "pacing.inferred", score=f"{self.score:+.2f}")
+        lines = [tr(lang, "pacing.head", label=tr(lang, f"pacing.{self.label}"), how=how)]
+        if lang == "en":
+            lines += [f"- {r}" for r in self.reasons]
         lines.append(
-            f"Effect: reply length x{self.length_factor:.2f}, chance of a reaction x{self.chain_factor:.2f}, "
-            f"a plot hook after {self.hook_after} quiet turns."
+            tr(lang, "pacing.effect", length=f"{self.length_factor:.2f}", chain=f"{self.chain_factor:.2f}", hook=self.hook_after)
         )
         return "\n".join(lines)
 

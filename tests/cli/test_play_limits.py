@@ -15,10 +15,10 @@ from bot.engine.limits import SLOW_DOWN
 def test_lines_past_the_limit_are_kept_and_told_once(model_server, tmp_path) -> None:
     env = bot_env(model_server, tmp_path / "e.db", USER_LINES_PER_MINUTE="1")
     script = "/summon Mira\nMira, one?\nMira, two?\nMira, three?\n/export out.jsonl\n"
-    result = play(env, script.replace("out.jsonl", str(tmp_path / "out.jsonl")), "--world", "harbor")
+    result = play(env, script.replace("out.jsonl", str(tmp_path / "out.jsonl")), "--world", "harbor", "--user", "Ann")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    answered, held = out.split("> You: Mira, two?")
+    answered, held = out.split("> Ann: Mira, two?")
     assert "Mira Salt:" in answered and "Mira Salt:" not in held, out
     assert out.count(f"(slow down) {SLOW_DOWN}") == 1, "once a minute, not on every held line"
     assert "\x1b[" not in out, "dim only on a terminal, plain text in a pipe"
