@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 
 from bot.engine.ports import Clock, SystemClock
+from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
     MessageRow,
@@ -95,6 +96,7 @@ class Store:
         self._conn = conn
         self._clock = clock
         self._write_lock = asyncio.Lock()
+        self.memory = MemoryIndex(conn)
 
     @classmethod
     async def open(
@@ -117,7 +119,9 @@ class Store:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, clock or SystemClock())
+        store = cls(conn, clock or SystemClock())
+        await store.index_backlog()
+        return store
 
     async def close(self) -> None:
         await self._conn.close()
@@ -356,6 +360,10 @@ class Store:
             ),
         )
         message_id = int(cursor.lastrowid or 0)
+        await self.memory.add_line(
+            conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
+            hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
+        )
         for fact in msg.facts:
             await conn.execute(
                 "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
@@ -583,6 +591,7 @@ class Store:
                 "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
                 (idx, text, scene_id, message_id),
             )
+            await self._reindex(conn, scene_id, message_id)
         return idx
 
     async def show_swipe(self, scene_id: int, message_id: int, idx: int) -> SwipeRow | None:
@@ -599,7 +608,13 @@ class Store:
                 "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?",
                 (idx, row[0], scene_id, message_id),
             )
+            await self._reindex(conn, scene_id, message_id)
         return SwipeRow(idx, row[0], False)
+
+    async def _reindex(self, conn: aiosqlite.Connection, scene_id: int, message_id: int) -> None:
+        row = await self._fetchone("SELECT speaker, text FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id))
+        if row is not None:
+            await self.memory.replace_text(conn, message_id, row[0], row[1])
 
     # -- events and usage ------------------------------------------------------------------------
 
@@ -764,6 +779,27 @@ class Store:
                     (scene_id, character_id, upto_message, text, self._now()),
                 )
 
+    async def add_notes(self, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str]) -> list[int]:
+        """Model-written facts one character knows (deduplicated); the ids of those that were new."""
+        async with self.transaction() as conn:
+            return await self.memory.add_notes(conn, scene_id, character_id, upto_message, texts, self._now())
+
+    async def store_vectors(self, model: str, vectors: list[tuple[int, Any]]) -> None:
+        """Embeddings of lines or notes (item ids as in ``bot.store.memory_index``)."""
+        async with self.transaction() as conn:
+            await self.memory.store_vectors(conn, model, vectors)
+
+    async def index_backlog(self, batch: int = 500) -> int:
+        """Index lines written before the memory index existed (a database from an older version)."""
+        done = 0
+        while rows := await self.memory.unindexed_lines(limit=batch):
+            async with self.transaction() as conn:
+                for message_id, scene_id, kind, speaker, text, character_id, heard_by in rows:
+                    hearers = [*json.loads(heard_by), *([character_id] if character_id else [])]
+                    await self.memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
+            done += len(rows)
+        return done
+
     async def quality_counts(self, guild_id: str | None = None) -> dict[str, dict[str, int]]:
         sql = "SELECT detector, counter, SUM(n) FROM quality_counts"
         params: tuple[Any, ...] = ()
@@ -801,6 +837,7 @@ class Store:
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
             last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
             await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
+            await self.memory.forget_notes_after(conn, scene.id, int(last[0]))
             world_events = await self.events(scene.guild_id, scene.world_id, limit=10_000_000)
             scene_events = [e for e in world_events if e["scene_id"] == scene.id]
             states, user_location, members = rebuild(world_events, scene_events)
