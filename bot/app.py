@@ -10,11 +10,13 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.content.loader import Library, load_content
 from bot.engine.ports import ChatModel, Clock, SystemClock
 from bot.engine.scene import SceneEngine
 from bot.logs import configure_logging
+from bot.memory.embedding import Embedder
 from bot.settings import ModelConfig, Settings
 from bot.store import Store
 
@@ -67,6 +69,7 @@ async def open_app(
     model: ChatModel | None = None,
     clock: Clock | None = None,
     rng: random.Random | None = None,
+    embedder: Embedder | None | Literal["settings"] = "settings",
 ) -> AsyncIterator[App]:
     """Open the store, load content, build the model and the engine; close everything on exit.
 
@@ -81,7 +84,12 @@ async def open_app(
         model = build_model(config)
         model_name = config.model
     clock = clock or SystemClock()
+    if embedder == "settings":
+        from bot.model.embeddings import build_embedder
+
+        embedder = build_embedder(settings)
     store = await Store.open(settings.database_path, clock=clock)
+    engine: SceneEngine | None = None
     try:
         interrupted = await store.interrupt_all_open_turns()
         engine = SceneEngine(
@@ -92,8 +100,15 @@ async def open_app(
             rng=rng or random.Random(settings.random_seed),
             model_name=model_name,
             narrator_model=narrator_model,
+            embedder=embedder,
         )
         await engine.load_guild_characters()
+        engine.start_background()
         yield App(settings, store, library, model, engine, interrupted)
     finally:
+        if engine is not None:
+            await engine.aclose()
+        close = getattr(embedder, "close", None)
+        if close is not None:
+            close()
         await store.close()
