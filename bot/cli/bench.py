@@ -7,6 +7,14 @@ import asyncio
 from pathlib import Path
 
 
+def _content_and_json(parser: argparse.ArgumentParser, name: str) -> None:
+    """The options every benchmark shares: which content to play, and where to write its figures."""
+    parser.add_argument("--characters", type=Path, default=Path("characters"))
+    parser.add_argument("--worlds", type=Path, default=Path("worlds"))
+    parser.add_argument("--json", nargs="?", const=f"bench-results/{name}.json", default=None,
+                        help=f"write the figures as JSON (default path bench-results/{name}.json)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("bench", help="run a benchmark", description=__doc__)
     benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK")
@@ -19,20 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     engine.add_argument("--quick", action="store_true", help="a small run (a smoke test, figures not meaningful)")
     engine.add_argument("--no-play", action="store_true", help="skip the scripted `play` subprocess measurement")
-    engine.add_argument("--characters", type=Path, default=Path("characters"))
-    engine.add_argument("--worlds", type=Path, default=Path("worlds"))
-    engine.add_argument("--json", nargs="?", const="bench-results/engine.json", default=None,
-                        help="write the figures as JSON (default path bench-results/engine.json)")
+    _content_and_json(engine, "engine")
     engine.set_defaults(func=_engine)
 
     memory = benches.add_parser("memory", help="prompt size, planted-fact recall, stable prefix and assembly time over 1,000 turns")
     memory.add_argument("--turns", type=int, default=1000, help="turns in the synthetic scene (default 1000)")
     memory.add_argument("--budget", type=int, default=6000, help="prompt token budget (default 6000)")
     memory.add_argument("--seed", type=int, default=11)
-    memory.add_argument("--characters", type=Path, default=Path("characters"))
-    memory.add_argument("--worlds", type=Path, default=Path("worlds"))
-    memory.add_argument("--json", nargs="?", const="bench-results/memory.json", default=None,
-                        help="write the figures as JSON (default path bench-results/memory.json)")
+    _content_and_json(memory, "memory")
     memory.set_defaults(func=_memory)
 
     store = benches.add_parser("store", help="reset and rewind of long scenes, store time per reply early vs late vs crowded")
@@ -41,10 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     store.add_argument("--others", type=int, default=1000, help="other scenes stored for the crowded case (default 1000)")
     store.add_argument("--replies", type=int, default=40, help="replies measured per case (default 40)")
     store.add_argument("--world", default="harbor", help="world to play (default harbor)")
-    store.add_argument("--characters", type=Path, default=Path("characters"))
-    store.add_argument("--worlds", type=Path, default=Path("worlds"))
-    store.add_argument("--json", nargs="?", const="bench-results/store.json", default=None,
-                       help="write the figures as JSON (default path bench-results/store.json)")
+    _content_and_json(store, "store")
     store.set_defaults(func=_store)
 
 
