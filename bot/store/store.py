@@ -25,6 +25,7 @@ from typing import Any
 import aiosqlite
 
 from bot.engine.ports import Clock, SystemClock
+from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
     FactRecord,
@@ -154,6 +155,7 @@ class Store:
         self._conn = conn
         self._clock = clock
         self._write_lock = asyncio.Lock()
+        self.memory = MemoryIndex(conn)
 
     @classmethod
     async def open(
@@ -176,7 +178,9 @@ class Store:
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, clock or SystemClock())
+        store = cls(conn, clock or SystemClock())
+        await store.index_backlog()
+        return store
 
     async def close(self) -> None:
         await self._conn.close()
@@ -421,6 +425,10 @@ class Store:
             ),
         )
         message_id = int(cursor.lastrowid or 0)
+        await self.memory.add_line(
+            conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
+            hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
+        )
         await self._insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
         if msg.kind == "npc":
             await conn.execute(
@@ -789,6 +797,7 @@ class Store:
             await conn.execute(
                 "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?", (idx, text, scene.id, message_id)
             )
+            await self._reindex(conn, scene.id, message_id)
         assert idx is not None
         return SwipeRow(idx, text, False)
 
@@ -817,6 +826,11 @@ class Store:
         await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
         for state in states.values():
             await self._upsert_npc(conn, guild_id, world_id, state)
+
+    async def _reindex(self, conn: aiosqlite.Connection, scene_id: int, message_id: int) -> None:
+        row = await self._fetchone("SELECT speaker, text FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id))
+        if row is not None:
+            await self.memory.replace_text(conn, message_id, row[0], row[1])
 
     # -- events and usage ------------------------------------------------------------------------
 
@@ -976,6 +990,27 @@ class Store:
                     (scene_id, character_id, upto_message, text, self._now()),
                 )
 
+    async def add_notes(self, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str]) -> list[int]:
+        """Model-written facts one character knows (deduplicated); the ids of those that were new."""
+        async with self.transaction() as conn:
+            return await self.memory.add_notes(conn, scene_id, character_id, upto_message, texts, self._now())
+
+    async def store_vectors(self, model: str, vectors: list[tuple[int, Any]]) -> None:
+        """Embeddings of lines or notes (item ids as in ``bot.store.memory_index``)."""
+        async with self.transaction() as conn:
+            await self.memory.store_vectors(conn, model, vectors)
+
+    async def index_backlog(self, batch: int = 500) -> int:
+        """Index lines written before the memory index existed (a database from an older version)."""
+        done = 0
+        while rows := await self.memory.unindexed_lines(limit=batch):
+            async with self.transaction() as conn:
+                for message_id, scene_id, kind, speaker, text, character_id, heard_by in rows:
+                    hearers = [*json.loads(heard_by), *([character_id] if character_id else [])]
+                    await self.memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
+            done += len(rows)
+        return done
+
     async def quality_counts(self, guild_id: str | None = None) -> dict[str, dict[str, int]]:
         sql = "SELECT detector, counter, SUM(n) FROM quality_counts"
         params: tuple[Any, ...] = ()
@@ -1015,6 +1050,7 @@ class Store:
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
             last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
             await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
+            await self.memory.forget_notes_after(conn, scene.id, int(last[0]))
             scene_rows = await self._fetchall(
                 "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
                 " WHERE scene_id = ? AND kind IN ('move', 'summon', 'dismiss') ORDER BY id",

@@ -1,0 +1,272 @@
+"""The memory index: who heard each line, full-text search (FTS5 BM25) and embeddings, in SQLite.
+
+Used by ``Store``: lines are indexed inside the transaction that commits them, so a line is searchable
+by exactly its hearers from the moment it exists, and a rewound line leaves the index with it (SQL
+triggers). Every read filters by (character, scene) in the database and ends in ``LIMIT``: the cost of a
+lookup depends on how many lines match, never on how long the scene is.
+
+Item ids: a line is its message id; a model-written note is minus its note id (one id space for the
+full-text and vector tables, so fusion can mix both kinds without a second lookup).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+import numpy as np
+
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-][^\W_])*", re.UNICODE)
+# Words that carry no memory: matching them would only pull in chatter (and cost a long posting list).
+STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just let me more most my myself
+    no nor not now of off on once only or other our ours ourselves out over own same say said she should so
+    some such than that the their theirs them themselves then there these they this those through to too under
+    until up very was we were what when where which while who whom why will with would you your yours yourself
+    yourselves tell told know knew remember ever again also still yes oh well like one got get go went come
+    came ok okay thing things something anything much many way really""".split()
+)
+CJK_STOP = frozenset("的了是我你他她它们在有不也都就还这那个吗呢吧啊么什怎")
+MAX_QUERY_TERMS = 24
+
+
+def cjk_bigrams(run: str) -> list[str]:
+    """Overlapping character pairs of a CJK run (a single character stays as it is)."""
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_body(speaker: str, text: str) -> str:
+    """What the full-text index stores for a line: speaker and text, CJK runs also as bigrams."""
+    body = f"{speaker}: {text}"
+    grams = [g for run in CJK_RUN.findall(body) for g in cjk_bigrams(run)]
+    return body + ("\n" + " ".join(grams) if grams else "")
+
+
+def query_terms(text: str) -> list[str]:
+    """The content terms of a line, in order, for an FTS5 query: words without stop words, CJK bigrams."""
+    seen: dict[str, None] = {}
+    folded = unicodedata.normalize("NFKC", text)
+    for run in CJK_RUN.findall(folded):
+        for gram in cjk_bigrams(run):
+            if not all(ch in CJK_STOP for ch in gram):
+                seen.setdefault(gram, None)
+    for word in WORD.findall(CJK_RUN.sub(" ", folded)):
+        lowered = word.lower().replace("’", "'")
+        if "'" in lowered:
+            lowered = lowered.split("'")[0]
+        if len(lowered) >= 3 and lowered not in STOP:
+            seen.setdefault(lowered, None)
+    return list(seen)[:MAX_QUERY_TERMS]
+
+
+def match_expression(terms: Sequence[str]) -> str | None:
+    """An FTS5 MATCH expression: any of the terms (each quoted, so no term is read as syntax)."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in terms if t]
+    return " OR ".join(quoted) if quoted else None
+
+
+def normalise_note(text: str) -> str:
+    """The form under which two notes count as the same: case, spacing and punctuation folded."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(re.findall(r"\w+", folded))
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One lexical hit: the item and its BM25 score (lower is better, as SQLite reports it)."""
+
+    item_id: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryItem:
+    """A remembered line or note, as retrieval shows it."""
+
+    item_id: int
+    turn_seq: int
+    speaker: str
+    text: str
+    kind: str  # 'user', 'npc', 'narration' for lines; 'note' for notes
+
+
+# The two retrieval queries, kept as constants so the query-plan test checks exactly what runs.
+LEXICAL_LINES_SQL = (
+    "SELECT t.rowid, bm25(memory_text) AS score FROM memory_text t"
+    " JOIN message_hearers h ON h.character_id = ? AND h.scene_id = ? AND h.message_id = t.rowid"
+    " WHERE memory_text MATCH ? AND t.rowid > 0 AND t.rowid < ? ORDER BY score LIMIT ?"
+)
+LEXICAL_NOTES_SQL = (
+    "SELECT t.rowid, bm25(memory_text) AS score FROM memory_text t"
+    " JOIN memory_notes n ON n.id = -t.rowid"
+    " WHERE memory_text MATCH ? AND t.rowid < 0 AND n.scene_id = ? AND n.character_id = ?"
+    " ORDER BY score LIMIT ?"
+)
+VECTORS_SQL = (
+    "SELECT h.message_id, v.vector FROM message_hearers h JOIN memory_vectors v ON v.item_id = h.message_id"
+    " WHERE h.character_id = ? AND h.scene_id = ? AND v.model = ? ORDER BY h.message_id DESC LIMIT ?"
+)
+NOTE_VECTORS_SQL = (
+    "SELECT -n.id, v.vector FROM memory_notes n JOIN memory_vectors v ON v.item_id = -n.id"
+    " WHERE n.scene_id = ? AND n.character_id = ? AND v.model = ? ORDER BY n.id DESC LIMIT ?"
+)
+
+
+class MemoryIndex:
+    """Reads and writes of the memory tables over the store's connection (writes inside its transactions)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    # -- writes (called inside a transaction) -----------------------------------------------------
+
+    async def add_line(
+        self, conn: aiosqlite.Connection, scene_id: int, message_id: int, *, kind: str, speaker: str, text: str,
+        hearers: Iterable[str],
+    ) -> None:
+        """Index a committed line for its hearers (OOC notes are not story and are not indexed)."""
+        if kind == "ooc":
+            return
+        await conn.executemany(
+            "INSERT OR IGNORE INTO message_hearers (character_id, scene_id, message_id) VALUES (?, ?, ?)",
+            [(h, scene_id, message_id) for h in sorted(set(hearers)) if h],
+        )
+        await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
+
+    async def replace_text(self, conn: aiosqlite.Connection, message_id: int, speaker: str, text: str) -> None:
+        """A line's text changed (a swipe): re-index it, and drop its vector so the embedder redoes it."""
+        await conn.execute("DELETE FROM memory_text WHERE rowid = ?", (message_id,))
+        await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
+        await conn.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
+
+    async def add_notes(
+        self, conn: aiosqlite.Connection, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str], now: str
+    ) -> list[int]:
+        """Store a character's notes, skipping any it already has (same normalised text); new ids returned."""
+        added = []
+        for text in texts:
+            norm = normalise_note(text)
+            if not norm:
+                continue
+            cursor = await conn.execute(
+                "INSERT INTO memory_notes (scene_id, character_id, upto_message, text, norm, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scene_id, character_id, norm) DO NOTHING",
+                (scene_id, character_id, upto_message, text, norm, now),
+            )
+            if cursor.rowcount:
+                note_id = int(cursor.lastrowid or 0)
+                await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (-note_id, index_body("", text)))
+                added.append(note_id)
+        return added
+
+    async def forget_notes_after(self, conn: aiosqlite.Connection, scene_id: int, last_message: int) -> None:
+        """A rewind: notes drawn from lines that no longer exist go (the trigger clears their index rows)."""
+        await conn.execute("DELETE FROM memory_notes WHERE scene_id = ? AND upto_message > ?", (scene_id, last_message))
+
+    async def store_vectors(self, conn: aiosqlite.Connection, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> None:
+        await conn.executemany(
+            "INSERT INTO memory_vectors (item_id, model, vector) VALUES (?, ?, ?)"
+            " ON CONFLICT (item_id) DO UPDATE SET model = excluded.model, vector = excluded.vector",
+            [(item_id, model, to_blob(v)) for item_id, v in vectors],
+        )
+
+    # -- reads ------------------------------------------------------------------------------------
+
+    async def lexical(self, scene_id: int, character_id: str, text: str, *, k: int, before_id: int) -> list[Hit]:
+        """The k best BM25 hits among lines this character heard before ``before_id`` and its notes."""
+        expression = match_expression(query_terms(text))
+        if expression is None:
+            return []
+        lines = await self._all(LEXICAL_LINES_SQL, (character_id, scene_id, expression, before_id, k))
+        notes = await self._all(LEXICAL_NOTES_SQL, (expression, scene_id, character_id, k))
+        hits = [Hit(int(r[0]), float(r[1])) for r in [*lines, *notes]]
+        hits.sort(key=lambda h: (h.score, -h.item_id))
+        return hits[:k]
+
+    async def vectors(self, scene_id: int, character_id: str, model: str, *, limit: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, matrix) of the newest ``limit`` embedded lines a character heard, and its notes."""
+        rows = await self._all(VECTORS_SQL, (character_id, scene_id, model, limit))
+        rows += await self._all(NOTE_VECTORS_SQL, (scene_id, character_id, model, limit))
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+        return ids, np.stack([from_blob(r[1]) for r in rows])
+
+    async def items(self, item_ids: Sequence[int]) -> dict[int, MemoryItem]:
+        """The lines and notes behind item ids (with the turn each line was said in)."""
+        found: dict[int, MemoryItem] = {}
+        lines = [i for i in item_ids if i > 0]
+        notes = [-i for i in item_ids if i < 0]
+        if lines:
+            marks = ",".join("?" for _ in lines)
+            for r in await self._all(
+                f"SELECT m.id, t.seq, m.speaker, m.text, m.kind FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.id IN ({marks})",
+                lines,
+            ):
+                found[int(r[0])] = MemoryItem(int(r[0]), int(r[1]), r[2], r[3], r[4])
+        if notes:
+            marks = ",".join("?" for _ in notes)
+            for r in await self._all(
+                f"SELECT n.id, COALESCE((SELECT t.seq FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.id = n.upto_message), 0),"
+                f" n.text FROM memory_notes n WHERE n.id IN ({marks})",
+                notes,
+            ):
+                found[-int(r[0])] = MemoryItem(-int(r[0]), int(r[1]), "", r[2], "note")
+        return found
+
+    async def notes(self, scene_id: int, character_id: str, *, limit: int, upto_message: int | None = None) -> list[MemoryItem]:
+        """A character's newest notes (optionally only those written from lines up to a message), oldest first."""
+        sql = "SELECT id, text FROM memory_notes WHERE scene_id = ? AND character_id = ?"
+        params: list[Any] = [scene_id, character_id]
+        if upto_message is not None:
+            sql += " AND upto_message <= ?"
+            params.append(upto_message)
+        rows = await self._all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return [MemoryItem(-int(r[0]), 0, "", r[1], "note") for r in reversed(rows)]
+
+    async def unembedded(self, model: str, *, after_id: int, limit: int) -> list[tuple[int, str]]:
+        """Lines and notes with no vector from ``model`` yet, for the background embedder: (item id, text).
+
+        Lines are read in id order from ``after_id`` (the embedder's watermark), so catching up a
+        backlog is a sequence of short range reads, never one long scan.
+        """
+        lines = await self._all(
+            "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc'"
+            " AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
+            (after_id, model, limit),
+        )
+        notes = await self._all(
+            "SELECT -n.id, '', n.text FROM memory_notes n"
+            " WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = -n.id AND v.model = ?) ORDER BY n.id LIMIT ?",
+            (model, limit),
+        )
+        return [(int(r[0]), f"{r[1]}: {r[2]}" if r[1] else r[2]) for r in [*lines, *notes]]
+
+    async def unindexed_lines(self, *, limit: int) -> list[tuple[int, int, str, str, str, str | None, str]]:
+        """Lines written before the index existed (an upgraded database): none after the first catch-up."""
+        return await self._all(
+            "SELECT m.id, m.scene_id, m.kind, m.speaker, m.text, m.character_id, m.heard_by FROM messages m"
+            " WHERE m.kind != 'ooc' AND NOT EXISTS (SELECT 1 FROM memory_text t WHERE t.rowid = m.id) ORDER BY m.id LIMIT ?",
+            (limit,),
+        )
