@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.content.loader import Library, load_content
 from bot.engine.limits import LimitSettings
@@ -20,6 +21,7 @@ from bot.engine.scene import SceneEngine
 from bot.errors import StoreError
 from bot.failures import database_problem
 from bot.logs import configure_logging
+from bot.memory.embedding import Embedder
 from bot.settings import ModelConfig, Settings
 from bot.store import Store
 
@@ -148,6 +150,7 @@ async def open_app(
     model: ChatModel | None = None,
     clock: Clock | None = None,
     rng: random.Random | None = None,
+    embedder: Embedder | None | Literal["settings"] = "settings",
 ) -> AsyncIterator[App]:
     """Open the store, load content, build the model and the engine; close everything on exit.
 
@@ -155,6 +158,11 @@ async def open_app(
     ``StoreError`` (unusable database), each with a sentence meant for the person.
     """
     library = load_library(settings)
+    if embedder == "settings":
+        from bot.model.embeddings import build_embedder
+
+        embedder = build_embedder(settings)
+    engine: SceneEngine | None = None
     warming = asyncio.create_task(asyncio.to_thread(warm_up, library), name="warm-up")
     try:
         narrator_model = settings.narrator_model or None
@@ -185,9 +193,16 @@ async def open_app(
             model_name=model_name,
             narrator_model=narrator_model,
             limits=limit_settings(settings),
+            embedder=embedder,
         )
         await engine.load_guild_characters()
         await warming
+        engine.start_background()
         yield App(settings, store, library, model, engine, interrupted)
     finally:
+        if engine is not None:
+            await engine.aclose()
+        close = getattr(embedder, "close", None)
+        if close is not None:
+            close()
         await store.close()

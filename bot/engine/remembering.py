@@ -1,10 +1,14 @@
-"""What the engine does with memory besides prompts: rolling summaries off the hot path, rewind, and
-``/memory`` (what a character remembers). A mixin of ``SceneEngine``.
+"""What the engine does with memory besides prompts: per-character summaries and notes off the hot path,
+the embedding worker's lifecycle, rewind, and ``/memory`` (what a character remembers). A mixin of
+``SceneEngine``.
 
-Summaries: after a turn commits, if ``summary_every`` turns passed since the last summary, one
-background task (owned by the engine, cancelled on close) asks the model for a JSON object with one
-short summary per scene member, each written from what that member heard. A failing or invalid call
-changes nothing; the reply that triggered it never waits for it.
+Summaries: after a turn commits, one background task per scene (owned by the engine, cancelled on
+close) looks at each member in turn. When ``summary_every`` turns passed since that member's last
+summary, it asks the model for a JSON object with the member's new summary and short standalone
+facts, built **only from lines that member heard** (``heard_lines``), so a careless model cannot leak
+what the member never heard. Facts become deduplicated notes, searchable like lines. A failing call
+changes nothing and is retried with backoff per member (2, 4, 8... more turns, at most four summary
+periods), never on every following turn; the reply that triggered it never waits for it.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.engine.lines import SceneKey
 from bot.engine.ports import ChatMessage, ChatOptions
+from bot.engine.recollection import query_of
 from bot.errors import ModelUnavailable
-from bot.i18n import term, tr
-from bot.memory.retrieval import Memory, pinned, rank
+from bot.i18n import tr
 from bot.store.records import SceneRow
 
 if TYPE_CHECKING:
@@ -28,90 +32,117 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("memory")
 
-SUMMARY_LINES = 120
+SUMMARY_LINES = 160
 SUMMARY_WORDS = 120
+MAX_NOTES = 8
+NOTE_CHARS = 300
 
 
 class SummaryReply(BaseModel):
-    """The summariser's answer: character id -> summary."""
+    """The summariser's answer for one character: its summary and the facts it learned."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
-    summaries: dict[str, str] = Field(default_factory=dict)
+    summary: str = Field(min_length=1)
+    facts: list[str] = Field(default_factory=list)
+
+
+def summary_retry_delay(failures: int, summary_every: int) -> int:
+    """Turns to wait after the n-th failure in a row before asking again (pure, for the tests)."""
+    return min(2**failures, max(2, 4 * summary_every))
 
 
 class Remembering:
     """Memory operations mixed into ``SceneEngine``."""
 
-    # -- summaries -------------------------------------------------------------------------------
+    # -- background work -------------------------------------------------------------------------
+
+    def start_background(self: SceneEngine) -> None:
+        """Start the embedding worker (it first catches up lines the last run left unembedded)."""
+        if self.embedding_worker is not None:
+            self.embedding_worker.start()
 
     def schedule_summary(self: SceneEngine, scene: SceneRow) -> None:
-        """Start a background summary for a scene if one is due and none is running."""
+        """After a commit: wake the embedder; start a background summary pass if none is running."""
+        if self.embedding_worker is not None:
+            self.embedding_worker.start()
+            self.embedding_worker.wake()
         if scene.id in self._summarising:
             return
-        task = asyncio.create_task(self._summary_if_due(scene), name=f"summary-scene-{scene.id}")
+        task = asyncio.create_task(self._summaries_if_due(scene), name=f"summary-scene-{scene.id}")
         self._summarising[scene.id] = task
         task.add_done_callback(lambda _: self._summarising.pop(scene.id, None))
 
     async def drain(self: SceneEngine) -> None:
-        """Wait for background memory work (tests, and a clean shutdown of the terminal)."""
+        """Wait for background memory work (tests, the benchmark, a clean shutdown of the terminal)."""
         while self._summarising:
             await asyncio.gather(*list(self._summarising.values()), return_exceptions=True)
+        if self.embedding_worker is not None:
+            await self.embedding_worker.drain()
 
     async def aclose(self: SceneEngine) -> None:
-        """Cancel background work (the Discord client and the terminal call this on shutdown)."""
+        """Cancel background work (the Discord client, the terminal and ``open_app`` call this on shutdown)."""
         for task in list(self._summarising.values()):
             task.cancel()
         await asyncio.gather(*list(self._summarising.values()), return_exceptions=True)
+        if self.embedding_worker is not None:
+            await self.embedding_worker.aclose()
 
-    async def _summary_if_due(self: SceneEngine, scene: SceneRow) -> None:
+    async def _summaries_if_due(self: SceneEngine, scene: SceneRow) -> None:
         try:
             world = self.world(scene.world_id)
-            upto = await self.store.summarised_upto(scene.id)
-            if await self.store.turns_after_message(scene.id, upto) < world.settings.summary_every:
-                return
-            rows = await self.store.recent_messages(scene.id, SUMMARY_LINES * 2)
-            fresh = [r for r in rows if r.id > upto and r.kind != "ooc"]
-            turns = len({r.turn_id for r in fresh})
-            if turns < world.settings.summary_every or not fresh:
-                return
-            members = [m for m in await self.store.members(scene.id) if m in self.library.characters]
-            if not members:
-                return
-            texts = await self._summarise(scene, members, fresh[-SUMMARY_LINES:])
-            if texts:
-                await self.store.add_summaries(scene.id, fresh[-1].id, texts)
-                log.info("memory.summary", scene=scene.id, characters=sorted(texts), upto=fresh[-1].id)
+            every = world.settings.summary_every
+            for member in [m for m in await self.store.members(scene.id) if m in self.library.characters]:
+                previous = await self.store.latest_summary(scene.id, member)
+                upto = previous[1] if previous else 0
+                waiting = await self.store.turns_after_message(scene.id, upto)
+                failures, failed_at = self._summary_backoff.get((scene.id, member), (0, 0))
+                if waiting < every or (failures and waiting < failed_at + summary_retry_delay(failures, every)):
+                    continue
+                rows = [row for row, _ in await self.store.heard_lines(scene.id, member, limit=SUMMARY_LINES) if row.id > upto]
+                if not rows:
+                    continue
+                written = await self._summarise(scene, member, previous[0] if previous else "", rows)
+                if written is None:
+                    self._summary_backoff[(scene.id, member)] = (failures + 1, waiting)
+                    continue
+                self._summary_backoff.pop((scene.id, member), None)
+                summary, facts = written
+                await self.store.add_summaries(scene.id, rows[-1].id, {member: summary})
+                added = await self.store.add_notes(scene.id, member, rows[-1].id, facts)
+                log.info("memory.summary", scene=scene.id, character=member, upto=rows[-1].id, notes=len(added))
+                if self.embedding_worker is not None:
+                    self.embedding_worker.wake()
         except asyncio.CancelledError:
             raise
         except Exception:  # off the hot path: a failed summary changes nothing and is only logged
             log.exception("memory.summary_failed", scene=scene.id)
 
-    async def _summarise(self: SceneEngine, scene: SceneRow, members: list[str], rows: list) -> dict[str, str]:
-        names = {m: self.library.characters[m].name for m in members}
-        previous = {m: (await self.store.latest_summary(scene.id, m) or ("", 0))[0] for m in members}
-        transcript = "\n".join(
-            f"[heard by: {', '.join(h for h in r.heard_by if h in names) or 'nobody'}] {r.speaker}: {r.text}" for r in rows
-        )
+    async def _summarise(self: SceneEngine, scene: SceneRow, member: str, previous: str, rows: list) -> tuple[str, list[str]] | None:
+        """One model call for one character, from lines it heard; ``None`` when the answer is unusable."""
+        name = self.library.characters[member].name
+        transcript = "\n".join(f"{r.speaker}: {r.text}" for r in rows)
         system = (
-            "You keep the memory of characters in a role-play. For each character id given, write what THAT "
-            f"character knows of the story so far, in at most {SUMMARY_WORDS} words, third person, past tense: "
-            "who is who, promises, possessions, secrets, injuries, decisions. A character knows only lines it "
-            "heard (see [heard by: ...]) or said, and its previous summary. Answer JSON only: "
-            '{"summaries": {"<character id>": "<summary>"}}.'
+            f"You keep the memory of {name}, a character in a role-play. From {name}'s previous summary and the "
+            f"new lines {name} heard, answer JSON only: "
+            '{"summary": "<what ' + name + f' knows of the story so far, at most {SUMMARY_WORDS} words, third person, '
+            'past tense>", "facts": ["<one short standalone statement per lasting fact learned in the new lines: who '
+            "is who, family, origins, work, places, possessions, promises, secrets, injuries, plans; name the people "
+            f'(never I or you)>"]}}. At most {MAX_NOTES} facts; only what these lines say.'
         )
-        user = json.dumps({"characters": names, "previous": previous}, ensure_ascii=False) + "\n\nNew lines:\n" + transcript
+        user = f"Previous summary of {name}: {previous or '(none)'}\n\nNew lines {name} heard:\n{transcript}"
         try:
             result = await self.model_for(scene.guild_id, "summary").complete(
                 [ChatMessage("system", system), ChatMessage("user", user)],
-                ChatOptions(max_tokens=600, temperature=0.3, json_mode=True, model=self.narrator_model),
+                ChatOptions(max_tokens=700, temperature=0.3, json_mode=True, model=self.narrator_model),
             )
             body = result.text[result.text.find("{") : result.text.rfind("}") + 1]
             reply = SummaryReply.model_validate(json.loads(body))
         except (ModelUnavailable, ValidationError, ValueError) as exc:
-            log.warning("memory.summary_unusable", scene=scene.id, error=str(exc)[:200])
-            return {}
-        return {cid: text.strip()[:2000] for cid, text in reply.summaries.items() if cid in names and text.strip()}
+            log.warning("memory.summary_unusable", scene=scene.id, character=member, error=str(exc)[:200])
+            return None
+        facts = [f.strip()[:NOTE_CHARS] for f in reply.facts if isinstance(f, str) and f.strip()][:MAX_NOTES]
+        return reply.summary.strip()[:2000], facts
 
     # -- rewind ----------------------------------------------------------------------------------
 
@@ -142,6 +173,8 @@ class Remembering:
             async with self.gate.hold(scene.guild_id, scene.world_id):
                 removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
             self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
+            self.recollection.forget_scene(scene.id)
+            self._summary_backoff = {k: v for k, v in self._summary_backoff.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed
 
@@ -156,17 +189,18 @@ class Remembering:
         lines = [tr(lang, "memory.title", name=character.name)]
         summary = await self.store.latest_summary(scene.id, character.id)
         lines.append(tr(lang, "memory.summary", summary=summary[0]) if summary else tr(lang, "memory.no_summary"))
-        facts = [Memory(fid, text, importance, seq, kind) for fid, kind, text, importance, seq in await self.store.known_facts(scene.id, character.id)]
-        top = pinned(facts, 8)
-        if top:
+        notes = await self.store.memory.notes(scene.id, character.id, limit=12)
+        if notes:
             lines.append(tr(lang, "memory.facts"))
-            lines.extend(tr(lang, "memory.fact", kind=term(lang, "fact", m.kind), importance=m.importance, text=m.text) for m in top)
-        recent = await self.store.recent_messages(scene.id, 6)
-        query = "\n".join(r.text for r in recent)
-        recalled = [s.memory for s in rank(facts, query, recent[-1].id if recent else 0) if s.memory not in top][:4]
+            lines.extend(f"- {n.text}" for n in notes)
+        heard = await self.store.heard_lines(scene.id, character.id, limit=8)
+        query = query_of(heard, character.id)
+        recalled = await self.recollection.recall(scene.id, character.id, query, k=4) if query else []
+        if query is not None:
+            lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
         if recalled:
             lines.append(tr(lang, "memory.recalled"))
-            lines.extend(f"- {m.text}" for m in recalled)
+            lines.extend(f"- {r.render()}" for r in recalled)
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=5)
         if events:
             lines.append(tr(lang, "memory.offscreen"))
@@ -175,9 +209,17 @@ class Remembering:
         if state is not None:
             lines.append(tr(lang, "memory.state", mood=state.mood_label, intensity=state.mood_intensity, place=world.location(state.location).name))
             for target, relation in sorted(state.relationships.items()):
-                who = tr(lang, "feelings.players") if target == "user" else self.library.characters[target].name if target in self.library.characters else target
-                note, affinity = str(relation.get("note", "")).strip(), int(relation.get("affinity", 0))
-                lines.append(tr(lang, "memory.feels_note" if note else "memory.feels", affinity=affinity, who=who, note=note))
-        if not top and not summary and not events:
-            lines.append(tr(lang, "memory.nothing"))
+        lines.append(tr(lang, "memory.summary", summary=summary[0]) if summary else tr(lang, "memory.no_summary"))
+        notes = await self.store.memory.notes(scene.id, character.id, limit=12)
+        if notes:
+            lines.append(tr(lang, "memory.facts"))
+            lines.extend(f"- {n.text}" for n in notes)
+        heard = await self.store.heard_lines(scene.id, character.id, limit=8)
+        query = query_of(heard, character.id)
+        recalled = await self.recollection.recall(scene.id, character.id, query, k=4) if query else []
+        if query is not None:
+            lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
+        if recalled:
+            lines.append(tr(lang, "memory.recalled"))
+            lines.extend(f"- {r.render()}" for r in recalled)
         return "\n".join(lines)

@@ -41,6 +41,7 @@ from bot.engine.outbox import Deliver, OutboxPoster
 from bot.engine.pacing import ScenePacing, pace_instruction, paced
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
+from bot.engine.recollection import EmbeddingWorker, Recollection, query_of
 from bot.engine.remembering import Remembering
 from bot.engine.scheduler import (
     NEVER,
@@ -55,9 +56,9 @@ from bot.engine.scheduler import (
 from bot.engine.servers import ServerReset
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.i18n import tr
+from bot.memory.embedding import Embedder
 from bot.memory.facts import extract_facts
-from bot.memory.layout import Line, PromptInputs, assemble
-from bot.memory.retrieval import Memory
+from bot.memory.layout import NOTES, Line, PromptInputs, assemble
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
@@ -158,6 +159,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         narrator_model: str | None = None,
         limits: LimitSettings | None = None,
         metrics: Metrics | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -186,6 +188,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
     def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
         """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
         return self.limits.metered(self.model, guild_id, purpose, scene_id)
+        self.embedder = embedder
+        self.recollection = Recollection(store, embedder)
+        self.embedding_worker = EmbeddingWorker(store, embedder) if embedder is not None else None
+        self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
 
     # -- scenes ----------------------------------------------------------------------------------
 
@@ -725,7 +731,9 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         toward_user = _feeling(feelings.get("user"))
         extra = "\n".join(x for x in (f"How you feel about the players: {toward_user}." if toward_user else "", extra_instruction or "") if x)
         summary = await self.store.latest_summary(scene.id, character.id)
-        facts = await self.store.known_facts(scene.id, character.id)
+        notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
+        query = query_of(rows, character.id)
+        recalled = await self.recollection.recall(scene.id, character.id, query) if query else []
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
@@ -742,7 +750,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             now_seq=now_seq,
             budget=world.settings.prompt_budget,
             summary=summary[0] if summary else None,
-            memories=[Memory(fid, text, importance, seq, kind) for fid, kind, text, importance, seq in facts],
+            notes=[n.text for n in notes],
+            recalled=recalled,
             told=told,
             lore=[*world.lore, *character.lore],
             window_start=self._windows.get((scene.id, character.id)),

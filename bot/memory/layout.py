@@ -2,15 +2,16 @@
 
 Sections, first to last:
 1. static: world rules, the card, voice, sample exchanges: byte-identical turn after turn;
-2. slow (``system``/``memory``): the rolling summary, the most important facts, constant lore and what
-   the NPC witnessed off-screen: changes only when those do;
+2. slow (``system``/``memory``): the rolling summary and the facts the summary job wrote down, constant
+   lore and what the NPC witnessed off-screen: changes only when those do;
 3. history: the lines the NPC heard, from a window start aligned to a multiple of ``WINDOW_CHUNK``
    turns, so the window only moves in jumps and consecutive calls share their whole history prefix;
-4. tail (``system``/``director``): facts relevant to the current lines, triggered lore, who is here,
-   moods and the instruction: everything that changes every turn.
+4. tail (``system``/``director``): what the line in front of the NPC brings to mind (recalled lines
+   and facts that are not already in the history window), triggered lore, who is here, moods and the
+   instruction: everything that changes every turn.
 The budget is never exceeded. Each section has a cap; what goes first when space is short is decided
-by rules (least relevant facts, then highest-order lore, then the oldest history), never by cutting
-the end of the prompt.
+by rules (the least relevant recollections, then highest-order lore, then the oldest history), never
+by cutting the end of the prompt.
 """
 
 from __future__ import annotations
@@ -23,21 +24,20 @@ from bot.content.models import Character, LoreEntry, World
 from bot.engine.ports import ChatMessage
 from bot.engine.prompting import TurnContext, sample_messages, static_system_prompt, turn_instruction
 from bot.memory.lore import triggered
-from bot.memory.retrieval import Memory, pinned, rank
+from bot.memory.retrieval import Recalled
 from bot.memory.tokens import TokenCounter
 
 WINDOW_CHUNK = 8
 REFILL = 0.45
-SLOW_EVERY = 20
 STATIC_SHARE = 0.4
 SLOW_SHARE = 0.15
 TAIL_SHARE = 0.12
 SAFETY = 0.03
-PINNED = 5
-RETRIEVED = 4
-MIN_RELEVANCE = 0.3
-# A fact must share something specific with the lines (one rare word, or several common ones) to be recalled.
-MIN_MATCH = 3.0
+NOTES = 8
+RECALLED = 6
+# A recalled line longer than this is cut to it: the tail holds several, and a long reply's point is
+# rarely at its end.
+RECALLED_TOKENS = 110
 CUT = " …[cut]"
 
 
@@ -64,7 +64,8 @@ class PromptInputs:
     now_seq: int
     budget: int
     summary: str | None = None
-    memories: Sequence[Memory] = ()
+    notes: Sequence[str] = ()
+    recalled: Sequence[Recalled] = ()
     told: Sequence[str] = ()
     lore: Sequence[LoreEntry] = ()
     persona: str | None = None
@@ -119,18 +120,18 @@ def _static(inputs: PromptInputs, counter: TokenCounter, cap: int) -> tuple[list
     return messages, dropped
 
 
-def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Sequence[LoreEntry]) -> tuple[str, set[int], int]:
-    """The memory block; parts are dropped from the least important up until it fits."""
+def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Sequence[LoreEntry]) -> tuple[str, int]:
+    """The memory block; parts are dropped from the least important up until it fits.
+
+    It changes only when the summary job writes (every ``summary_every`` turns), since the notes are
+    the ones written with the summary; everything newer reaches the prompt through the tail.
+    """
     name = inputs.character.name
-    # Only facts older than the last refresh point are pinned, so the block changes every SLOW_EVERY
-    # turns at most (newer facts reach the prompt through the tail's retrieval meanwhile).
-    refreshed = inputs.now_seq - inputs.now_seq % SLOW_EVERY
-    top = pinned([m for m in inputs.memories if m.turn_seq < refreshed], PINNED)
     parts: list[tuple[str, list[str]]] = []
     if inputs.summary:
         parts.append(("So far", [inputs.summary]))
-    if top:
-        parts.append(("Important", [m.text for m in top]))
+    if inputs.notes:
+        parts.append(("Known", list(inputs.notes)[-NOTES:]))
     if inputs.told:
         parts.append(("You witnessed", list(inputs.told)))
     if constant:
@@ -148,7 +149,7 @@ def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Seque
     dropped = 0
     text = render(parts)
     # Drop from the end of each list, lore first, then witnessed, then facts; the summary is clipped last.
-    for title in ("Lore", "You witnessed", "Important"):
+    for title in ("Lore", "You witnessed", "Known"):
         for section in parts:
             while section[0] == title and section[1] and counter.text(text) + 4 > cap:
                 section[1].pop()
@@ -156,22 +157,22 @@ def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Seque
                 text = render(parts)
     if counter.text(text) + 4 > cap:
         text = _clip(counter, text, cap - 4)
-    kept = {m.id for m in top if any(m.text in items for t, items in parts if t == "Important")}
-    return text, kept, dropped
+    return text, dropped
 
 
-def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], exclude: set[int]) -> tuple[str, set[int], int]:
-    query = "\n".join(line.text for line in list(inputs.lines)[-3:])
-    ranked = rank(inputs.memories, query, inputs.now_seq, min_match=MIN_MATCH)
-    relevant = [s for s in ranked if s.memory.id not in exclude and s.relevance >= MIN_RELEVANCE]
-    facts = [s.memory for s in relevant[:RETRIEVED]]
+def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], shown: set[int]) -> tuple[str, set[int], int]:
+    """The per-turn block; ``shown`` are line ids already in the history window (not recalled twice)."""
+    facts = [r for r in inputs.recalled if r.item_id not in shown][:RECALLED]
+    # Oldest first, as a memory reads; the order does not change which are kept when space is short.
+    rendered = {r.item_id: _clip(counter, r.render(), RECALLED_TOKENS) for r in facts}
     lore = list(fired)
     instruction = turn_instruction(inputs.character, inputs.world, inputs.turn)
 
     def render() -> str:
         blocks = []
         if facts:
-            blocks.append("[You recall]\n" + "\n".join(f"- {m.text}" for m in facts))
+            ordered = sorted(facts, key=lambda r: (r.turn_seq, r.item_id))
+            blocks.append("[You recall]\n" + "\n".join(f"- {rendered[r.item_id]}" for r in ordered))
         if lore:
             blocks.append("[Lore]\n" + "\n".join(f"- {e.content}" for e in lore))
         blocks.append(instruction)
@@ -189,7 +190,7 @@ def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence
     if counter.text(text) + 4 > cap:
         instruction = _clip(counter, instruction, cap - 4)
         text = instruction
-    return text, {m.id for m in facts}, dropped
+    return text, {r.item_id for r in facts}, dropped
 
 
 def _window(
@@ -246,15 +247,15 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
     constant, fired = triggered(list(inputs.lore), scan, inputs.rng)
 
     static, dropped_samples = _static(inputs, counter, int(budget * STATIC_SHARE))
-    slow_text, pinned_ids, dropped_slow = _slow(inputs, counter, int(budget * SLOW_SHARE), constant)
-    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, pinned_ids)
-
-    slow = [ChatMessage("system", slow_text, name="memory")] if slow_text else []
-    tail = [ChatMessage("system", tail_text, name="director")]
+    slow_text, dropped_slow = _slow(inputs, counter, int(budget * SLOW_SHARE), constant)
     # The history budget uses the caps, not this turn's sizes, so that it does not wobble from turn to
     # turn and move the window (which would break the cached prefix).
     history_budget = budget - counter.messages(static) - int(budget * SLOW_SHARE) - int(budget * TAIL_SHARE)
     window, dropped_lines, start = _window(inputs.lines, counter, max(0, history_budget), inputs.window_start)
+    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, {line.id for line in window})
+
+    slow = [ChatMessage("system", slow_text, name="memory")] if slow_text else []
+    tail = [ChatMessage("system", tail_text, name="director")]
     history = [
         ChatMessage("assistant", line.text) if line.own else ChatMessage("user", line.text, name=line.speaker) for line in window
     ]
@@ -276,6 +277,6 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
         tokens=total,
         sections=sections,
         dropped={"samples": dropped_samples, "slow": dropped_slow, "tail": dropped_tail, "history_lines": dropped_lines},
-        memory_ids=pinned_ids | recalled_ids,
+        memory_ids=recalled_ids,
         window_start=start,
     )

@@ -53,7 +53,7 @@ async def test_summary_runs_in_the_background_per_character(engine, key, model, 
             await gate.wait()
             from bot.engine.ports import ChatResult
 
-            return ChatResult(json.dumps({"summaries": {"ada": "Ann greeted Ada and promised to return."}}))
+            return ChatResult(json.dumps({"summary": "Ann greeted Ada and promised to return.", "facts": ["Ann promised Ada help."]}))
         return await original(messages, options)
 
     model.complete = slow_summaries  # type: ignore[method-assign]
@@ -136,7 +136,8 @@ async def rewind_round_trip(before_ops, after_ops, seed):
 
         def respond(messages, options):
             if options.json_mode:
-                return json.dumps({"summaries": {"ada": "Ada saw things.", "bram": "Bram saw things."}})
+                who = "Ada" if "memory of Ada" in messages[0].content else "Bram"
+                return json.dumps({"summary": f"{who} saw things.", "facts": [f"{who} saw a thing."]})
             return rng.choice(replies)
 
         engine = SceneEngine(store=store, model=ScriptedModel(respond), library=library, clock=FakeClock(), rng=random.Random(seed))

@@ -9,13 +9,13 @@ from engine.conftest import WORLD, character
 from bot.content.models import LoreEntry
 from bot.engine.prompting import PresentCharacter, TurnContext
 from bot.memory.layout import Line, PromptInputs, assemble
-from bot.memory.retrieval import Memory
+from bot.memory.retrieval import Recalled
 from bot.memory.tokens import TokenCounter
 
 ADA = character("ada", "Ada")
 
 
-def inputs(lines, *, now=None, budget=6000, memories=(), lore=(), present=(), summary=None, window_start=None):
+def inputs(lines, *, now=None, budget=6000, recalled=(), notes=(), lore=(), present=(), summary=None, window_start=None):
     return PromptInputs(
         character=ADA,
         world=WORLD,
@@ -25,7 +25,8 @@ def inputs(lines, *, now=None, budget=6000, memories=(), lore=(), present=(), su
         now_seq=now if now is not None else (lines[-1].turn_seq if lines else 0),
         budget=budget,
         summary=summary,
-        memories=memories,
+        recalled=recalled,
+        notes=notes,
         lore=lore,
         window_start=window_start,
         rng=random.Random(0),
@@ -73,24 +74,29 @@ def test_budget_holds_for_a_huge_message_many_npcs_and_huge_lore():
     huge = Line(999, 50, "Ann", "word " * 4000)
     present = [PresentCharacter(f"Npc{i}", "calm", "an old friend with a long story " * 3) for i in range(30)]
     lore = [LoreEntry(keys=["word"], content=f"Lore entry {i}: " + "history " * 80, order=i) for i in range(200)]
-    memories = [Memory(i, f"Ann: I promise word {i} " + "detail " * 40, 8, i) for i in range(300)]
+    recalled = [Recalled(5000 + i, i, "Ann", f"I promise word {i} " + "detail " * 400, "user", 1.0 / (i + 1)) for i in range(300)]
+    notes = [f"Ann promised word {i} " + "detail " * 40 for i in range(300)]
     for budget in (1000, 2500, 6000):
-        built = assemble(inputs([*talk(40), huge], budget=budget, memories=memories, lore=lore, present=present, summary="s " * 3000))
+        built = assemble(inputs([*talk(40), huge], budget=budget, recalled=recalled, notes=notes, lore=lore, present=present, summary="s " * 3000))
         assert built.tokens <= budget, (budget, built.tokens, built.sections)
     assert "…[cut]" in "\n".join(m.content for m in built.messages)
 
 
-def test_important_facts_are_pinned_and_relevant_ones_recalled_in_the_tail():
-    """The most important facts sit in the slow block; a less important but relevant one comes in the tail."""
-    important = [Memory(10 + i, f"Ann: secret number {i} about the tides", 9, i) for i in range(5)]
-    memories = [
-        *important,
-        Memory(1, "Ann: I hid the silver locket under the chapel floorboard.", 5, 1),
-        Memory(2, "Ann: I promise to bring bread tomorrow.", 5, 2),
-    ]
+def test_notes_sit_in_the_slow_block_and_recollections_not_in_the_window_in_the_tail():
+    """Written-down facts are in the memory block; recalled lines come in the tail, oldest first, and a
+    recalled line that is already in the history window is not repeated (its slot goes to the next one)."""
+    notes = ["Ann's uncle repairs clocks in Wexmoor.", "Ann fears deep water."]
     lines = [*talk(4), Line(90, 40, "Ann", "Ada, where is the silver locket?")]
-    built = assemble(inputs(lines, now=40, memories=memories))
+    recalled = [
+        Recalled(3, 1, "Ann", "line 2 about the weather", "user", 0.9),  # in the window already
+        Recalled(-7, 30, "", "Ann hid the silver locket under the chapel floorboard.", "note", 0.8),
+        Recalled(1001, 12, "Ann", "I buried my brother's boots by the mill.", "user", 0.7),
+    ]
+    built = assemble(inputs(lines, now=40, notes=notes, recalled=recalled))
     slow = next(m.content for m in built.messages if m.name == "memory")
     tail = built.messages[-1].content
-    assert all(m.text in slow for m in important)
-    assert "chapel floorboard" in tail and "bring bread" not in tail + slow
+    assert all(n in slow for n in notes)
+    assert "chapel floorboard" in tail and "(turn 12) Ann: I buried" in tail
+    assert tail.index("(turn 12)") < tail.index("chapel floorboard")
+    assert "line 2 about the weather" not in tail
+    assert built.memory_ids == {-7, 1001}

@@ -9,7 +9,7 @@ import pytest
 from bot.content.models import LoreEntry
 from bot.memory.facts import extract_facts
 from bot.memory.lore import matches, triggered
-from bot.memory.retrieval import Memory, rank
+from bot.memory.retrieval import FusionWeights, VectorSet, fuse
 
 
 @pytest.mark.parametrize(
@@ -64,11 +64,33 @@ def test_lore_probability_is_rolled_with_the_injected_rng():
     assert 60 < sum(fired) < 140
 
 
-def test_retrieval_prefers_rare_shared_words_importance_and_recency():
-    memories = [
-        Memory(1, "Ann: the locket is under the chapel floorboard", 8, 1),
-        Memory(2, "Ann: the chapel bell rang at noon", 3, 2),
-        Memory(3, "Ann: I like the chapel", 2, 3),
-    ]
-    best = rank(memories, "what did I tuck beneath the chapel floorboard?", 100)
-    assert best[0].memory.id == 1
+def test_fusion_rewards_agreement_and_breaks_ties_by_recency_only():
+    """An item both rankings found beats items only one found; equal scores go to the newer item;
+    an old item at rank 1 is never pushed below a newer one at rank 2 (age is not a weight)."""
+    fused = fuse([10, 20, 30], [30, 40], speakers={}, query_speaker=None)
+    assert fused[0][0] == 30
+    tie = fuse([5], [9], speakers={}, query_speaker=None)
+    assert [f[0] for f in tie] == [9, 5]
+    old_first = fuse([1, 900], [], speakers={}, query_speaker=None)
+    assert [f[0] for f in old_first] == [1, 900]
+
+
+def test_fusion_favours_the_askers_own_lines_and_notes():
+    """With the same ranks, a line said by the person asking, and a written-down note, come first."""
+    fused = fuse([1, 2], [], speakers={1: "Tom", 2: "Ann"}, query_speaker="Ann", weights=FusionWeights(same_speaker=0.3))
+    assert fused[0][0] == 2
+    noted = fuse([4, -3], [], speakers={4: "Tom", -3: ""}, query_speaker="Ann", weights=FusionWeights(note=0.2))
+    assert noted[0][0] == -3
+
+
+def test_vector_set_searches_before_the_query_line_and_stays_bounded():
+    import numpy as np
+
+    vectors = VectorSet(capacity=3)
+    eye = np.eye(4, dtype=np.float32)
+    vectors.add(np.array([1, 2, 3]), eye[:3])
+    assert vectors.search(eye[2], 1, before_id=99) == [3]
+    assert 3 not in vectors.search(eye[2], 3, before_id=3)
+    vectors.add(np.array([4, -1]), eye[[3, 0]])
+    assert len(vectors) == 3 and set(vectors.ids.tolist()) == {3, 4, -1}
+    assert vectors.newest_line == 4 and vectors.newest_note == 1

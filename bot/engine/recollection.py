@@ -1,0 +1,201 @@
+"""What a character recalls for the line in front of it, and the background worker that embeds lines.
+
+``Recollection.recall`` runs in a turn: one BM25 query in SQLite (filtered to what the character
+heard, ``LIMIT k``), one query embedding, one bounded matrix product over the character's
+``VectorSet``, fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
+
+``EmbeddingWorker`` runs beside the turns: it embeds committed lines and notes in batches (the
+model on its own thread), so a turn only ever embeds its query. At start it catches up whatever
+the previous run left unembedded. It is one named task, owned by the engine, cancelled on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from bot.memory.embedding import Embedder, EmbedderUnavailable
+from bot.memory.retrieval import FusionWeights, Recalled, VectorSet, fuse
+from bot.store import Store
+
+log = structlog.get_logger("memory")
+
+LEXICAL_K = 12
+DENSE_K = 12
+VECTOR_CAPACITY = 6000
+BATCH = 32
+POLL_SECONDS = 2.0
+# The embedder looks this many lines behind its watermark again, for a reply whose text a swipe replaced.
+RECHECK = 40
+
+
+@dataclass
+class RecallTimings:
+    """Milliseconds of the last recalls (for the benchmark and logs): total and query embedding."""
+
+    total_ms: list[float] = field(default_factory=list)
+    embed_ms: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The line a character answers: its id (never recalled itself), speaker and text."""
+
+    message_id: int
+    speaker: str
+    text: str
+
+
+class Recollection:
+    """Hybrid recall for the engine; holds each character's vector set between turns."""
+
+    def __init__(self, store: Store, embedder: Embedder | None, *, weights: FusionWeights | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.weights = weights or FusionWeights()
+        self.timings = RecallTimings()
+        self._sets: dict[tuple[int, str], VectorSet] = {}
+        self._warned = False
+
+    def forget_scene(self, scene_id: int) -> None:
+        """Drop cached vectors of a scene (after a rewind removed lines)."""
+        self._sets = {k: v for k, v in self._sets.items() if k[0] != scene_id}
+
+    async def _vectors(self, scene_id: int, character_id: str, model: str) -> VectorSet:
+        vectors = self._sets.get((scene_id, character_id))
+        if vectors is None:
+            vectors = VectorSet(VECTOR_CAPACITY)
+            ids, matrix = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
+            vectors.add(ids, matrix)
+            self._sets[(scene_id, character_id)] = vectors
+        else:
+            ids, matrix = await self.store.memory.vectors(
+                scene_id, character_id, model, limit=VECTOR_CAPACITY, after_line=vectors.newest_line, after_note=vectors.newest_note,
+            )
+            vectors.add(ids, matrix)
+        return vectors
+
+    async def recall(self, scene_id: int, character_id: str, query: Query, *, k: int = 8) -> list[Recalled]:
+        """The best k lines and notes this character knows for the query, best first."""
+        started = time.perf_counter()
+        lexical = await self.store.memory.lexical(scene_id, character_id, query.text, k=LEXICAL_K, before_id=query.message_id)
+        dense: list[int] = []
+        if self.embedder is not None:
+            try:
+                embed_started = time.perf_counter()
+                vector = (await self.embedder.embed([query.text], query=True))[0]
+                self.timings.embed_ms.append((time.perf_counter() - embed_started) * 1000)
+                vectors = await self._vectors(scene_id, character_id, self.embedder.name)
+                dense = vectors.search(vector, DENSE_K, before_id=query.message_id)
+            except EmbedderUnavailable as exc:
+                if not self._warned:
+                    log.warning("memory.degraded", reason=f"embedder unavailable, recalling by words only: {exc}")
+                    self._warned = True
+        lexical_ids = [h.item_id for h in lexical]
+        items = await self.store.memory.items(sorted({*lexical_ids, *dense}))
+        speakers = {i: m.speaker for i, m in items.items()}
+        fused = fuse(lexical_ids, dense, speakers=speakers, query_speaker=query.speaker, weights=self.weights)
+        recalled = []
+        for item_id, score, lex_rank, den_rank in fused:
+            item = items.get(item_id)
+            if item is None or item_id == query.message_id:
+                continue
+            recalled.append(Recalled(item_id, item.turn_seq, item.speaker, item.text, item.kind, score, lex_rank, den_rank))
+            if len(recalled) >= k:
+                break
+        self.timings.total_ms.append((time.perf_counter() - started) * 1000)
+        return recalled
+
+
+class EmbeddingWorker:
+    """Embeds new lines and notes in the background, in batches, from a watermark."""
+
+    def __init__(self, store: Store, embedder: Embedder, *, batch: int = BATCH, poll_seconds: float = POLL_SECONDS) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.embedded = 0
+        self._watermark = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._failures = 0
+
+    def start(self) -> None:
+        """Start the worker (idempotent); it first catches up the backlog."""
+        if self._task is None or self._task.done():
+            self._idle.clear()
+            self._task = asyncio.create_task(self._run(), name="memory-embedder")
+
+    def wake(self) -> None:
+        """New lines were committed."""
+        self._idle.clear()
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Wait until everything committed so far is embedded (or the embedder gave up for now)."""
+        if self._task is None or self._task.done():
+            return
+        self.wake()
+        await self._idle.wait()
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        self._idle.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                done = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # off the hot path: log, back off, try again later
+                log.exception("memory.embedder_failed")
+                done = 0
+            if done or self._wake.is_set():
+                continue
+            self._idle.set()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds * (2 ** min(self._failures, 5)))
+            except TimeoutError:
+                pass
+
+    async def _step(self) -> int:
+        """Embed one batch; the number embedded (0: nothing to do, or the embedder is down)."""
+        model = self.embedder.name
+        rows = await self.store.memory.unembedded(model, after_id=max(0, self._watermark - RECHECK), limit=self.batch)
+        if not rows:
+            return 0
+        try:
+            vectors = await self.embedder.embed([text for _, text in rows])
+        except EmbedderUnavailable as exc:
+            self._failures += 1
+            log.warning("memory.embedder_unavailable", pending=len(rows), error=str(exc)[:200], failures=self._failures)
+            return 0
+        self._failures = 0
+        await self.store.store_vectors(model, [(item_id, vectors[i]) for i, (item_id, _) in enumerate(rows)])
+        self._watermark = max([self._watermark, *(i for i, _ in rows if i > 0)])
+        self.embedded += len(rows)
+        return len(rows)
+
+
+def query_of(rows: Sequence, character_id: str) -> Query | None:
+    """The line a character is answering: the newest line in its history it did not say itself,
+    spoken rather than narrated when there is one (narration says where people went, not what to recall)."""
+    messages = [row[0] if isinstance(row, tuple) else row for row in rows]
+    candidates = [m for m in messages if m.character_id != character_id and m.kind != "ooc"]
+    spoken = [m for m in candidates if m.kind != "narration"]
+    chosen = (spoken or candidates or [None])[-1]
+    return Query(chosen.id, chosen.speaker, chosen.text) if chosen is not None else None
+
+
+__all__ = ["EmbeddingWorker", "Query", "Recollection", "query_of"]
