@@ -167,6 +167,19 @@ def _pick(body: dict[str, Any], lines: tuple[str, ...]) -> str:
     return line
 
 
+EMBEDDING_DIMENSIONS = 64
+
+
+def hashed_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[float]:
+    """A unit vector from the text's lower-cased words (CJK: characters), hashed into ``dimensions`` buckets."""
+    vector = [0.0] * dimensions
+    for token in re.findall(r"[\u4e00-\u9fff]|[a-z0-9']+", text.lower()):
+        digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+        vector[digest[0] % dimensions] += 1.0 if digest[1] % 2 else -1.0
+    norm = sum(v * v for v in vector) ** 0.5 or 1.0
+    return [round(v / norm, 6) for v in vector]
+
+
 def estimate_tokens(text: str) -> int:
     """Rough token count (four characters a token), never zero for non-empty text."""
     return (len(text) + _CHARS_PER_TOKEN - 1) // _CHARS_PER_TOKEN
@@ -291,6 +304,7 @@ class OpenAIServer:
         self.chat_requests = 0
         self.cache = PrefixCache()
         self._queue: deque[ScriptItem] = deque()
+        self._embedding_faults: deque[Fault] = deque()
         self._runner: web.AppRunner | None = None
         self._stopping = asyncio.Event()
         self._counter = 0
@@ -325,6 +339,7 @@ class OpenAIServer:
         for prefix in ("/v1", ""):
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
             app.router.add_get(f"{prefix}/models", self._models)
+            app.router.add_post(f"{prefix}/embeddings", self._embeddings)
         app.router.add_get("/stats", self._stats)
         # A short shutdown grace: hanging handlers are woken by ``_stopping`` anyway.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -353,6 +368,38 @@ class OpenAIServer:
     async def _stats(self, request: web.Request) -> web.Response:
         """How many chat requests arrived (for benchmarks that divide the server's CPU by them)."""
         return web.json_response({"chat_requests": self.chat_requests})
+
+    async def _embeddings(self, request: web.Request) -> web.StreamResponse:
+        """``/v1/embeddings``: deterministic hashed bag-of-words vectors (similar texts, similar vectors).
+
+        Scripted ``Fault``s queued with :meth:`enqueue_embeddings` are served first, like chat faults.
+        """
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        if self.record:
+            self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers), body))
+        if self.api_key is not None and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response(_status_body(401), status=401)
+        if self._embedding_faults:
+            fault = self._embedding_faults.popleft()
+            return await self._fault(request, body if isinstance(body, dict) else {}, fault)
+        inputs = body.get("input") if isinstance(body, dict) else None
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+            return web.json_response(_error_body("'input' must be a string or an array of strings.", "invalid_request_error", None, "input"), status=400)
+        data = [{"object": "embedding", "index": i, "embedding": hashed_embedding(text)} for i, text in enumerate(inputs)]
+        tokens = sum(estimate_tokens(t) for t in inputs)
+        return web.json_response(
+            {"object": "list", "data": data, "model": body.get("model", ""), "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        )
+
+    def enqueue_embeddings(self, *faults: Fault) -> None:
+        """Faults for the next ``/v1/embeddings`` requests, in order (thread-safe)."""
+        self._embedding_faults.extend(faults)
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
