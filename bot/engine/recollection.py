@@ -79,10 +79,18 @@ class Recollection:
             vectors.add(ids, matrix)
         return vectors
 
-    async def recall(self, scene_id: int, character_id: str, query: Query, *, k: int = 8) -> list[Recalled]:
-        """The best k lines and notes this character knows for the query, best first."""
+    async def recall(
+        self, scene_id: int, character_id: str, query: Query, *, k: int = 8, names: Sequence[str] = ()
+    ) -> list[Recalled]:
+        """The best k lines and notes this character knows for the query, best first.
+
+        ``names``: the character's own names, left out of the word search (a line that says "Tom, ..." is
+        about something else than Tom).
+        """
         started = time.perf_counter()
-        lexical = await self.store.memory.lexical(scene_id, character_id, query.text, k=LEXICAL_K, before_id=query.message_id)
+        lexical = await self.store.memory.lexical(
+            scene_id, character_id, query.text, k=LEXICAL_K, before_id=query.message_id, drop=names
+        )
         dense: list[int] = []
         if self.embedder is not None:
             try:

@@ -195,7 +195,7 @@ class Remembering:
             lines.extend(f"- {n.text}" for n in notes)
         heard = await self.store.heard_lines(scene.id, character.id, limit=8)
         query = query_of(heard, character.id)
-        recalled = await self.recollection.recall(scene.id, character.id, query, k=4) if query else []
+        recalled = await self.recollection.recall(scene.id, character.id, query, k=4, names=character.all_names()) if query else []
         if query is not None:
             lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
         if recalled:

@@ -733,7 +733,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         summary = await self.store.latest_summary(scene.id, character.id)
         notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
         query = query_of(rows, character.id)
-        recalled = await self.recollection.recall(scene.id, character.id, query) if query else []
+        recalled = await self.recollection.recall(scene.id, character.id, query, names=character.all_names()) if query else []
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]

@@ -194,9 +194,15 @@ class MemoryIndex:
 
     # -- reads ------------------------------------------------------------------------------------
 
-    async def lexical(self, scene_id: int, character_id: str, text: str, *, k: int, before_id: int) -> list[Hit]:
-        """The k best BM25 hits among lines this character heard before ``before_id`` and its notes."""
-        expression = match_expression(query_terms(text))
+    async def lexical(
+        self, scene_id: int, character_id: str, text: str, *, k: int, before_id: int, drop: Iterable[str] = ()
+    ) -> list[Hit]:
+        """The k best BM25 hits among lines this character heard before ``before_id`` and its notes.
+
+        ``drop``: words not to search for (the listener's own names: every line addressed to it has them).
+        """
+        dropped = {t for name in drop for t in query_terms(name)}
+        expression = match_expression([t for t in query_terms(text) if t not in dropped])
         if expression is None:
             return []
         lines = await self._all(LEXICAL_LINES_SQL, (character_id, scene_id, expression, before_id, k))

@@ -58,8 +58,8 @@ async def test_summary_runs_in_the_background_per_character(engine, key, model, 
 
     model.complete = slow_summaries  # type: ignore[method-assign]
     for text in ("Ada, hello.", "Ada, I promise you my help.", "Ada, goodbye for now."):
-        await asyncio.wait_for(engine.handle(said(key, text)), 5)
-    reply = await asyncio.wait_for(engine.handle(said(key, "Ada?")), 5)  # not blocked by the pending summary
+        await asyncio.wait_for(engine.handle(said(key, text)), 60)
+    reply = await asyncio.wait_for(engine.handle(said(key, "Ada?")), 60)  # not blocked by the pending summary
     assert reply.utterances
     gate.set()
     await engine.drain()
