@@ -12,7 +12,7 @@
 
 CREATE TABLE message_hearers (
     character_id  TEXT NOT NULL,
-    scene_id      INTEGER NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
+    scene_id      INTEGER NOT NULL,  -- the line's scene (no foreign key: the line's own cascade removes the row)
     message_id    INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
     PRIMARY KEY (character_id, scene_id, message_id)
 ) WITHOUT ROWID;

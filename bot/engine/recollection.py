@@ -147,8 +147,8 @@ class EmbeddingWorker:
 
     async def drain(self) -> None:
         """Wait until everything committed so far is embedded (or the embedder gave up for now)."""
-        if self._task is None or self._task.done():
-            return
+        if self._task is None or self._task.done() or self._failures:
+            return  # nothing running, or the embedder is down and the worker is backing off
         self.wake()
         await self._idle.wait()
 
@@ -168,12 +168,19 @@ class EmbeddingWorker:
                 raise
             except Exception:  # off the hot path: log, back off, try again later
                 log.exception("memory.embedder_failed")
+                self._failures += 1
                 done = 0
-            if done or self._wake.is_set():
+            if done:
+                continue
+            if self._wake.is_set() and not self._failures:
                 continue
             self._idle.set()
+            if self._failures:
+                # Backing off: new lines wait too, so a down embedder is not asked again after every turn.
+                await asyncio.sleep(self.poll_seconds * (2 ** min(self._failures, 5)))
+                continue
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds * (2 ** min(self._failures, 5)))
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except TimeoutError:
                 pass
 

@@ -209,17 +209,9 @@ class Remembering:
         if state is not None:
             lines.append(tr(lang, "memory.state", mood=state.mood_label, intensity=state.mood_intensity, place=world.location(state.location).name))
             for target, relation in sorted(state.relationships.items()):
-        lines.append(tr(lang, "memory.summary", summary=summary[0]) if summary else tr(lang, "memory.no_summary"))
-        notes = await self.store.memory.notes(scene.id, character.id, limit=12)
-        if notes:
-            lines.append(tr(lang, "memory.facts"))
-            lines.extend(f"- {n.text}" for n in notes)
-        heard = await self.store.heard_lines(scene.id, character.id, limit=8)
-        query = query_of(heard, character.id)
-        recalled = await self.recollection.recall(scene.id, character.id, query, k=4) if query else []
-        if query is not None:
-            lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
-        if recalled:
-            lines.append(tr(lang, "memory.recalled"))
-            lines.extend(f"- {r.render()}" for r in recalled)
+                who = tr(lang, "feelings.players") if target == "user" else self.library.characters[target].name if target in self.library.characters else target
+                note, affinity = str(relation.get("note", "")).strip(), int(relation.get("affinity", 0))
+                lines.append(tr(lang, "memory.feels_note" if note else "memory.feels", affinity=affinity, who=who, note=note))
+        if not notes and not recalled and not summary and not events:
+            lines.append(tr(lang, "memory.nothing"))
         return "\n".join(lines)

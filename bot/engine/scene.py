@@ -184,14 +184,15 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         # -- limits and metrics (bot.engine.limits, bot.engine.metrics) --
         self.metrics = metrics or Metrics()
         self.limits = Limits(UsageStore(store), clock, limits, self.metrics)
-
-    def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
-        """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
-        return self.limits.metered(self.model, guild_id, purpose, scene_id)
+        # -- memory (bot.engine.recollection): recall per reply, embedding off the hot path --
         self.embedder = embedder
         self.recollection = Recollection(store, embedder)
         self.embedding_worker = EmbeddingWorker(store, embedder) if embedder is not None else None
         self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
+
+    def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
+        """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
+        return self.limits.metered(self.model, guild_id, purpose, scene_id)
 
     # -- scenes ----------------------------------------------------------------------------------
 
