@@ -310,7 +310,7 @@ def _npc_line() -> Any:
 def bench_responder(body: dict[str, Any]) -> str:
     """The benchmark's model server: varied NPC lines, and well-formed JSON for the engine's JSON steps.
 
-    Summaries get one short summary per character id asked for (so the summary path does its real
+    A summary request (one character) gets a short summary (so the summary path does its real
     work, storing them, instead of failing and asking again after every turn); the narrator's
     movement question gets "no moves".
     """
@@ -318,12 +318,6 @@ def bench_responder(body: dict[str, Any]) -> str:
         return _npc_line()(body)
     messages = body.get("messages") or []
     system = str(messages[0].get("content", "")) if messages else ""
-    if '"summaries"' in system:
-        asked = str(messages[-1].get("content", ""))
-        try:
-            characters = json.JSONDecoder().raw_decode(asked)[0].get("characters", {})
-        except (ValueError, AttributeError):
-            characters = {}
-        # Short: thirty of them must fit the summariser's 600-token answer.
-        return json.dumps({"summaries": {cid: "Met Ann on the quay; talk of the bell." for cid in characters}})
+    if '{"summary"' in system:
+        return json.dumps({"summary": "Met Ann on the quay; talk of the bell.", "facts": []})
     return json.dumps({"moves": []})

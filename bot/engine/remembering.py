@@ -200,7 +200,10 @@ class Remembering:
             lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
         if recalled:
             lines.append(tr(lang, "memory.recalled"))
-            lines.extend(f"- {r.render()}" for r in recalled)
+            lines.extend(
+                f"- {r.text}" if r.kind == "note" else tr(lang, "memory.recalled_line", turn=r.turn_seq, speaker=r.speaker, text=r.text)
+                for r in recalled
+            )
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=5)
         if events:
             lines.append(tr(lang, "memory.offscreen"))

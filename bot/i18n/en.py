@@ -98,6 +98,7 @@ MESSAGES: dict[str, Template] = {
     "memory.facts": "Facts it has written down:",
     "memory.recalled": "It brings to mind:",
     "memory.latest": "The latest line it heard: {speaker}: {text}",
+    "memory.recalled_line": "- (turn {turn}) {speaker}: {text}",
     "memory.offscreen": "Off-screen, it lived through:",
     "memory.state": "Mood: {mood} ({intensity:.1f}); at {place}.",
     "memory.feels": "- feels {affinity:+d} toward {who}",

@@ -91,6 +91,7 @@ MESSAGES: dict[str, Template] = {
     "memory.facts": "记下的事实：",
     "memory.recalled": "由此想起：",
     "memory.latest": "听到的最后一句：{speaker}：{text}",
+    "memory.recalled_line": "- （第{turn}轮）{speaker}：{text}",
     "memory.offscreen": "幕后经历过：",
     "memory.state": "心情：{mood}（{intensity:.1f}）；在{place}。",
     "memory.feels": "- 对{who}的好感 {affinity:+d}",

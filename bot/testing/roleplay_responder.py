@@ -275,16 +275,12 @@ def engine_json_answer(messages: list[dict[str, Any]], system: str) -> str | Non
     Nobody moves and nothing happens off screen unless the rules decide so; the summaries are the last
     lines the characters heard, so memory has something true to carry.
     """
-    if '{"summaries"' in system:
+    if '{"summary"' in system:
+        # One character's memory: the previous summary is not carried, the newest heard lines are.
         user = next((str(m.get("content") or "") for m in messages if m.get("role") == "user"), "")
-        head, _, transcript = user.partition("\n\nNew lines:\n")
-        try:
-            names = json.loads(head).get("characters") or []
-        except (ValueError, AttributeError):
-            names = []
-        ids = list(names) if isinstance(names, list) else list(names.keys()) if isinstance(names, dict) else []
+        transcript = user.partition("heard:\n")[2]
         recent = " ".join(" ".join(transcript.split()).split(" ")[-60:])
-        return json.dumps({"summaries": {str(i): f"Recently: {recent}" for i in ids}}, ensure_ascii=False)
+        return json.dumps({"summary": f"Recently: {recent}", "facts": []}, ensure_ascii=False)
     if '{"moves"' in system:
         return json.dumps({"moves": []})
     if '{"actions"' in system:
