@@ -101,12 +101,12 @@ def _unusable(settings: Settings, exc: BaseException) -> StoreError:
 _FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "anyio.streams.memory", "anyio.streams.stapled")
 
 
-def warm_up(library: Library | None = None) -> None:
+def warm_up(library: Library | None = None, embedder: object | None = None) -> None:
     """Load now what would otherwise load inside the first turn, so no turn waits for it.
 
     Lingua's language models (~1.3 s); the modules the HTTP stack imports on its first request; and
     the patterns compiled once per name or key and cached: lore keys, mentions of every cast member,
-    the detectors' patterns for each character of each world. Run in a worker thread by ``open_app``
+    the detectors' patterns for each character of each world; the bundled embedder's query model. Run in a worker thread by ``open_app``
     while the model and the store are prepared, and awaited before the app is handed out.
     """
     import importlib
@@ -121,6 +121,14 @@ def warm_up(library: Library | None = None) -> None:
             pass
     if library is not None:
         _compile_patterns(library)
+    warm = getattr(embedder, "warm", None)
+    if warm is not None:  # the bundled embedder's query model (an endpoint has nothing to load)
+        from bot.memory.embedding import EmbedderUnavailable
+
+        try:
+            warm()
+        except EmbedderUnavailable:
+            pass  # recall goes by words; the failure is logged by the first recall
 
 
 def _compile_patterns(library: Library) -> None:
@@ -163,7 +171,7 @@ async def open_app(
 
         embedder = build_embedder(settings)
     engine: SceneEngine | None = None
-    warming = asyncio.create_task(asyncio.to_thread(warm_up, library), name="warm-up")
+    warming = asyncio.create_task(asyncio.to_thread(warm_up, library, embedder), name="warm-up")
     try:
         narrator_model = settings.narrator_model or None
         config = settings.require_model() if model is None else None

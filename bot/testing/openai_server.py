@@ -688,6 +688,10 @@ def main(argv: list[str] | None = None) -> int:
         help="answer with this function of the request body (e.g. bot.bench.lines:bench_responder); default: "
         "the role-play answers of bot/testing/roleplay_responder.py (NPC lines, user simulator, judge JSON)",
     )
+    parser.add_argument(
+        "--replies", metavar="FILE",
+        help='answer each character from its own pool of written replies, in turn: a JSON file {"Name": ["reply", ...]}',
+    )
     parser.add_argument("--no-record", action="store_true", help="do not keep every request in memory (long runs)")
     parser.add_argument("--seed", type=int, default=0, help="vary the role-play answers (default 0)")
     parser.add_argument("--flaw-rate", type=float, default=0.15, help="share of NPC lines with a planted flaw")
@@ -699,6 +703,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.testing.roleplay_responder import make_responder
 
         choose = make_responder(args.seed, flaw_rate=args.flaw_rate)
+    if args.replies:
+        from bot.testing.pools import load_pools, pool_responder
+
+        choose = pool_responder(load_pools(args.replies), choose)
 
     def responder(body: dict[str, Any]) -> ScriptItem:
         item = args.reply if args.reply is not None else choose(body)

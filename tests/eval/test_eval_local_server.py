@@ -91,11 +91,10 @@ def test_simulator_plays_the_persona(library) -> None:
 
 def test_engine_json_steps_get_their_shapes() -> None:
     summary = {"messages": [
-        {"role": "system", "content": 'Answer JSON only: {"summaries": {"<character id>": "<summary>"}}.'},
-        {"role": "user", "content": json.dumps({"characters": {"mira": "Mira"}, "previous": {}})
-         + "\n\nNew lines:\nAnn: hello there\nMira: the tide is out"}],
+        {"role": "system", "content": 'You keep the memory of Mira. Answer JSON only: {"summary": "<...>", "facts": ["<...>"]}.'},
+        {"role": "user", "content": "Previous summary of Mira: (none)\n\nNew lines Mira heard:\nAnn: hello there\nMira: the tide is out"}],
         "response_format": {"type": "json_object"}}
-    assert json.loads(rr.respond(summary)) == {"summaries": {"mira": "Recently: Ann: hello there Mira: the tide is out"}}
+    assert json.loads(rr.respond(summary)) == {"summary": "Recently: Ann: hello there Mira: the tide is out", "facts": []}
     moves = {"messages": [{"role": "system", "content": 'JSON only: {"moves": [...]}'}], "response_format": {"type": "json_object"}}
     assert json.loads(rr.respond(moves)) == {"moves": []}
 
