@@ -403,7 +403,7 @@ async def test_admin_why_memory_rewind_and_tick(harness: Harness) -> None:
     why = await harness.slash("why")
     assert "-> Ada" in content_of(why) and "named in the line" in content_of(why)
     memory = await harness.slash("memory", {"character": "Ada"})
-    assert "the key is under the sundial" in content_of(memory)
+    assert "What Ada remembers" in content_of(memory) and "any secrets?" in content_of(memory)
     tick = await harness.slash("tick")
     assert is_ephemeral(tick) and content_of(tick)
     scene = await harness.app.store.get_scene(str(harness.layout.guild_id), str(harness.layout.roleplay_id))
