@@ -62,6 +62,9 @@ _BODY = (
     r"neck|spine|arms?|feet|grip|smile|expression|posture|nerves|resolve|temper|blood|tears|"
     r"eyebrows?|nose|palms?|back"
 )
+# Perceiving the scene: the narration tells the user what is there to hear or see (LABELS.md leaves such
+# sensory lines out of both sides); feelings ("you feel the knot loosen") are not in this list.
+_PERCEPTION = frozenset("hear see smell notice spot glimpse".split())
 _THIRD_COPULA = frozenset("is was seems appears has had looks sounds".split())
 
 _YOU_RE = re.compile(r"\b(?P<you>[Yy]ou(?:['’](?:re|ve|ll|d))?|[Yy]our)\b")
@@ -214,6 +217,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
             return clause, "second_person", "narrates the user's thoughts or actions"
         if verb in _NON_VERBS or not verb.isascii() or not verb[0].islower():
             continue
+        if verb in _PERCEPTION:
+            continue  # "You hear boots on the stairs" describes the scene to the user; it decides nothing for them
         return clause, "second_person", f"narrates the user's action or feeling ('you {verb}')"
     return None
 
