@@ -24,15 +24,18 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 SUPERUSER = "ensemble"
 NOT_INSTALLED = "PostgreSQL is not installed: apt-get install postgresql (Debian's package) to run these tests"
 TEMPLATE_DB = "ensemble_migrated"
+T = TypeVar("T")
 
 
 def find_binaries() -> Path | None:
@@ -123,6 +126,16 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to the end from synchronous fixture code, on a thread of its own with its own loop.
+
+    A sync fixture may be set up while the test's loop is running (``request.getfixturevalue`` inside an
+    async fixture), where ``asyncio.run`` is refused.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
 async def _admin(url: str, *statements: str) -> None:
     import asyncpg
 
@@ -169,19 +182,19 @@ def postgres_template(postgres_cluster: Cluster) -> str:
         finally:
             await db.close()
 
-    asyncio.run(build())
+    run_async(build)
     return TEMPLATE_DB
 
 
 def _database_fixture(cluster: Cluster, template: str | None) -> Iterator[str]:
     name = cluster.next_name("test")
     source = f' TEMPLATE "{template}"' if template else ""
-    asyncio.run(_admin(cluster.url(), f'CREATE DATABASE "{name}"{source}'))
+    run_async(lambda: _admin(cluster.url(), f'CREATE DATABASE "{name}"{source}'))
     try:
         yield cluster.url(name)
     finally:
         with contextlib.suppress(Exception):
-            asyncio.run(_admin(cluster.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            run_async(lambda: _admin(cluster.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
