@@ -102,7 +102,11 @@ async def _sqlite_shape(db: Database) -> dict[str, TableShape]:
             continue
         info = await db.fetch_all(f"PRAGMA table_info('{table}')")
         pk = tuple(r["name"] for r in sorted((r for r in info if r["pk"]), key=lambda r: r["pk"]))
-        rowid_alias = len(pk) == 1 and any(r["name"] == pk[0] and r["type"].upper() == "INTEGER" for r in info)
+        sql = await db.fetch_value("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        without_rowid = re.search(r"\)\s*WITHOUT\s+ROWID\s*;?\s*$", sql or "", re.IGNORECASE) is not None
+        rowid_alias = (
+            not without_rowid and len(pk) == 1 and any(r["name"] == pk[0] and r["type"].upper() == "INTEGER" for r in info)
+        )
         groups: dict[int, list] = {}
         for r in await db.fetch_all(f"PRAGMA foreign_key_list('{table}')"):
             groups.setdefault(r["id"], []).append(r)
