@@ -53,7 +53,7 @@ class EnsembleBot(commands.Bot):
     """Ensemble on Discord: converts messages, commands and clicks into engine calls and renders the results."""
 
     def __init__(
-        self, app: App, *, dev_guild_id: int | None = None, shards: ShardRuntime | None = None, **options: Any
+        self, app: App, *, dev_guild_id: int | None = None, sharding: ShardRuntime | None = None, **options: Any
     ) -> None:
         silence_voice_warnings()
         options.setdefault("command_prefix", commands.when_mentioned)
@@ -71,10 +71,11 @@ class EnsembleBot(commands.Bot):
         # in order with retries (also those left from before a restart), never while a lock is held.
         self.poster = app.engine.attach_poster(self._deliver_line)
         # Sharded: this process handles only the servers of the shards whose lease it holds.
-        self.shards = shards
+        # (Not ``self.shards``: that is AutoShardedClient's map of shard id to ShardInfo.)
+        self.sharding = sharding
         self._max_concurrency: int | None = None
-        if shards is not None:
-            self.poster.owns_guild = shards.owns_guild
+        if sharding is not None:
+            self.poster.owns_guild = sharding.owns_guild
         self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
         self.synced: list[app_commands.AppCommand] = []
         self.close_grace = 5.0
@@ -86,7 +87,7 @@ class EnsembleBot(commands.Bot):
             interval=settings.director_interval,
             idle_after=settings.director_idle_after,
             on_meanwhile=self._post_meanwhile if settings.meanwhile else None,
-            owns_guild=shards.owns_guild if shards is not None else None,
+            owns_guild=sharding.owns_guild if sharding is not None else None,
         )
         self._director_task: asyncio.Task[None] | None = None
         metrics = app.engine.metrics
@@ -112,7 +113,7 @@ class EnsembleBot(commands.Bot):
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """Sharded: wait for the shard's IDENTIFY slot in the shared database, so that all processes
         together stay within Discord's ``max_concurrency`` IDENTIFYs per 5 s; else discord.py's pause."""
-        if self.shards is None:
+        if self.sharding is None:
             await super().before_identify_hook(shard_id, initial=initial)
             return
         if self._max_concurrency is None:
@@ -121,7 +122,7 @@ class EnsembleBot(commands.Bot):
                 self._max_concurrency = max(int(limits.get("max_concurrency", 1)), 1)
             except (discord.HTTPException, discord.GatewayNotFound, KeyError, TypeError, ValueError):
                 self._max_concurrency = 1  # the safe assumption: one at a time
-        waited = await self.shards.identify.wait_turn(shard_id or 0, self._max_concurrency)
+        waited = await self.sharding.identify.wait_turn(shard_id or 0, self._max_concurrency)
         log.info("discord.identify", shard=shard_id, waited=round(waited, 2), max_concurrency=self._max_concurrency)
 
     async def sync_commands(self) -> None:
@@ -197,7 +198,7 @@ class EnsembleBot(commands.Bot):
         )
         if why is not None:
             return
-        if self.shards is not None and message.guild is not None and not self.shards.owns_guild(message.guild.id):
+        if self.sharding is not None and message.guild is not None and not self.sharding.owns_guild(message.guild.id):
             return  # a shard whose lease this process has lost: its new holder answers
         key = SceneKey(str(message.guild.id), str(message.channel.id)) if message.guild is not None else None
         # Queued at once, before any await, so lines keep their arrival order. Each queued line is

@@ -137,7 +137,7 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
                 bot: EnsembleBot = ShardedEnsembleBot(
                     app,
                     dev_guild_id=settings.discord_dev_guild,
-                    shards=shards,
+                    sharding=shards,
                     shard_count=plan.shard_count,
                     shard_ids=list(plan.shard_ids),
                     **bot_options,
