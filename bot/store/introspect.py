@@ -90,12 +90,15 @@ async def schema_shape(db: Database) -> dict[str, TableShape]:
 
 
 async def _sqlite_shape(db: Database) -> dict[str, TableShape]:
-    names = [
-        r[0]
-        for r in await db.fetch_all(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    ]
+    listed = await db.fetch_all(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    )
+    # A full-text (FTS5) virtual table keeps its index in shadow tables named after it (memory_text_data,
+    # _idx, _content, _docsize, _config): SQLite's machinery, not part of the schema PostgreSQL must mirror
+    # (there the same search is a tsvector column with a GIN index). The virtual table itself is kept.
+    virtual = {r["name"] for r in listed if re.match(r"\s*CREATE\s+VIRTUAL\s+TABLE", r["sql"] or "", re.IGNORECASE)}
+    shadows = {f"{v}_{suffix}" for v in virtual for suffix in ("data", "idx", "content", "docsize", "config")}
+    names = [r["name"] for r in listed if r["name"] not in shadows]
     shapes: dict[str, TableShape] = {}
     for table in names:
         if table in IGNORED_TABLES:

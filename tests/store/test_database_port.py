@@ -171,7 +171,8 @@ async def test_open_database_picks_the_engine(tmp_path: Path, pg_url: str):
         await pg.close()
 
 
-async def test_unreachable_postgres_is_one_sentence_without_the_password(postgres_cluster):
+async def test_unreachable_postgres_is_one_sentence_without_the_password():
+    """Nothing listens on the port (no PostgreSQL needed): a StoreError naming DATABASE_URL, password hidden."""
     from postgres_cluster import free_port
 
     url = f"postgresql://bot:hunter2@127.0.0.1:{free_port()}/ensemble"

@@ -128,3 +128,17 @@ async def test_sqlite_and_postgres_schemas_are_the_same(tmp_path: Path, pg_url: 
     assert any(i.name == "outbox_pending" and i.where == "status = 'pending'" for i in pg["outbox"].indexes)
     assert lite["model_usage"].triggers == {"model_usage_guild"}
     assert ("platform_message_id",) in pg["messages"].unique
+
+
+async def test_full_text_shadow_tables_are_not_schema(tmp_path: Path):
+    """An FTS5 table's shadow tables are SQLite's machinery: the shape lists the virtual table only (the
+    memory index's full-text table is one; on PostgreSQL the same search is a tsvector column)."""
+    db = await open_database(tmp_path / "fts.db")
+    try:
+        await db.executescript("CREATE VIRTUAL TABLE notes_text USING fts5 (body);\nCREATE TABLE plain (id INTEGER PRIMARY KEY);\n")
+        assert await db.fetch_value("SELECT count(*) FROM sqlite_master WHERE name LIKE 'notes_text_%'") >= 4
+        shapes = await schema_shape(db)
+    finally:
+        await db.close()
+    assert sorted(shapes) == ["notes_text", "plain"]
+    assert [c.name for c in shapes["notes_text"].columns] == ["body"]
