@@ -153,7 +153,10 @@ class ShardKeeper:
         self.held: dict[int, Lease] = {}
 
     def owns_guild(self, guild_id: int | str) -> bool:
-        return shard_of(guild_id, self.plan.shard_count) in self.held
+        """A held lease that has not run out by our own clock: when heartbeats cannot reach the database,
+        the process stops acting for the shard at the expiry, when another process may take it over."""
+        lease = self.held.get(shard_of(guild_id, self.plan.shard_count))
+        return lease is not None and self.leases.now() < lease.expires_at
 
     async def acquire_all(self) -> None:
         """Take every planned shard, waiting out live leases of other holders (a killed process's lease

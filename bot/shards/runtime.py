@@ -16,10 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.engine.ports import Clock
-from bot.errors import EnsembleError
+from bot.errors import EnsembleError, StoreError
 from bot.shards.leases import DEFAULT_TTL, IdentifyGate, ShardKeeper, ShardLeases, Sleep, process_holder
 from bot.shards.plan import ShardPlan
-from bot.store.database import Database, open_database
+from bot.store.database import Database, open_database, redacted
 from bot.store.migrate import migrate_database
 
 
@@ -61,7 +61,16 @@ async def shard_runtime(
     """Open the shared database, take the plan's leases and keep them until the block ends."""
     db = await open_database(target)
     try:
-        await migrate_database(db)
+        try:
+            await migrate_database(db)
+        except EnsembleError:
+            raise
+        except Exception as exc:  # asyncpg's or sqlite3's own error: one sentence instead of a traceback
+            raise StoreError(
+                f"Cannot prepare the shared database {redacted(target)} for shard leases ({type(exc).__name__}: {exc}): "
+                "check that DATABASE_URL's user may create tables there.",
+                detail=repr(exc),
+            ) from exc
         who = holder or process_holder()
         keeper = ShardKeeper(ShardLeases(db, holder=who, clock=clock, ttl=ttl), plan, sleep=sleep)
         runtime = ShardRuntime(plan, db, keeper, IdentifyGate(db, holder=who, clock=clock, sleep=sleep))

@@ -155,3 +155,18 @@ async def test_identify_is_spaced_across_processes(two: tuple[Database, Database
     for shard in range(4):
         await gates[shard % 2].wait_turn(shard, 2)
     assert time.clock.now().timestamp() - start == 5.0  # buckets 0 and 1 go at once, then each again 5 s later
+
+
+async def test_ownership_ends_at_the_expiry_when_heartbeats_cannot_renew(two: tuple[Database, Database]):
+    """No heartbeat got through (the database was unreachable): at the lease's expiry the process stops
+    acting for the shard by its own clock, before anyone else may take it over; a later renewal restores it."""
+    time = SleepingClock()
+    keeper = ShardKeeper(ShardLeases(two[0], holder="a", clock=time.clock, ttl=30), ShardPlan(1, (0,)), sleep=time.sleep)
+    await keeper.acquire_all()
+    guild = 7 << 22
+    time.clock.advance(29.9)
+    assert keeper.owns_guild(guild)
+    time.clock.advance(0.1)
+    assert not keeper.owns_guild(guild)
+    assert await keeper.heartbeat() == []  # nobody took it meanwhile: same token, renewed
+    assert keeper.owns_guild(guild)
