@@ -145,11 +145,14 @@ class ShardKeeper:
         *,
         sleep: Sleep = asyncio.sleep,
         on_lost: Callable[[int], None] | None = None,
+        poll: float = 2.0,
     ) -> None:
         self.leases = leases
         self.plan = plan
         self.sleep = sleep
         self.on_lost = on_lost
+        # A waiting process looks again this often: it notices a clean stop's release within ``poll`` seconds.
+        self.poll = poll
         self.held: dict[int, Lease] = {}
 
     def owns_guild(self, guild_id: int | str) -> bool:
@@ -171,7 +174,7 @@ class ShardKeeper:
                     raise ConfigError(decision.reason)
                 else:
                     log.info("shard.waiting", shard=shard_id, held_by=decision.holder, retry_in=round(decision.retry_in, 1))
-                    await self.sleep(min(max(decision.retry_in, 0.05), self.leases.ttl / 3))
+                    await self.sleep(min(max(decision.retry_in, 0.05), self.poll))
 
     async def heartbeat(self) -> list[int]:
         """Renew the leases that are due; return the shards whose lease was lost (and stop owning them)."""

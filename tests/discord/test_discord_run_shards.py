@@ -59,10 +59,10 @@ async def test_sharded_processes_share_postgres_and_a_duplicate_waits(env, disco
     processes: list[asyncio.subprocess.Process] = []
     try:
         first = await start("0")
-        processes.append(first)
-        await discord_server.wait_until(lambda: identified([0, 2]) == 1, timeout=30, what="shard 0's IDENTIFY")
-        processes.append(await start("1"))
-        await discord_server.wait_until(lambda: identified([1, 2]) == 1, timeout=30, what="shard 1's IDENTIFY")
+        processes += [first, await start("1")]
+        await discord_server.wait_until(
+            lambda: identified([0, 2]) == 1 and identified([1, 2]) == 1, timeout=40, what="both shards' IDENTIFY"
+        )
         await discord_server.wait_until(lambda: discord_server.ready_count >= 2, timeout=20, what="both READY")
         db = await open_database(pg_url)
         try:
