@@ -20,6 +20,9 @@ from bot.store.migrate import (
     migrate_database,
 )
 
+# Tables whose engine-specific form differs on purpose; checked for what they must share.
+FULL_TEXT = {"memory_text"}
+
 
 def test_both_dialects_have_the_same_numbered_migrations():
     """Every SQLite migration has a PostgreSQL twin with the same number and name, and no more."""
@@ -120,7 +123,11 @@ async def test_sqlite_and_postgres_schemas_are_the_same(tmp_path: Path, pg_url: 
         await sqlite.close()
         await postgres.close()
     assert sorted(pg) == sorted(lite)
-    for name in lite:
+    # Full-text search differs by design (FTS5 virtual table vs a table with a tsvector and GIN indexes):
+    # both index a text body, and rows leave it when their line or note is deleted (triggers, compared above).
+    for name in FULL_TEXT:
+        assert "body" in {c.name for c in lite[name].columns} and "body" in {c.name for c in pg[name].columns}
+    for name in sorted(set(lite) - FULL_TEXT):
         assert pg[name].columns == lite[name].columns, name
         assert pg[name] == lite[name], name
     # The comparison sees what it should: a sample of each kind of thing is there on both sides.

@@ -1,5 +1,4 @@
--- Ensemble schema 8: several bot processes share one database, each running some gateway shards.
--- (Numbered 0008 on the scale branch; renumber after the memory index's 0008 when both are merged.)
+-- Ensemble schema 9: several bot processes share one database, each running some gateway shards.
 
 -- Who runs each shard: the holder keeps pushing expires_at forward (its heartbeat); token grows whenever
 -- the shard changes hands, and writes made for a shard check it, so a process that lost its lease (paused,
