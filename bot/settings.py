@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.shards.plan import ShardPlan
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
     llm_max_total_seconds: float = Field(90.0, gt=0, validation_alias="LLM_MAX_TOTAL_SECONDS")
 
     database_path: Path = Field(Path("data/ensemble.db"), validation_alias="DATABASE_PATH")
+    # PostgreSQL shared by several processes; for now it holds the shard leases and IDENTIFY slots
+    # (the story store moves there next). Unset: everything stays in the SQLite file at DATABASE_PATH.
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    # Sharded processes (bot.shards): unset means one process, all servers, discord.py's plain client.
+    shard_count: int | None = Field(None, validation_alias="SHARD_COUNT")
+    shard_ids: str | None = Field(None, validation_alias="SHARD_IDS")
     # None: ./characters and ./worlds when they exist; the shipped content loads in any case.
     characters_dir: Path | None = Field(None, validation_alias="CHARACTERS_DIR")
     worlds_dir: Path | None = Field(None, validation_alias="WORLDS_DIR")
@@ -109,7 +118,33 @@ class Settings(BaseSettings):
         for secret in (self.llm_api_key, self.discord_token, self.sim_api_key, self.judge_api_key, self.embeddings_api_key):
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
+        if self.database_url is not None:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.database_url.get_secret_value()).password
+            if password:
+                values.append(password)
         return values
+
+    def database_target(self) -> str:
+        """Where the shared database is: the ``DATABASE_URL`` (PostgreSQL), else the SQLite file's path."""
+        if self.database_url is None or not self.database_url.get_secret_value().strip():
+            return str(self.database_path)
+        from bot.store.database import is_postgres_url
+
+        url = self.database_url.get_secret_value().strip()
+        if not is_postgres_url(url):
+            raise ConfigError(
+                "DATABASE_URL must be a postgresql://user:password@host:5432/database URL; "
+                "leave it unset to use the SQLite file at DATABASE_PATH."
+            )
+        return url
+
+    def shard_plan(self) -> ShardPlan | None:
+        """The shards this process runs (``SHARD_COUNT``, ``SHARD_IDS``), ``None`` for one unsharded process."""
+        from bot.shards.plan import ShardPlan
+
+        return ShardPlan.from_settings(self.shard_count, self.shard_ids)
 
     def content_folders(self) -> tuple[list[Path], list[Path]]:
         """(character folders, world folders) in load order: the shipped ones, then the operator's.

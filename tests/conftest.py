@@ -1,4 +1,8 @@
-"""Shared fixtures: a real SQLite file per test, a fake clock, and the repository root."""
+"""Shared fixtures: a real SQLite file per test, a fake clock, and the repository root.
+
+The PostgreSQL fixtures (a throwaway cluster per session, a database per test) are in
+``tests/postgres_cluster.py``, loaded as a plugin.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from bot.engine.ports import FakeClock
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+
+pytest_plugins = ("postgres_cluster",)
 
 
 @pytest.fixture

@@ -52,6 +52,12 @@ def run(args: argparse.Namespace | None = None) -> int:
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
         return EXIT_USAGE
+    try:
+        settings.shard_plan()
+        settings.database_target()
+    except EnsembleError as exc:
+        print(exc.user_message, file=sys.stderr)
+        return EXIT_USAGE
     setup_logging(settings)
     try:
         asyncio.run(serve(settings))
@@ -107,15 +113,44 @@ def discord_endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
 
 
 async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_options: object) -> None:
-    """Open the app, start the bot, and run until it is closed; SIGTERM closes it cleanly."""
-    from bot.discord_adapter.client import EnsembleBot
+    """Open the app, start the bot, and run until it is closed; SIGTERM closes it cleanly.
+
+    With ``SHARD_COUNT`` set the bot is discord.py's ``AutoShardedClient`` for ``SHARD_IDS``, started only
+    once this process holds every one of those shards' leases (``bot.shards``); losing one closes the bot
+    and ends with a ``ShardLost`` sentence.
+    """
+    from bot.discord_adapter.client import EnsembleBot, ShardedEnsembleBot
+    from bot.shards.runtime import ShardRuntime, shard_runtime
 
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
+    plan = settings.shard_plan()
+    shards: ShardRuntime | None = None
     with discord_endpoints(settings.discord_api_base, settings.discord_gateway_url):
-        async with open_app(settings, model=model) as app:
-            bot = EnsembleBot(app, dev_guild_id=settings.discord_dev_guild, **bot_options)
+        async with open_app(settings, model=model) as app, contextlib.AsyncExitStack() as stack:
             loop = asyncio.get_running_loop()
+            if plan is not None:
+                shards = await stack.enter_async_context(
+                    shard_runtime(settings.database_target(), plan, clock=app.engine.clock)
+                )
+                log.info("discord.sharded", shard_count=plan.shard_count, shard_ids=list(plan.shard_ids))
+                bot: EnsembleBot = ShardedEnsembleBot(
+                    app,
+                    dev_guild_id=settings.discord_dev_guild,
+                    sharding=shards,
+                    shard_count=plan.shard_count,
+                    shard_ids=list(plan.shard_ids),
+                    **bot_options,
+                )
+                runtime = shards
+
+                def lost(shard_id: int) -> None:
+                    runtime.lost.append(shard_id)
+                    loop.create_task(bot.close())
+
+                shards.keeper.on_lost = lost
+            else:
+                bot = EnsembleBot(app, dev_guild_id=settings.discord_dev_guild, **bot_options)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 # Not on Windows or off the main thread; Ctrl+C still works there.
                 loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
@@ -143,3 +178,5 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
                 closer = getattr(app.model, "aclose", None) if model is None else None
                 if closer is not None:
                     await closer()
+    if shards is not None and (error := shards.lost_error()) is not None:
+        raise error
