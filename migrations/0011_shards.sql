@@ -1,4 +1,4 @@
--- Ensemble schema 9: several bot processes share one database, each running some gateway shards.
+-- Ensemble schema 11: several bot processes share one database, each running some gateway shards.
 
 -- Who runs each shard: the holder keeps pushing expires_at forward (its heartbeat); token grows whenever
 -- the shard changes hands, and writes made for a shard check it, so a process that lost its lease (paused,

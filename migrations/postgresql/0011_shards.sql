@@ -1,4 +1,4 @@
--- PostgreSQL twin of migrations/0008_shards.sql: shard leases with fencing tokens, IDENTIFY buckets.
+-- PostgreSQL twin of migrations/0011_shards.sql: shard leases with fencing tokens, IDENTIFY buckets.
 
 CREATE TABLE shard_leases (
     shard_id      INTEGER NOT NULL PRIMARY KEY,
