@@ -38,6 +38,7 @@ from bot.store.records import (
     SwipeRow,
     TurnCommit,
 )
+from bot.store.sqlite_db import SqliteDatabase, SqliteTransaction
 
 # Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
 KEEP_SCHEDULES = 64
@@ -155,7 +156,7 @@ class Store:
         self._conn = conn
         self._clock = clock
         self._write_lock = asyncio.Lock()
-        self.memory = MemoryIndex(conn)
+        self.memory = MemoryIndex(SqliteDatabase.over(conn))
 
     @classmethod
     async def open(
@@ -426,7 +427,7 @@ class Store:
         )
         message_id = int(cursor.lastrowid or 0)
         await self.memory.add_line(
-            conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
+            SqliteTransaction(conn), scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
             hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
         )
         await self._insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
@@ -830,7 +831,7 @@ class Store:
     async def _reindex(self, conn: aiosqlite.Connection, scene_id: int, message_id: int) -> None:
         row = await self._fetchone("SELECT speaker, text FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id))
         if row is not None:
-            await self.memory.replace_text(conn, message_id, row[0], row[1])
+            await self.memory.replace_text(SqliteTransaction(conn), message_id, row[0], row[1])
 
     # -- events and usage ------------------------------------------------------------------------
 
@@ -993,12 +994,12 @@ class Store:
     async def add_notes(self, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str]) -> list[int]:
         """Model-written facts one character knows (deduplicated); the ids of those that were new."""
         async with self.transaction() as conn:
-            return await self.memory.add_notes(conn, scene_id, character_id, upto_message, texts, self._now())
+            return await self.memory.add_notes(SqliteTransaction(conn), scene_id, character_id, upto_message, texts, self._now())
 
     async def store_vectors(self, model: str, vectors: list[tuple[int, Any]]) -> None:
         """Embeddings of lines or notes (item ids as in ``bot.store.memory_index``)."""
         async with self.transaction() as conn:
-            await self.memory.store_vectors(conn, model, vectors)
+            await self.memory.store_vectors(SqliteTransaction(conn), model, vectors)
 
     async def index_backlog(self, batch: int = 500) -> int:
         """Index lines written before the memory index existed (a database from an older version)."""
@@ -1007,7 +1008,7 @@ class Store:
             async with self.transaction() as conn:
                 for message_id, scene_id, kind, speaker, text, character_id, heard_by in rows:
                     hearers = [*json.loads(heard_by), *([character_id] if character_id else [])]
-                    await self.memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
+                    await self.memory.add_line(SqliteTransaction(conn), scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
             done += len(rows)
         return done
 
@@ -1050,7 +1051,7 @@ class Store:
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
             last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
             await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
-            await self.memory.forget_notes_after(conn, scene.id, int(last[0]))
+            await self.memory.forget_notes_after(SqliteTransaction(conn), scene.id, int(last[0]))
             scene_rows = await self._fetchall(
                 "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
                 " WHERE scene_id = ? AND kind IN ('move', 'summon', 'dismiss') ORDER BY id",
