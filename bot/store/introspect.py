@@ -18,6 +18,9 @@ from bot.store.database import Database
 
 # The runner's own bookkeeping (PostgreSQL keeps the version in a table, SQLite in a pragma).
 IGNORED_TABLES = frozenset({"ensemble_schema"})
+# Tables whose engine-specific form differs on purpose: full-text search is an FTS5 virtual table on SQLite
+# and a table with a tsvector column and a GIN index on PostgreSQL. Both index a text ``body`` by ``rowid``.
+FULL_TEXT_TABLES = frozenset({"memory_text"})
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,29 @@ def normalize_expression(text: str | None) -> str | None:
     cleaned = _CAST.sub("", text)
     cleaned = re.sub(r"[()\s]+", " ", cleaned).strip().lower()
     return cleaned or None
+
+
+def shape_differences(sqlite: dict[str, TableShape], postgres: dict[str, TableShape]) -> list[str]:
+    """What differs between a SQLite and a PostgreSQL schema, one sentence each (nothing: the same schema).
+
+    Full-text tables are only required to exist on both sides with a ``body`` column.
+    """
+    problems = [f"table {name} is only in the SQLite database" for name in sorted(set(sqlite) - set(postgres))]
+    problems += [f"table {name} is only in the PostgreSQL database" for name in sorted(set(postgres) - set(sqlite))]
+    for name in sorted(set(sqlite) & set(postgres)):
+        lite, pg = sqlite[name], postgres[name]
+        if name in FULL_TEXT_TABLES:
+            if "body" not in {c.name for c in lite.columns} or "body" not in {c.name for c in pg.columns}:
+                problems.append(f"full-text table {name} has no body column on both sides")
+            continue
+        if lite.columns != pg.columns:
+            problems.append(f"table {name} has other columns: {lite.columns} in SQLite, {pg.columns} in PostgreSQL")
+        for part in ("primary_key", "foreign_keys", "unique", "indexes", "triggers"):
+            if getattr(lite, part) != getattr(pg, part):
+                problems.append(
+                    f"table {name} has other {part.replace('_', ' ')}: {getattr(lite, part)} in SQLite, {getattr(pg, part)} in PostgreSQL"
+                )
+    return problems
 
 
 async def schema_shape(db: Database) -> dict[str, TableShape]:

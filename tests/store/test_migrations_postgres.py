@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import StoreError
 from bot.store.database import open_database
-from bot.store.introspect import schema_shape
+from bot.store.introspect import FULL_TEXT_TABLES, schema_shape, shape_differences
 from bot.store.migrate import (
     DEFAULT_MIGRATIONS_DIR,
     POSTGRES_MIGRATIONS_DIR,
@@ -19,9 +19,6 @@ from bot.store.migrate import (
     discover,
     migrate_database,
 )
-
-# Tables whose engine-specific form differs on purpose; checked for what they must share.
-FULL_TEXT = {"memory_text"}
 
 
 def test_both_dialects_have_the_same_numbered_migrations():
@@ -125,11 +122,12 @@ async def test_sqlite_and_postgres_schemas_are_the_same(tmp_path: Path, pg_url: 
     assert sorted(pg) == sorted(lite)
     # Full-text search differs by design (FTS5 virtual table vs a table with a tsvector and GIN indexes):
     # both index a text body, and rows leave it when their line or note is deleted (triggers, compared above).
-    for name in FULL_TEXT:
+    for name in FULL_TEXT_TABLES:
         assert "body" in {c.name for c in lite[name].columns} and "body" in {c.name for c in pg[name].columns}
-    for name in sorted(set(lite) - FULL_TEXT):
+    for name in sorted(set(lite) - FULL_TEXT_TABLES):
         assert pg[name].columns == lite[name].columns, name
         assert pg[name] == lite[name], name
+    assert shape_differences(lite, pg) == []
     # The comparison sees what it should: a sample of each kind of thing is there on both sides.
     assert ("reply_to_id",) in {fk.columns for fk in lite["messages"].foreign_keys}
     assert any(i.name == "outbox_pending" and i.where == "status = 'pending'" for i in pg["outbox"].indexes)
