@@ -134,6 +134,8 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
                     shard_runtime(settings.database_target(), plan, clock=app.engine.clock)
                 )
                 log.info("discord.sharded", shard_count=plan.shard_count, shard_ids=list(plan.shard_ids))
+                # Every turn's commit checks the lease of its server's shard (bot.store.fencing).
+                app.store.fence = shards.fence_for(str(settings.database_path))
                 bot: EnsembleBot = ShardedEnsembleBot(
                     app,
                     dev_guild_id=settings.discord_dev_guild,

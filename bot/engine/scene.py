@@ -64,6 +64,7 @@ from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
 from bot.quality.preferences import prompt_json
 from bot.store import Store
+from bot.store.fencing import Fenced
 from bot.store.records import (
     FactRecord,
     MessageRow,
@@ -368,6 +369,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                         reaction = await self._reaction_turn(await self.require_scene(key), last, step, generation)
                     except (StaleWorld, NotFound):
                         break  # the story was reset meanwhile: the chain ends with the old scene
+                    except Fenced:
+                        break  # another process owns the server now: its chain is not ours to go on with
                     if reaction is None:
                         break
                     self.metrics.turns.labels("reaction").inc()
@@ -408,6 +411,11 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         except StaleWorld as exc:
             bound.info("turn.stale")
             return TurnOutcome((Notice(exc.user_message, code="stale"),), start.turn_id, start.turn_seq)
+        except Fenced:
+            # Another process owns this server now: nothing of the turn was written, and nothing is said
+            # here (its line is stored; the turn stays open, as after a stop).
+            bound.warning("turn.fenced")
+            return TurnOutcome((), start.turn_id, start.turn_seq)
         except Exception as exc:  # the line is stored; record the failure and say so briefly
             code = error_code(exc)
             bound.exception("turn.failed", code=code)

@@ -14,7 +14,8 @@ import asyncio
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 
@@ -34,6 +35,7 @@ from bot.shards.plan import (
     shard_of,
 )
 from bot.store.database import Database
+from bot.store.fencing import FenceCheck, Fenced
 
 log = structlog.get_logger("shards")
 
@@ -207,6 +209,56 @@ class ShardKeeper:
         for lease in list(self.held.values()):
             await self.leases.release(lease)
         self.held.clear()
+
+
+class ShardFence:
+    """The store's ``WriteFence`` for a sharded process: a turn commits only under a lease still held.
+
+    ``same_database``: the leases live in the store's own database (the SQLite file without
+    ``DATABASE_URL``): the check runs inside the store's write transaction, where a takeover cannot commit
+    before it does (SQLite's write lock, or the lease row locked ``FOR SHARE`` on PostgreSQL). Otherwise
+    (leases in PostgreSQL, the story in SQLite) the lease row is locked ``FOR SHARE`` in a transaction of
+    the lease database that stays open until the store's transaction has committed: a takeover's UPDATE of
+    the row waits for that commit, so it never lands between the check and the write.
+    """
+
+    def __init__(self, keeper: ShardKeeper, *, same_database: bool) -> None:
+        self.keeper = keeper
+        self.same_database = same_database
+
+    def _lease(self, guild_id: str) -> Lease:
+        shard = shard_of(guild_id, self.keeper.plan.shard_count)
+        lease = self.keeper.held.get(shard)
+        if lease is None or not self.keeper.owns_guild(guild_id):
+            raise self._fenced(guild_id, shard)
+        return lease
+
+    def _fenced(self, guild_id: str, shard: int) -> Fenced:
+        log.warning("shard.fenced", shard=shard, guild=guild_id, holder=self.keeper.leases.holder)
+        return Fenced(
+            f"This process no longer holds the lease of shard {shard} (server {guild_id}): "
+            "the write was refused so that the server's new process alone writes its story."
+        )
+
+    @asynccontextmanager
+    async def hold(self, guild_id: str) -> AsyncIterator[FenceCheck]:
+        lease = self._lease(guild_id)
+        leases = self.keeper.leases
+
+        async def check_in(tx: Database) -> None:
+            if not await leases.still_held(tx, lease):
+                raise self._fenced(guild_id, lease.shard_id)
+
+        if self.same_database:
+            yield check_in
+            return
+        async with leases.db.transaction() as lease_tx:
+            await check_in(lease_tx)
+
+            async def checked(tx: Database) -> None:
+                return None  # held above: the lease row stays locked until this block ends
+
+            yield checked
 
 
 class IdentifyGate:

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from bot.engine.ports import Clock
 from bot.errors import EnsembleError, StoreError
-from bot.shards.leases import DEFAULT_TTL, IdentifyGate, ShardKeeper, ShardLeases, Sleep, process_holder
+from bot.shards.leases import (
+    DEFAULT_TTL,
+    IdentifyGate,
+    ShardFence,
+    ShardKeeper,
+    ShardLeases,
+    Sleep,
+    process_holder,
+)
 from bot.shards.plan import ShardPlan
 from bot.store.database import Database, open_database, redacted
 from bot.store.migrate import migrate_database
@@ -33,10 +41,15 @@ class ShardRuntime:
     db: Database
     keeper: ShardKeeper
     identify: IdentifyGate
+    target: str = ""
     lost: list[int] = field(default_factory=list)
 
     def owns_guild(self, guild_id: int | str) -> bool:
         return self.keeper.owns_guild(guild_id)
+
+    def fence_for(self, store_target: str) -> ShardFence:
+        """The write fence for a store at ``store_target`` (the same database as the leases, or not)."""
+        return ShardFence(self.keeper, same_database=store_target == self.target)
 
     def lost_error(self) -> ShardLost | None:
         if not self.lost:
@@ -73,7 +86,7 @@ async def shard_runtime(
             ) from exc
         who = holder or process_holder()
         keeper = ShardKeeper(ShardLeases(db, holder=who, clock=clock, ttl=ttl), plan, sleep=sleep)
-        runtime = ShardRuntime(plan, db, keeper, IdentifyGate(db, holder=who, clock=clock, sleep=sleep))
+        runtime = ShardRuntime(plan, db, keeper, IdentifyGate(db, holder=who, clock=clock, sleep=sleep), target=target)
         keeper.on_lost = runtime.lost.append
         await keeper.acquire_all()
         beating = asyncio.create_task(keeper.run(), name="shard-heartbeat")

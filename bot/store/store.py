@@ -8,6 +8,9 @@ Contracts worth knowing:
 - ``commit_turn`` writes everything a turn produced in one transaction: a crash leaves either the
   whole turn or none of it.
 - Every query that reaches scene data goes through a scene id obtained with the caller's guild id.
+- With a ``fence`` (sharded processes), the transactions that commit a turn or a world's changes check
+  inside themselves that this process still owns the server (``bot.store.fencing``); if not, they
+  raise ``Fenced`` and write nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import aiosqlite
 
 from bot.engine.ports import Clock, SystemClock
+from bot.store.fencing import WriteFence
 from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
@@ -157,6 +161,8 @@ class Store:
         self._clock = clock
         self._write_lock = asyncio.Lock()
         self.memory = MemoryIndex(SqliteDatabase.over(conn))
+        # Sharded processes: the lease check of every turn's commit (None: one process owns everything).
+        self.fence: WriteFence | None = None
 
     @classmethod
     async def open(
@@ -215,6 +221,18 @@ class Store:
                 await self._conn.rollback()
                 raise
             await self._conn.commit()
+
+    @asynccontextmanager
+    async def _fenced_transaction(self, guild_id: str) -> AsyncIterator[aiosqlite.Connection]:
+        """``transaction()``, and with a fence, only while this process still owns ``guild_id``'s shard:
+        checked inside the transaction, held until it has committed."""
+        if self.fence is None:
+            async with self.transaction() as conn:
+                yield conn
+            return
+        async with self.fence.hold(guild_id) as check, self.transaction() as conn:
+            await check(SqliteTransaction(conn))
+            yield conn
 
     async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
         async with self._conn.execute(sql, tuple(params)) as cursor:
@@ -462,7 +480,7 @@ class Store:
 
     async def commit_turn(self, scene: SceneRow, turn_id: int, commit: TurnCommit) -> list[int]:
         """Write everything a turn produced in one transaction; return the new message ids in order."""
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(scene.guild_id) as conn:
             return await self._write_commit(conn, scene, turn_id, commit)
 
     async def _write_commit(
@@ -623,7 +641,7 @@ class Store:
 
     async def record_turn(self, scene: SceneRow, commit: TurnCommit) -> tuple[int, list[int]]:
         """A turn with no inbound line (a command's narration): created and written in one transaction."""
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(scene.guild_id) as conn:
             row = await self._fetchone(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,)
             )
@@ -639,7 +657,7 @@ class Store:
         """Many turns with no inbound line in one transaction (a transcript imported, a benchmark's history):
         each written exactly as ``record_turn`` writes one. Returns how many."""
         count = 0
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(scene.guild_id) as conn:
             for commit in commits:
                 row = await self._fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,))
                 cursor = await conn.execute(
@@ -855,7 +873,7 @@ class Store:
         settle: Settler | None = None,
     ) -> list[NewEvent]:
         """Off-screen events and the NPC states they lead to, in one transaction; returns the events stored."""
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(guild_id) as conn:
             return await self._write_world_changes(conn, guild_id, world_id, None, None, events, states, settle, self._now())
 
     async def active_worlds(self, since: str) -> list[tuple[str, str]]:
