@@ -19,7 +19,7 @@ import structlog
 import yarl
 
 from bot.app import open_app, setup_logging
-from bot.engine.ports import ChatModel
+from bot.engine.ports import ChatModel, SystemClock
 from bot.errors import ConfigError, EnsembleError
 from bot.failures import network_problem
 from bot.settings import Settings, load_settings
@@ -126,16 +126,25 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
     token = settings.discord_token.get_secret_value().strip()
     plan = settings.shard_plan()
     shards: ShardRuntime | None = None
+    clock = SystemClock()
     with discord_endpoints(settings.discord_api_base, settings.discord_gateway_url):
-        async with open_app(settings, model=model) as app, contextlib.AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             loop = asyncio.get_running_loop()
             if plan is not None:
-                shards = await stack.enter_async_context(
-                    shard_runtime(settings.database_target(), plan, clock=app.engine.clock)
-                )
+                # The leases first: a process that must wait for a shard touches no scene meanwhile, and
+                # start-up recovery then marks only its own servers' open turns interrupted.
+                shards = await stack.enter_async_context(shard_runtime(settings.database_target(), plan, clock=clock))
                 log.info("discord.sharded", shard_count=plan.shard_count, shard_ids=list(plan.shard_ids))
-                # Every turn's commit checks the lease of its server's shard (bot.store.fencing).
-                app.store.fence = shards.fence_for(str(settings.database_path))
+            app = await stack.enter_async_context(
+                open_app(
+                    settings, model=model, clock=clock,
+                    owns_guild=shards.owns_guild if shards is not None else None,
+                    # Every turn's commit checks the lease of its server's shard (bot.store.fencing).
+                    fence=shards.fence_for(str(settings.database_path)) if shards is not None else None,
+                )
+            )
+            if shards is not None:
+                assert plan is not None
                 bot: EnsembleBot = ShardedEnsembleBot(
                     app,
                     dev_guild_id=settings.discord_dev_guild,

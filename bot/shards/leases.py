@@ -160,7 +160,11 @@ class ShardKeeper:
     def owns_guild(self, guild_id: int | str) -> bool:
         """A held lease that has not run out by our own clock: when heartbeats cannot reach the database,
         the process stops acting for the shard at the expiry, when another process may take it over."""
-        lease = self.held.get(shard_of(guild_id, self.plan.shard_count))
+        try:
+            shard = shard_of(guild_id, self.plan.shard_count)
+        except ValueError:
+            return False  # not a Discord server id (a terminal scene's 'local'): no shard of ours
+        lease = self.held.get(shard)
         return lease is not None and self.leases.now() < lease.expires_at
 
     async def acquire_all(self) -> None:
@@ -227,17 +231,18 @@ class ShardFence:
         self.same_database = same_database
 
     def _lease(self, guild_id: str) -> Lease:
-        shard = shard_of(guild_id, self.keeper.plan.shard_count)
-        lease = self.keeper.held.get(shard)
-        if lease is None or not self.keeper.owns_guild(guild_id):
-            raise self._fenced(guild_id, shard)
-        return lease
+        if not self.keeper.owns_guild(guild_id):
+            raise self._fenced(guild_id)
+        return self.keeper.held[shard_of(guild_id, self.keeper.plan.shard_count)]
 
-    def _fenced(self, guild_id: str, shard: int) -> Fenced:
+    def _fenced(self, guild_id: str, shard: int | None = None) -> Fenced:
+        if shard is None and guild_id.isdigit():
+            shard = shard_of(guild_id, self.keeper.plan.shard_count)
         log.warning("shard.fenced", shard=shard, guild=guild_id, holder=self.keeper.leases.holder)
+        which = f"shard {shard}" if shard is not None else "any shard"
         return Fenced(
-            f"This process no longer holds the lease of shard {shard} (server {guild_id}): "
-            "the write was refused so that the server's new process alone writes its story."
+            f"This process does not hold the lease of {which} (server {guild_id}): "
+            "the write was refused so that only the process that owns the server writes its story."
         )
 
     @asynccontextmanager

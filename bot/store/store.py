@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -670,11 +670,30 @@ class Store:
 
     async def interrupt_all_open_turns(self) -> int:
         """At start-up: every turn still open was cut off by a stop; keep its line, mark it interrupted."""
+        return await self.interrupt_open_turns(None)
+
+    async def interrupt_open_turns(self, owns_guild: Callable[[str], bool] | None) -> int:
+        """``interrupt_all_open_turns`` for the servers ``owns_guild`` accepts (all of them for ``None``).
+
+        A sharded process starting next to others marks only its own servers' open turns: another
+        process's open turn is a turn it is playing right now. Open turns are few (one per scene at most,
+        reached through the partial index on open turns), so they are read and filtered here.
+        """
         async with self.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE status = 'open'", (self._now(),)
+            if owns_guild is None:
+                cursor = await conn.execute(
+                    "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE status = 'open'", (self._now(),)
+                )
+                return cursor.rowcount
+            rows = await self._fetchall(
+                "SELECT t.id, s.guild_id FROM turns t JOIN scenes s ON s.id = t.scene_id WHERE t.status = 'open'"
             )
-            return cursor.rowcount
+            ours = [int(r[0]) for r in rows if owns_guild(r[1])]
+            for turn_id in ours:
+                await conn.execute(
+                    "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE id = ? AND status = 'open'", (self._now(), turn_id)
+                )
+            return len(ours)
 
     async def turn_status(self, turn_id: int) -> str | None:
         row = await self._fetchone("SELECT status FROM turns WHERE id = ?", (turn_id,))

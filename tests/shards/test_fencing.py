@@ -145,3 +145,24 @@ async def test_the_engine_says_nothing_for_a_fenced_turn(layout: Layout):
     texts = [m.text for m in await store.transcript(scene.id)]
     assert "Ada, and the door?" in texts and "A reply nobody may see." not in texts
     assert await store.turn_status(fenced.turn_id) == "open"
+
+
+async def test_start_up_recovery_marks_only_the_open_turns_of_owned_servers(tmp_path: Path):
+    """A process starting beside others interrupts the open turns of its own shards' servers only: an
+    open turn of another shard's server is being played by that shard's process right now."""
+    clock = FakeClock()
+    store = await Store.open(tmp_path / "story.db", clock=clock)
+    db = await open_database(tmp_path / "story.db")
+    try:
+        keeper = ShardKeeper(ShardLeases(db, holder="a", clock=clock, ttl=30), ShardPlan(2, (0,)), sleep=no_wait)
+        await keeper.acquire_all()
+        turns = {}
+        for guild in (str(2 << 22), str(3 << 22), "local"):  # shard 0, shard 1, a terminal scene
+            scene = await store.create_scene(guild, "c", "manor", "hall")
+            turns[guild] = (await store.begin_turn(scene.id, NewMessage(kind="user", speaker="Ann", text="Hello?"))).turn_id
+        assert await store.interrupt_open_turns(keeper.owns_guild) == 1
+        assert [await store.turn_status(turns[g]) for g in (str(2 << 22), str(3 << 22), "local")] == ["interrupted", "open", "open"]
+        assert await store.interrupt_open_turns(None) == 2
+    finally:
+        await db.close()
+        await store.close()
