@@ -87,9 +87,10 @@ def load_library(settings: Settings) -> Library:
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
-    """Open and migrate the database; a folder or file that cannot be used is one ``StoreError`` sentence."""
+    """Open and migrate the database (``DATABASE_URL``'s PostgreSQL, else the SQLite file at
+    ``DATABASE_PATH``); a folder, file or server that cannot be used is one ``StoreError`` sentence."""
     try:
-        return await Store.open(settings.database_path, clock=clock)
+        return await Store.open(settings.database_target(), clock=clock)
     except (OSError, sqlite3.Error) as exc:
         raise _unusable(settings, exc) from exc
 

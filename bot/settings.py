@@ -51,8 +51,8 @@ class Settings(BaseSettings):
     llm_max_total_seconds: float = Field(90.0, gt=0, validation_alias="LLM_MAX_TOTAL_SECONDS")
 
     database_path: Path = Field(Path("data/ensemble.db"), validation_alias="DATABASE_PATH")
-    # PostgreSQL shared by several processes; for now it holds the shard leases and IDENTIFY slots
-    # (the story store moves there next). Unset: everything stays in the SQLite file at DATABASE_PATH.
+    # PostgreSQL shared by several processes: the story store, the shard leases and IDENTIFY slots.
+    # Unset: everything stays in the SQLite file at DATABASE_PATH.
     database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
     # Sharded processes (bot.shards): unset means one process, all servers, discord.py's plain client.
     shard_count: int | None = Field(None, validation_alias="SHARD_COUNT")

@@ -140,7 +140,7 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
                     settings, model=model, clock=clock,
                     owns_guild=shards.owns_guild if shards is not None else None,
                     # Every turn's commit checks the lease of its server's shard (bot.store.fencing).
-                    fence=shards.fence_for(str(settings.database_path)) if shards is not None else None,
+                    fence=shards.fence_for(settings.database_target()) if shards is not None else None,
                 )
             )
             if shards is not None:

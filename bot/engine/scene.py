@@ -21,7 +21,8 @@ import asyncio
 import dataclasses
 import hashlib
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -170,6 +171,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self.model_name = model_name
         self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
+        self._arrivals: dict[SceneKey, asyncio.Lock] = {}
         self.gate = WorldGate()
         # Lines of a channel announced by a front end (queued there) and lines inside ``handle`` waiting
         # for the scene's lock: a chain goes on only while both are zero.
@@ -211,6 +213,20 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
     def lock(self, scene_id: int) -> asyncio.Lock:
         """The lock that keeps one scene's turns in order."""
         return self._locks.setdefault(scene_id, asyncio.Lock())
+
+    @asynccontextmanager
+    async def _scene_lock_in_arrival_order(self, key: SceneKey) -> AsyncIterator[None]:
+        """The scene's lock, taken in the order its lines arrived: the scene is looked up under a
+        per-channel lock taken before the first await, so a lookup that returns sooner (PostgreSQL's pool
+        answers on several connections, in any order) cannot let a later line overtake an earlier one."""
+        async with self._arrivals.setdefault(key, asyncio.Lock()):
+            scene = await self.require_scene(key)
+            lock = self.lock(scene.id)
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def interrupt(self, key: SceneKey) -> None:
         """A new user line is on its way (queued by a front end): a running chain of NPC reactions stops
@@ -334,8 +350,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         waiting = True
         try:
-            scene = await self.require_scene(key)
-            async with self.lock(scene.id):
+            async with self._scene_lock_in_arrival_order(key):
                 self._waiting[key] -= 1
                 waiting = False
                 # Noted before the scene is read: a reset after this point makes every commit refused.

@@ -41,8 +41,7 @@ class OutboxStore:
         self.store = store
 
     async def _fetchall(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        async with self.store.connection.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self.store.fetch_all(sql, params)
 
     async def pending(self, guild_id: str, channel_id: str, limit: int = 20) -> list[OutboxLine]:
         """The channel's lines not yet posted, oldest first."""
@@ -84,10 +83,10 @@ class OutboxStore:
     async def mark_failed(self, line_id: int, error: str) -> None:
         """Given up: nobody saw the line, so nobody remembers it (call inside the world's gate)."""
         async with self.store.transaction() as conn:
-            rows = await self._fetchall("SELECT message_id FROM outbox WHERE id = ?", (line_id,))
-            if not rows:
+            found = await conn.fetch_value("SELECT message_id FROM outbox WHERE id = ?", (line_id,))
+            if found is None:
                 return  # rewound or reset meanwhile: the line is gone anyway
-            message_id = int(rows[0][0])
+            message_id = int(found)
             await conn.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
                 (error[:500], self.store._now(), line_id),

@@ -1,15 +1,20 @@
-"""End to end with shards: two Ensemble "processes" (two apps on one SQLite file, two real discord.py
-AutoShardedBots, one shard each) against the fake Discord. Each answers only its own server's lines; both
-IDENTIFY through the shared database's gate; one is killed (no lease release, no heartbeat) and its
-replacement waits out the dead lease, takes the shard over with a new fencing token and plays on."""
+"""End to end with shards: two Ensemble "processes" (two apps on one database, two real discord.py
+AutoShardedBots, one shard each) against the fake Discord, composed as ``run`` composes them (leases first,
+then the app with the shard fence). Each answers only its own server's lines; both IDENTIFY through the
+shared database's gate; one is killed (no lease release, no heartbeat) and its replacement waits out the
+dead lease, takes the shard over with a new fencing token and plays on. Once with everything in one SQLite
+file, once with everything in a real PostgreSQL (``DATABASE_URL``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import random
+from pathlib import Path
 from typing import Any
 
+import pytest
+from discord_harness import make_settings
 from fakes.discord_client import running
 from fakes.discord_server import FakeDiscordServer, Perms, shard_of
 
@@ -61,9 +66,18 @@ async def play_a_line(server: FakeDiscordServer, model: OpenAIServer, *, player:
     await server.wait_for_message(channel, lambda m: m["_source"] == "webhook" and m["content"] == reply, timeout=15)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_settings(
+    request: pytest.FixtureRequest, tmp_path: Path, content, model_server: OpenAIServer, discord_server: FakeDiscordServer
+) -> Settings:
+    extra = {} if request.param == "sqlite" else {"DATABASE_URL": request.getfixturevalue("pg_url")}
+    return make_settings(tmp_path, content, model_server, discord_server, **extra)
+
+
 async def test_two_sharded_processes_each_run_their_own_server_and_fail_over(
-    settings: Settings, discord_server: FakeDiscordServer, model_server: OpenAIServer
+    shared_settings: Settings, discord_server: FakeDiscordServer, model_server: OpenAIServer
 ):
+    settings = shared_settings
     server = discord_server
     server.max_concurrency = 2  # shards 0 and 1 IDENTIFY in different buckets: neither waits 5 s
     first_guild = server.layout.guild_id
@@ -74,11 +88,13 @@ async def test_two_sharded_processes_each_run_their_own_server_and_fail_over(
     target = settings.database_target()
 
     async def process(stack: contextlib.AsyncExitStack, shard: int, holder: str) -> tuple[ShardedEnsembleBot, ShardRuntime]:
-        app = await stack.enter_async_context(open_app(settings, rng=random.Random(shard)))
-        stack.push_async_callback(app.model.aclose)  # type: ignore[attr-defined]
         runtime = await stack.enter_async_context(
             shard_runtime(target, ShardPlan(2, (shard,)), clock=lease_clock, holder=holder, ttl=TTL, sleep=tiny_sleep)
         )
+        app = await stack.enter_async_context(
+            open_app(settings, rng=random.Random(shard), owns_guild=runtime.owns_guild, fence=runtime.fence_for(target))
+        )
+        stack.push_async_callback(app.model.aclose)  # type: ignore[attr-defined]
         bot = ShardedEnsembleBot(
             app, sharding=runtime, shard_count=2, shard_ids=[shard], guild_ready_timeout=0.05, chunk_guilds_at_startup=False
         )

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from bot.engine.lines import InboundLine
 from bot.world.director import Director, detect_stagnation, similarity
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def said(key, text):
