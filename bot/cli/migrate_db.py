@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Copying {source} into {redacted(args.to)}...", file=sys.stderr)
     report = asyncio.run(copy_sqlite_to_postgres(source, args.to, progress=progress))
     print(
-        f"Copied {report.total} rows in {len(report.rows)} tables (schema version {report.version}) into {redacted(args.to)}."
+        f"Copied {report.total} rows in {len(report.rows)} tables (schema version {report.version}) into {redacted(args.to)}; "
+        "set DATABASE_URL to it to run the bot there."
     )
     return 0

@@ -1,5 +1,5 @@
 """``python -m bot run`` with SHARD_COUNT/SHARD_IDS: settings errors are one sentence; real processes share
-PostgreSQL (DATABASE_URL) for their shard leases and IDENTIFY slots; a duplicated process waits instead of
+PostgreSQL (DATABASE_URL) for their story, shard leases and IDENTIFY slots; a duplicated process waits instead of
 running a shard twice, and takes over when the first stops."""
 
 from __future__ import annotations

@@ -166,3 +166,38 @@ async def test_start_up_recovery_marks_only_the_open_turns_of_owned_servers(tmp_
     finally:
         await db.close()
         await store.close()
+
+
+@pytest.mark.both_databases
+async def test_a_new_holder_posts_the_lines_its_shard_left_in_the_outbox(store, clock):
+    """Lines committed but not yet posted when a process died: the next process of that shard posts them
+    (after its restart, ``resume``), and leaves another shard's pending lines to that shard's process."""
+    ours, theirs = str(2 << 22), str(3 << 22)  # shards 0 and 1 of 2
+    library = Library(characters={"ada": character("ada", "Ada", talk=0.9)}, worlds={"manor": WORLD})
+    engine = SceneEngine(store=store, model=ScriptedModel(), library=library, clock=clock, rng=random.Random(1))
+    dead: list[str] = []
+
+    async def never(line, output) -> None:  # the dead process: its deliveries never happen
+        dead.append(output.text)
+        raise ConnectionError("killed")
+
+    engine.attach_poster(never, attempts=1)
+    engine.poster.wake = lambda key: None  # killed right after the commit: nothing posted
+    for guild in (ours, theirs):
+        key = SceneKey(guild, "c")
+        await engine.open_scene(key, "manor")
+        await engine.summon(key, "Ada")
+        engine.model.enqueue(f"A line for {guild}.")
+        await engine.handle(InboundLine(key, "u", "Ann", "Ada, news?"))
+    posted: list[tuple[str, str]] = []
+
+    async def deliver(line, output) -> None:
+        posted.append((line.guild_id, output.text))
+
+    successor = SceneEngine(store=store, model=ScriptedModel(), library=library, clock=clock, rng=random.Random(2))
+    poster = successor.attach_poster(deliver)
+    poster.owns_guild = lambda guild_id: guild_id == ours
+    assert await poster.resume() == 1
+    await poster.drain()
+    assert posted == [(ours, f"A line for {ours}.")] and dead == []
+    assert await poster.repo.channels_with_pending() == [(theirs, "c")]
