@@ -193,6 +193,12 @@ class MemoryIndex:
         await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
         await tx.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
 
+    async def forget_line(self, tx: Database, message_id: int) -> None:
+        """A line nobody saw (its posting failed): out of every hearer's memory, words and vector alike."""
+        await tx.execute("DELETE FROM message_hearers WHERE message_id = ?", (message_id,))
+        await tx.execute("DELETE FROM memory_text WHERE rowid = ?", (message_id,))
+        await tx.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
+
     async def add_notes(
         self, tx: Database, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str], now: str
     ) -> list[int]:
@@ -269,14 +275,16 @@ class MemoryIndex:
         return ids, np.stack([from_blob(bytes(r[1])) for r in rows])
 
     async def items(self, item_ids: Sequence[int]) -> dict[int, MemoryItem]:
-        """The lines and notes behind item ids (with the turn each line was said in)."""
+        """The lines and notes behind item ids (with the turn each line was said in); a line that could
+        not be posted is nobody's memory and is left out (a vector cached before it failed finds nothing)."""
         found: dict[int, MemoryItem] = {}
         lines = [int(i) for i in item_ids if i > 0]
         notes = [-int(i) for i in item_ids if i < 0]
         if lines:
             marks = ",".join("?" for _ in lines)
             for r in await self._db.fetch_all(
-                f"SELECT m.id, t.seq, m.speaker, m.text, m.kind FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.id IN ({marks})",
+                f"SELECT m.id, t.seq, m.speaker, m.text, m.kind FROM messages m JOIN turns t ON t.id = m.turn_id"
+                f" WHERE m.id IN ({marks}) AND m.undelivered = 0",
                 lines,
             ):
                 found[int(r[0])] = MemoryItem(int(r[0]), int(r[1]), r[2], r[3], r[4])
@@ -307,7 +315,7 @@ class MemoryIndex:
         backlog is a sequence of short range reads, never one long scan.
         """
         lines = await self._db.fetch_all(
-            "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc'"
+            "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc' AND m.undelivered = 0"
             " AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
             (after_id, model, limit),
         )
@@ -322,7 +330,8 @@ class MemoryIndex:
         """Lines written before the index existed (an upgraded database): none after the first catch-up."""
         rows = await self._db.fetch_all(
             "SELECT m.id, m.scene_id, m.kind, m.speaker, m.text, m.character_id, m.heard_by FROM messages m"
-            " WHERE m.kind != 'ooc' AND NOT EXISTS (SELECT 1 FROM memory_text t WHERE t.rowid = m.id) ORDER BY m.id LIMIT ?",
+            " WHERE m.kind != 'ooc' AND m.undelivered = 0 AND NOT EXISTS (SELECT 1 FROM memory_text t WHERE t.rowid = m.id)"
+            " ORDER BY m.id LIMIT ?",
             (limit,),
         )
         return [tuple(r) for r in rows]  # type: ignore[misc]

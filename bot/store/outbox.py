@@ -3,7 +3,7 @@
 What players see and what characters remember come from the same committed rows: a line is committed
 with its outbox row, delivered by a poster afterwards (never while a lock is held), marked posted, or,
 after the poster gave up, marked failed, and then it is no longer part of what anyone heard (its
-``heard_by`` emptied, its facts dropped, the message flagged ``undelivered``). Pending rows survive a
+``heard_by`` emptied, its facts dropped, out of the memory index, the message flagged ``undelivered``). Pending rows survive a
 restart. Rows go with their message (foreign key), so a rewind or reset takes unposted lines along.
 """
 
@@ -93,6 +93,7 @@ class OutboxStore:
             )
             await conn.execute("UPDATE messages SET undelivered = 1, heard_by = '[]' WHERE id = ?", (message_id,))
             await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))
+            await self.store.memory.forget_line(conn, message_id)
 
     async def status_of(self, message_id: int) -> str | None:
         rows = await self._fetchall("SELECT status FROM outbox WHERE message_id = ?", (message_id,))

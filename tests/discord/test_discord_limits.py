@@ -13,6 +13,8 @@ from bot.discord_adapter.errors import ADMIN_REFUSAL
 from bot.engine.limits import SPENT
 from bot.metrics_server import MetricsServer
 
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
+
 
 @pytest.fixture
 def settings(tmp_path, content, model_server, discord_server):

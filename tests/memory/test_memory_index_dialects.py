@@ -214,3 +214,22 @@ async def test_postgres_retrieval_reaches_growing_tables_through_indexes(pg_migr
     for table in tables:
         assert table in plan, plan
     assert "memory_text_search" in words, words
+
+
+async def test_a_line_that_could_not_be_posted_leaves_every_memory(db):
+    """The outbox gave up on a line (nobody saw it): its words, hearers and vector go, a vector cached
+    before that finds no item, and neither the embedder nor the backlog indexer brings it back."""
+    scene = await Scene.create(db)
+    kept = await scene.say("Ada", "The key is under the third rose.", ["ann"], "ada")
+    lost = await scene.say("Ada", "My secret: the rose garden hides a door.", ["ann"], "ada")
+    async with db.transaction() as tx:
+        await scene.index.store_vectors(tx, "m", [(kept, np.ones(3, dtype=np.float32)), (lost, np.ones(3, dtype=np.float32))])
+    async with db.transaction() as tx:
+        await tx.execute("UPDATE messages SET undelivered = 1, heard_by = '[]' WHERE id = ?", (lost,))
+        await scene.index.forget_line(tx, lost)
+    assert await scene.find("ada", "rose") == [kept]
+    ids, _ = await scene.index.vectors(scene.id, "ada", "m", limit=10)
+    assert ids.tolist() == [kept]
+    assert set(await scene.index.items([kept, lost])) == {kept}
+    assert [i for i, _ in await scene.index.unembedded("m", after_id=0, limit=10)] == []
+    assert await scene.index.unindexed_lines(limit=10) == []
