@@ -1,8 +1,9 @@
 """What a character recalls for the line in front of it, and the background worker that embeds lines.
 
 ``Recollection.recall`` runs in a turn: one BM25 query in SQLite (filtered to what the character
-heard, ``LIMIT k``), one query embedding, one bounded matrix product over the character's
-``VectorSet``, fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
+heard, ``LIMIT k``), one query embedding (of the line without the listener's name as address), one
+bounded matrix product over the character's ``VectorSet`` ranked twice (all it heard, and the
+speaker's own lines), fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
 
 ``EmbeddingWorker`` runs beside the turns: it embeds committed lines and notes in batches (the
 model on its own thread), so a turn only ever embeds its query. At start it catches up whatever
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from bot.memory.embedding import Embedder, EmbedderUnavailable
-from bot.memory.retrieval import FusionWeights, Recalled, VectorSet, fuse
+from bot.memory.retrieval import FusionWeights, Recalled, VectorSet, fuse, only_asks, without_address
 from bot.store import Store
 
 log = structlog.get_logger("memory")
@@ -69,14 +70,14 @@ class Recollection:
         vectors = self._sets.get((scene_id, character_id))
         if vectors is None:
             vectors = VectorSet(VECTOR_CAPACITY)
-            ids, matrix = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
-            vectors.add(ids, matrix)
+            ids, matrix, speakers = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
+            vectors.add(ids, matrix, speakers)
             self._sets[(scene_id, character_id)] = vectors
         else:
-            ids, matrix = await self.store.memory.vectors(
+            ids, matrix, speakers = await self.store.memory.vectors(
                 scene_id, character_id, model, limit=VECTOR_CAPACITY, after_line=vectors.newest_line, after_note=vectors.newest_note,
             )
-            vectors.add(ids, matrix)
+            vectors.add(ids, matrix, speakers)
         return vectors
 
     async def recall(
@@ -92,21 +93,27 @@ class Recollection:
             scene_id, character_id, query.text, k=LEXICAL_K, before_id=query.message_id, drop=names
         )
         dense: list[int] = []
+        own: list[int] = []
         if self.embedder is not None:
             try:
                 embed_started = time.perf_counter()
-                vector = (await self.embedder.embed([query.text], query=True))[0]
+                vector = (await self.embedder.embed([without_address(query.text, names) or query.text], query=True))[0]
                 self.timings.embed_ms.append((time.perf_counter() - embed_started) * 1000)
                 vectors = await self._vectors(scene_id, character_id, self.embedder.name)
                 dense = vectors.search(vector, DENSE_K, before_id=query.message_id)
+                if query.speaker:
+                    own = vectors.search(vector, DENSE_K, before_id=query.message_id, speaker=query.speaker)
             except EmbedderUnavailable as exc:
                 if not self._warned:
                     log.warning("memory.degraded", reason=f"embedder unavailable, recalling by words only: {exc}")
                     self._warned = True
         lexical_ids = [h.item_id for h in lexical]
-        items = await self.store.memory.items(sorted({*lexical_ids, *dense}))
+        items = await self.store.memory.items(sorted({*lexical_ids, *dense, *own}))
         speakers = {i: m.speaker for i, m in items.items()}
-        fused = fuse(lexical_ids, dense, speakers=speakers, query_speaker=query.speaker, weights=self.weights)
+        questions = {i for i, m in items.items() if m.kind != "note" and only_asks(m.text)}
+        fused = fuse(
+            lexical_ids, dense, speakers=speakers, query_speaker=query.speaker, own=own, questions=questions, weights=self.weights
+        )
         recalled = []
         for item_id, score, lex_rank, den_rank in fused:
             item = items.get(item_id)
