@@ -2,10 +2,12 @@
 
 Sections, first to last:
 1. static: world rules, the card, voice, sample exchanges: byte-identical turn after turn;
-2. slow (``system``/``memory``): the rolling summary and the facts the summary job wrote down, constant
-   lore and what the NPC witnessed off-screen: changes only when those do;
-3. history: the lines the NPC heard, from a window start aligned to a multiple of ``WINDOW_CHUNK``
+2. history: the lines the NPC heard, from a window start aligned to a multiple of ``WINDOW_CHUNK``
    turns, so the window only moves in jumps and consecutive calls share their whole history prefix;
+3. slow (``system``/``memory``): the rolling summary and the facts the summary job wrote down, constant
+   lore and what the NPC witnessed off-screen: changes only when those do. It comes after the history,
+   not before: a summary is rewritten every few turns, and before the history each rewrite made the
+   whole window uncacheable (the tune scene of ``bench memory``: 163 of 1,124 prompts diverged there);
 4. tail (``system``/``director``): what the line in front of the NPC brings to mind (recalled lines
    and facts that are not already in the history window), triggered lore, who is here, moods and the
    instruction: everything that changes every turn.
@@ -259,12 +261,12 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
     history = [
         ChatMessage("assistant", line.text) if line.own else ChatMessage("user", line.text, name=line.speaker) for line in window
     ]
-    messages = [*static, *slow, *history, *tail]
+    messages = [*static, *history, *slow, *tail]
     total = counter.messages(messages)
     while total > budget and history:
         history.pop(0)
         dropped_lines += 1
-        messages = [*static, *slow, *history, *tail]
+        messages = [*static, *history, *slow, *tail]
         total = counter.messages(messages)
     sections = {
         "static": counter.messages(static),

@@ -38,13 +38,23 @@ def talk(n: int, start: int = 0) -> list[Line]:
 
 
 def test_sections_in_stability_order():
-    """static (system, group, samples) -> memory -> history -> director."""
+    """static (system, group, samples) -> history -> memory -> director."""
     built = assemble(inputs(talk(6), summary="They met in the hall."))
     roles = [(m.role, m.name) for m in built.messages]
     assert roles[0] == ("system", None) and roles[1][0] == "group"
     memory_at = roles.index(("system", "memory"))
-    assert all(r[0] in ("user", "assistant") for r in roles[memory_at + 1 : -1])
-    assert roles[-1] == ("system", "director")
+    assert memory_at == len(roles) - 2 and roles[-1] == ("system", "director")
+    assert all(r[0] in ("user", "assistant") for r in roles[memory_at - 6 : memory_at])
+
+
+def test_a_rewritten_summary_keeps_the_history_cacheable():
+    """A new summary changes only the last two messages: the history before it stays byte-identical."""
+    counter = TokenCounter()
+    first = assemble(inputs(talk(10), summary="They met in the hall."), counter)
+    second = assemble(inputs(talk(10), summary="They met in the hall and argued.", window_start=first.window_start), counter)
+    assert first.messages[-2] != second.messages[-2]
+    assert second.messages[:-2] == first.messages[:-2]
+    assert sum(1 for m in second.messages if m.role in ("user", "assistant") and m.name != "sample") >= 10
 
 
 def test_consecutive_calls_share_the_whole_prefix():
