@@ -98,6 +98,10 @@ log = structlog.get_logger("engine")
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
 SELF_CONTINUE = 0.3
 HEARD_LINES = 400
+# Lines newer than this many of a character's heard lines are in its history window and need no
+# vector yet; older ones must be embedded before it recalls (bounded wait, see EmbeddingWorker.reach).
+EMBED_SLACK_LINES = 48
+EMBED_WAIT_SECONDS = 3.0
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 WorldDecision = Callable[[dict[str, NpcStateRow], set[str]], list[NewEvent]]
@@ -734,6 +738,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         summary = await self.store.latest_summary(scene.id, character.id)
         notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
         query = query_of(rows, character.id)
+        if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
+            await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
         recalled = await self.recollection.recall(scene.id, character.id, query, names=character.all_names()) if query else []
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
