@@ -31,7 +31,11 @@ SHORT_LOOP_TOKENS = 3
 # summer."), not a loop: only sentences of this many words count there.
 MIN_RECENT_SENTENCE_TOKENS = 8
 REPEATED_SHARE = 0.3
-_HUD_RE = re.compile(r"[\[【〔][^\]】〕\n]{0,100}?(?:\d|%)[^\]】〕\n]{0,100}?[\]】〕]")
+_HUD_RE = re.compile(
+    r"[\[【〔][^\]】〕\n]{0,100}?(?:\d|%)[^\]】〕\n]{0,100}?[\]】〕]"
+    # A status tag in angle brackets with a field name ("⟨mood: quiet⟩", "〈信号：弱〉") has no digits to show it.
+    r"|[⟨〈<][ \t]*[^\W\d][\w -]{0,20}[:：][^⟩〉>\n]{1,80}[⟩〉>]"
+)
 
 
 def blank_hud(text: str) -> str:
