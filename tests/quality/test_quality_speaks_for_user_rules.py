@@ -1,0 +1,41 @@
+"""Speaks for the user: hypotheticals and in-story documents are not narration of the user; a look or a
+body part moving is.
+
+The examples are written for this test, not taken from the labelled set in ``data/v2``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality.detectors import speaks_for_user
+from bot.quality.findings import ReplyContext
+
+CTX = ReplyContext(user_names=("Rowan",), npc_name="Ilse")
+CTX_ZH = ReplyContext(user_names=("阿宁",), npc_name="老周", language="zh")
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("If the guard sees the torch, you run for the wall and he follows.", CTX),  # a plain hypothetical
+        ("Unless the tide turns, you wait here and he keeps the boat.", CTX),
+        ("*要是船靠不了岸，你就在码头等，他会来接。*", CTX_ZH),
+        ("*She turns the screen around.*\n[21:04] mum: you forgot your keys again\n*Ilse snorts.*", CTX),
+        ("*老周把手机递过来。*\n【房东】你把门锁好，钥匙放花盆底下\n*他挑了挑眉。*", CTX_ZH),
+    ],
+)
+def test_hypotheticals_and_documents_are_not_narration_of_the_user(text: str, ctx: ReplyContext) -> None:
+    assert speaks_for_user.detect(text, ctx) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("*Ilse sets the cup down. Rowan looks away, cheeks burning.*", CTX),  # a look is an action
+        ("*Ilse laughs. Rowan's jaw tightens, and he pretends not to hear.*", CTX),  # a body part moving
+        ("*老周摆摆手。阿宁眉头一皱，转身就走。*", CTX_ZH),
+    ],
+)
+def test_a_look_or_a_body_part_moving_is_narration_of_the_user(text: str, ctx: ReplyContext) -> None:
+    assert [f.detector for f in speaks_for_user.detect(text, ctx)] == ["speaks_for_user"]
