@@ -27,6 +27,14 @@ POSITIVES = [
     "“问得好！这件事可能有以下几种解释，仅供参考。”",
     # Chinese: list + service offer
     "“出发前请准备：\n1、干粮\n2、水囊\n3、火折子\n如有其他疑问，随时来找我。”",
+    # scripted empathy + advice + safety referral
+    '"I\'m so sorry you\'re going through this. There\'s no right way to feel. Please consider talking to someone you trust."',
+    # service offered twice
+    '"Thank you for sharing that with me! Is there something specific you\'d like to explore next?"',
+    # Chinese: safety notice in the signage register
+    "“为了您的安全，请勿在夜间独自外出。如遇紧急情况，请拨打报警电话。”",
+    # Chinese: scripted empathy + advice
+    "“你的感受完全可以理解。面对这种情况，感到紧张是很正常的。建议你先深呼吸。”",
 ]
 
 NEGATIVES = [
@@ -46,6 +54,14 @@ NEGATIVES = [
     '"Feel free to look around. Just don\'t touch the jars on the top shelf."',
     # an emoji in a chat-style line
     '"lol ok 😅 see you at the gate"',
+    # "tips" that are not advice
+    "*He stares at the empty chair, and the tips of his ears go red.*",
+    # an opener any character may use, with one offer
+    '"Of course! I\'d love to help you carry those." *She grabs the far end of the trunk.*',
+    # a master's safety order, in character
+    "“为了你的安全，今晚别出门。”*师父沉着脸。*“听见没有？”",
+    # ordinal words in comfort, not advice
+    "“首先，这不是你的错。其次，哭完了就去吃饭。”*她把筷子塞进你手里。*",
 ]
 
 

@@ -36,21 +36,23 @@ _KINDS: list[tuple[str, float, str, str]] = [
     (
         "advice vocabulary",
         1.0,
-        r"\b(?:tips|suggestions|recommendations|strategies|considerations|key (?:points|takeaways|factors)"
+        r"\b(?:(?:some|a few|few|these|those|helpful|quick|useful|simple|top|practical|\d+) tips|tips (?:for|to|on)|suggestions|recommendations|strategies|considerations|key (?:points|takeaways|factors)"
         r"|pointers|guidelines|precautions|step-by-step|action items"
         r"|(?:several|various|many|multiple|a few|some) factors)\b"
-        r"|(?:^|[.!?\"“*]\s*)remember[,:]|\b(?:make sure (?:to|you)|be sure to|don['’]t forget to|keep in mind|it['’]s (?:always )?(?:a good idea|important|essential"
+        r"|(?:^|[.!?\"“*]\s*)(?:just )?remember(?:[,:]| to (?:breathe|stay|take|be|keep|have|focus|drink|rest))|\b(?:make sure (?:to|you)|be sure to|don['’]t forget to|keep in mind|it['’]s (?:always )?(?:a good idea|important|essential"
         r"|crucial|helpful|wise|best|recommended|advisable) to|it is (?:important|essential|crucial|advisable|recommended) to"
-        r"|(?:I (?:would |strongly )?(?:recommend|suggest|advise))|consider (?:using|trying|taking|talking|reaching))\b",
+        r"|(?:I(?:['’]d| would| strongly)? (?:recommend|suggest|advise))|what I(?:['’]d| would) (?:suggest|recommend)|my (?:suggestion|recommendation|advice) (?:is|would be)"
+        r"|consider (?:using|trying|taking|talking|reaching|seeking)|(?:communication|teamwork|preparation|consistency|patience|balance|practice) is (?:the )?key)\b",
         r"建议|注意事项|要点|小贴士|小技巧|温馨提示|友情提示|请注意|务必|多种因素|以下几|几点(?:建议|看法|要求|想法)|"
-        r"注意(?:安全|休息|身体)|保持(?:冷静|良好|积极|耐心)|循序渐进|适量|切记|请(?:确保|保证|记得)",
+        r"注意(?:安全|休息|身体)|保持(?:冷静|良好|积极|耐心)|循序渐进|适量|切记|请(?:确保|保证|记得)|请勿|如遇|"
+        r"为(?:您|你)推荐|我(?:的)?建议是",
     ),
     (
         "praise of the question",
         1.5,
         r"\b(?:(?:great|good|excellent|wonderful|fantastic|interesting|thoughtful|insightful|brilliant|astute|fair|smart)"
         r" (?:question|point|idea|thought|insight|catch|suggestion|thinking))s?\b[^.!?\n]{0,12}[!.]"
-        r"|\bwhat a (?:great|wonderful|fantastic|thoughtful|lovely|brilliant) (?:question|idea|thought)\b"
+        r"|\bwhat an? (?:great|wonderful|fantastic|thoughtful|lovely|brilliant|insightful|interesting|excellent) (?:question|idea|thought)\b"
         r"|\b(?:that['’]s|this is|you['’]ve raised|you raise) (?:a |an )?(?:really |very |such an? )?(?:great|good|excellent"
         r"|thoughtful|insightful|interesting|valid|important) (?:question|point|concern)\b",
         r"(?:好|有趣|棒|不错|深刻|关键|重要)的问题|问得(?:好|很好|真好|非常好)|好问题|(?:很|非常|真)(?:好|棒)的(?:想法|观察|建议|问题)"
@@ -64,15 +66,19 @@ _KINDS: list[tuple[str, float, str, str]] = [
         r"|(?:any|other|further|more) questions|reach out (?:to|if)|(?:how|what) (?:else )?can I (?:help|assist)"
         r"|(?:help|assist) you (?:with|find|plan|prepare)|I can (?:help|assist) (?:you )?with"
         r"|would you like (?:me to (?:continue|explain|list|outline|summari[sz]e|suggest|provide|describe|recommend|adjust|elaborate|go over)|more (?:tips|ideas|suggestions|recommendations|information|details))"
-        r"|do you want me to (?:continue|explain|list|outline|summari[sz]e|suggest)|I (?:can|could) (?:also )?(?:suggest|recommend|outline|provide))\b",
+        r"|do you want me to (?:continue|explain|list|outline|summari[sz]e|suggest)|I (?:can|could) (?:also )?(?:suggest|recommend|outline|provide)"
+        r"|thank you for (?:sharing|asking|your (?:question|patience|understanding|feedback)|reaching out|letting me know)"
+        r"|I['’]d (?:love|be glad|be happy) to help|is there (?:something|anything) (?:specific|particular|else) (?:you['’]d|you would) like"
+        r"|let me know your|(?:ensure|make sure) you have the best)\b",
         r"随时[^。！？\n]{0,4}(?:联系|告诉|问|找|吩咐|欢迎)|欢迎随时|感谢(?:您|你)的(?:支持|理解|耐心|信任)|如有(?:任何|其他|疑问|需要)|如需|有任何(?:问题|疑问|需要)|乐意(?:为|帮)|"
         r"为(?:您|你)(?:提供|解答|服务|效劳)|协助(?:您|你)|帮(?:您|你)(?:解答|梳理|整理|分析)|希望(?:以上|这些|这|我的)?[^。！？\n]{0,12}(?:帮助|帮到|有用)|"
-        r"请告诉我(?:你|您)(?:更)?(?:想|希望|需要)|还有(?:什么|其他)(?:需要|问题|想了解|疑问)|有什么(?:我)?(?:可以|能)(?:帮|为)",
+        r"请告诉我(?:你|您)(?:更)?(?:想|希望|需要)|感谢(?:你|您)的(?:提问|分享|反馈|耐心)|很(?:高兴|乐意)(?:能)?为(?:你|您)|"
+        r"我(?:可以|能)为(?:你|您)(?:详细)?(?:介绍|解答|讲解|推荐)|欢迎(?:品尝|光临|惠顾|选购)|还有(?:什么|其他)(?:需要|问题|想了解|疑问)|有什么(?:我)?(?:可以|能)(?:帮|为)",
     ),
     (
         "cheerleading",
         1.0,
-        r"\b(?:you['’]ve got this|you got this|you can do (?:it|this)|I believe in you|best of luck|good luck with"
+        r"\b(?:you['’]ve (?:totally |so |definitely )?got this|you got this|let['’]s work together|the best [\w-]+ ever|you can do (?:it|this)|I believe in you|best of luck|good luck with"
         r"|have fun|every expert was once|don['’]t give up|keep up the (?:great|good) work|stay (?:safe|positive|hydrated)"
         r"|take care of yourself|self-care|you['’]re doing (?:great|amazing)|proud of you for)\b",
         r"祝(?:你|您|大家)[^。！？\n]{0,10}(?:顺利|成功|愉快|好成绩|平安|健康|快乐|如意)|加油哦|你一定可以|相信你(?:一定|可以)|"
@@ -89,6 +95,27 @@ _KINDS: list[tuple[str, float, str, str]] = [
         r"可能(?:有|的原因有|存在)以下|取决于(?:多种|很多|许多|以下)",
     ),
     (
+        "assistant opener",
+        0.5,
+        r"^[\s\"“*]*(?:absolutely|certainly|of course|sure thing|sure)[!,]",
+        r"^[\s\"“*]*(?:当然可以|好的呢|好的|没问题|当然)[！!，,]",
+    ),
+    (
+        "scripted empathy",
+        1.0,
+        r"\bI (?:completely |totally |fully |really )?understand (?:how you feel|how hard|that this|your (?:concern|frustration|feelings))"
+        r"|\bit['’]s (?:natural|normal|okay|ok|understandable|valid) to (?:feel|be)\b|\byour feelings are (?:valid|important)"
+        r"|\bI['’]m (?:so )?sorry (?:to hear|you['’]re going through)|\bthere['’]s no (?:right|wrong) way to (?:feel|grieve)",
+        r"(?:感受|心情|担心|顾虑)(?:是)?(?:完全)?可以理解|我(?:完全)?理解(?:你|您)的(?:感受|心情|担心)|(?:感到|觉得)[^。！？\n]{0,6}是很?正常的",
+    ),
+    (
+        "safety advice",
+        1.0,
+        r"\b(?:professional|qualified|medical|mental health) (?:help|support|advice)|\b(?:emergency services|local authorities|hotline)\b"
+        r"|\bfor your (?:own )?safety\b|\b(?:talk|speak)(?:ing)? to (?:someone you trust|a professional|a counselor|a counsellor)",
+        r"为了(?:您|你)的(?:安全|健康)|紧急情况|报警电话|急救电话|专业(?:人士|人员|机构|医生)|心理(?:咨询|医生|援助)",
+    ),
+    (
         "enumerated advice",
         1.0,
         # Ordinal sequences written inline: "First, … Second, … Finally", "首先……其次……最后", "第一，……第二，".
@@ -100,7 +127,8 @@ _KINDS: list[tuple[str, float, str, str]] = [
         1.5,
         r"\b(?:would you (?:like|prefer) (?:me )?to|shall we|we (?:can|could) (?:either )?)[^?\n]{0,80}\bor\b[^?\n]{0,80}\b(?:scene|story|plot|"
         r"continue|next part|skip ahead|jump (?:straight )?(?:in|into|ahead|to))\b"
-        r"|\b(?:continue|advance|move) the (?:scene|story|plot|role-?play)\b",
+        r"|\b(?:continue|advance|move) the (?:scene|story|plot|role-?play)\b|\bwhich (?:option |one |approach )?would you (?:prefer|like|choose)\b"
+        r"|\bwhat would you like to (?:do|explore|try) next\b|\boption (?:1|one|a)\b[^\n]{0,80}\n[^\n]{0,10}\boption (?:2|two|b)\b",
         r"(?:推进|继续|接着)(?:剧情|故事|情节)|跳到[^。！？\n]{0,10}(?:剧情|当天|之后)|(?:你|您)更(?:想要|希望|倾向)哪(?:一)?种",
     ),
 ]
@@ -127,6 +155,12 @@ def features(text: str) -> list[Feature]:
         m = en.search(text) or zh.search(text)
         if m:
             found.append(Feature(kind, weight, m.start(), m.end()))
+            if kind == "service offer":
+                # Offering service twice over ("Thank you for asking! … is there anything else you'd like")
+                # is the support desk's habit, not a character's: the second offer counts as a kind of its own.
+                again = en.search(text, m.end()) or zh.search(text, m.end())
+                if again:
+                    found.append(Feature("service offered again", 1.0, again.start(), again.end()))
     items = _LIST_ITEM_RE.findall(text)
     inline = _INLINE_MARKERS_RE.search(text)
     table = _TABLE_RE.search(text)
@@ -150,8 +184,13 @@ def score(found: list[Feature]) -> float:
 
 
 def in_register(text: str) -> list[Feature]:
-    """The features when ``text`` reads as the assistant register (two kinds and enough weight), else ``[]``."""
+    """The features when ``text`` reads as the assistant register, else ``[]``.
+
+    It takes two kinds of weight 1 or more and a score of ``THRESHOLD``: the light features (an opener
+    such as "Certainly!", bold headings, an emoji) add to the score but never make a second kind, since
+    any character may open with "Of course!".
+    """
     found = features(text)
-    if len(found) >= 2 and score(found) >= THRESHOLD:
+    if sum(1 for f in found if f.weight >= 1.0) >= 2 and score(found) >= THRESHOLD:
         return found
     return []
