@@ -35,6 +35,8 @@ def test_hypotheticals_and_documents_are_not_narration_of_the_user(text: str, ct
         ("*Ilse sets the cup down. Rowan looks away, cheeks burning.*", CTX),  # a look is an action
         ("*Ilse laughs. Rowan's jaw tightens, and he pretends not to hear.*", CTX),  # a body part moving
         ("*老周摆摆手。阿宁眉头一皱，转身就走。*", CTX_ZH),
+        ("*Ilse laughs. Rowan can't help smiling back, and agrees to come along.*", CTX),  # a feeling
+        ('"Come on." *Ilse tugs the rope. Rowan, for his part, decides to trust her.*', CTX),  # verb after an aside
     ],
 )
 def test_a_look_or_a_body_part_moving_is_narration_of_the_user(text: str, ctx: ReplyContext) -> None:

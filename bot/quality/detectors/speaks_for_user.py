@@ -298,8 +298,15 @@ def _user_name_narration(
             if len(words) == 2 and re.fullmatch(_BODY, words[0]) and words[1] not in _NON_VERBS:
                 return clause, "user_name", f"narrates {name}'s body or feelings"
             continue
-        words = _following_words(view, m.end(), s_end, 3)
+        after = m.end()
+        aside = _ASIDE_RE.match(view, after, s_end)
+        if aside:  # "Rowan, tired of arguing, gives in": the verb comes after the aside
+            after = aside.end()
+        words = _following_words(view, after, s_end, 3)
         verb = _skip_adverbs(words)
+        if verb in ("can", "could", "cannot", "can't", "couldn't") and words.index(verb) + 1 < len(words):
+            if words[words.index(verb) + 1] in _MODAL_ACTIONS:  # "Rowan can't help smiling"
+                return clause, "user_name", f"narrates what {name} perceives or feels"
         if verb in ("looks", "looked") and words.index(verb) + 1 < len(words):
             if words[words.index(verb) + 1] in _LOOK_ACTIONS:  # "Sam looks down": an action, not "looks tired"
                 return clause, "user_name", f"narrates {name}'s action ('{name} {verb} …')"
@@ -311,6 +318,9 @@ def _user_name_narration(
             return clause, "user_name", f"narrates {name}'s action ('{name} {verb}')"
     return None
 
+
+# A short aside between the user's name and the verb, set off by commas: ", for his part,", "，犹豫片刻，".
+_ASIDE_RE = re.compile(r",[ \t]*(?:[A-Za-z'’-]+[ \t]+){0,5}[A-Za-z'’-]+,")
 
 _IRREGULAR_PAST = frozenset(
     "said took went came felt thought knew saw gave made ran sat stood held told began drew fell "
