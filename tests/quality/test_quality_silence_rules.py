@@ -43,3 +43,15 @@ def test_a_gesture_with_no_one_on_the_other_end_is_no_hook(text: str) -> None:
 
 def test_a_look_at_the_user_is_a_hook() -> None:
     assert silence.detect("*She sets the cup down and looks at you, one eyebrow raised.*", CTX) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*She nods toward the door, eyebrows raised.*",  # a gesture that points somewhere, with the user there
+        "*She mouths a single word: run.*",  # mouthed words are words
+        "*他冲门外做了个口型：快走。*",
+    ],
+)
+def test_directing_gestures_and_mouthed_words_are_not_silence(text: str) -> None:
+    assert silence.detect(text, CTX) == []

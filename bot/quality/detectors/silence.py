@@ -28,13 +28,16 @@ _HOOKS_EN = re.compile(
     r"\b(?:pats?|patting|taps?) (?:the|a) (?:seat|spot|bench|space|cushion|bed|stool|chair)\b|"
     r"\b(?:motions?|gestures?|beckons?|waves?) (?:for|to) (?:you|follow)\b|\bcrooks? (?:a|her|his) finger\b|"
     r"\bopens? (?:her|his|their) arms\b|\bmakes? room\b|\bat you\b|"
-    r"\b(?:jerks?|tilts?|nods?|juts?|points?) (?:her|his|their) (?:chin|head|thumb) (?:toward|towards|at|to)\b",
+    r"\b(?:jerks?|tilts?|nods?|juts?|points?) (?:her|his|their) (?:chin|head|thumb) (?:toward|towards|at|to)\b|"
+    r"\b(?:nods?|points?|gestures?) (?:toward|towards|to|at) (?:the|a)\b|"
+    # Mouthed words are words: spoken without a sound, still said to someone.
+    r"\bmouth(?:s|ed|ing)? (?:a |the |one |two |three )?(?:single )?(?:words?|something|a name|thank you|sorry)\b|\bmouths?:",
     re.IGNORECASE,
 )
 _HOOKS_ZH = re.compile(
     r"[?？]|等(?:着|待)?你|看向你|望向你|看着你|盯着你|朝你|冲你|向你(?:伸|递|招|示意|点头|眨)|递给你|塞给你|"
     r"示意你|期待地|伸出手|招手|拍了?拍(?:身旁|身边|旁边|床边|椅子|座位)|让出|张开(?:双臂|手臂)|勾了?勾手指|让开|"
-    r"努了?努嘴|抬了?抬下巴|使了?个眼色|扬了?扬下巴|你面前|到你(?:手里|手中|跟前)"
+    r"努了?努嘴|抬了?抬下巴|使了?个眼色|扬了?扬下巴|你面前|到你(?:手里|手中|跟前)|(?:做|用)(?:了个)?口型|无声地说"
 )
 # Speech written without quotes or asterisks: chat-style lines in lower case, interjections, words to
 # someone. A plain reply with any of these is speech, whatever its person.
