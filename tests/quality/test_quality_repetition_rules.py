@@ -46,3 +46,9 @@ def test_a_short_line_said_twice_in_a_row_is_a_loop() -> None:
 
 def test_a_phrase_repeated_inside_a_sentence_is_not() -> None:
     assert _codes("“四十分钟。四十分钟，够我们走到东边的研究站。你愿意陪我去吗？”") == []
+
+
+def test_two_words_four_times_is_a_loop_but_not_as_a_stutter_or_a_chant() -> None:
+    assert "loop" in _codes('"Keep walking, keep walking, keep walking, keep walking." *She does not look back.*')
+    assert _codes('"He is reaching for his... for his... for his... for his..."') == []
+    assert _codes("豆豆：“肥肉！肥肉！肥肉！肥肉！”") == []

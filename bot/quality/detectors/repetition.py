@@ -159,14 +159,23 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
     i = 0
     while i < n:
         found = False
-        for size in range(3, min(12, (n - i) // 2) + 1):
+        for size in range(2, min(12, (n - i) // 2) + 1):
             if words[i + size] != words[i]:
                 continue  # cheap test before comparing whole blocks
             block = words[i : i + size]
             reps = 1
             while words[i + reps * size : i + (reps + 1) * size] == block:
                 reps += 1
-            if reps >= 3 and size * reps >= 8:
+            # Three times for a phrase of three words or more. Two words four times count in alphabetic
+            # text when commas or stops part them ("keep walking, keep walking, …"); parted by ellipses it is
+            # a stutter (formatting's), and two CJK characters are one word, which a child may chant.
+            two_word_loop = (
+                size == 2
+                and reps >= 4
+                and not any(cjk_share(w) for w in block)
+                and not _ELLIPSIS_RE.search(reply, toks[i][1], toks[i + reps * size - 1][2])
+            )
+            if (size >= 3 and reps >= 3 and size * reps >= 8) or two_word_loop:
                 start = toks[i + size][1]
                 end = toks[i + reps * size - 1][2]
                 out.append(
