@@ -41,3 +41,27 @@ def test_hypotheticals_and_documents_are_not_narration_of_the_user(text: str, ct
 )
 def test_a_look_or_a_body_part_moving_is_narration_of_the_user(text: str, ctx: ReplyContext) -> None:
     assert [f.detector for f in speaks_for_user.detect(text, ctx)] == ["speaks_for_user"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Ilse bolts the shutter. You hear gulls fighting over the quay.* "Storm by night."',
+        '*Somewhere below, you smell tar and wet rope.* "Mind the step."',
+        '*Across the square you spot the lamplighter, halfway up his ladder.* "He\'s late."',
+        '*From the tower you can see the whole bay.* "Told you it was worth the stairs."',
+    ],
+)
+def test_what_the_user_hears_or_sees_is_the_scene_not_narration_of_the_user(text: str) -> None:
+    assert speaks_for_user.detect(text, CTX) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Ilse bolts the shutter. You feel the dread settle in your chest.* "Storm by night."',  # a feeling
+        "*You hear the knock, and you open the door before she can stop you.*",  # the second clause acts
+    ],
+)
+def test_a_feeling_or_an_action_after_the_perception_is_still_narration_of_the_user(text: str) -> None:
+    assert [f.detector for f in speaks_for_user.detect(text, CTX)] == ["speaks_for_user"]

@@ -62,6 +62,11 @@ _BODY = (
     r"neck|spine|arms?|feet|grip|smile|expression|posture|nerves|resolve|temper|blood|tears|"
     r"eyebrows?|nose|palms?|back"
 )
+# Perceiving the scene: "You hear boots on the stairs" is a game master's description of what is there to
+# hear or see and decides nothing for the user, so the guard must not cut it (LABELS.md calls sensory lines
+# borderline; the one in the tune half is labelled clean). Feelings ("you feel the knot loosen") are not in
+# this list, and a second clause ("and you open the door") is still checked on its own.
+_PERCEPTION = frozenset("hear see smell notice spot glimpse".split())
 _THIRD_COPULA = frozenset("is was seems appears has had looks sounds".split())
 
 _YOU_RE = re.compile(r"\b(?P<you>[Yy]ou(?:['’](?:re|ve|ll|d))?|[Yy]our)\b")
@@ -207,6 +212,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
         if verb in ("can", "could", "cannot", "can't", "couldn't", "can’t"):
             idx = words.index(verb)
             nxt = words[idx + 1] if idx + 1 < len(words) else ""
+            if nxt in _PERCEPTION:
+                continue  # "you can hear the gulls" is the scene, as "you hear the gulls" is
             if nxt in _MODAL_ACTIONS or verb in ("cannot", "can't", "couldn't") and nxt == "help":
                 return clause, "second_person", "narrates what the user perceives or feels"
             continue
@@ -214,6 +221,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
             return clause, "second_person", "narrates the user's thoughts or actions"
         if verb in _NON_VERBS or not verb.isascii() or not verb[0].islower():
             continue
+        if verb in _PERCEPTION:
+            continue  # "You hear boots on the stairs" describes the scene to the user; it decides nothing for them
         return clause, "second_person", f"narrates the user's action or feeling ('you {verb}')"
     return None
 
