@@ -111,5 +111,9 @@ def _store(args: argparse.Namespace) -> int:
 def _guard(args: argparse.Namespace) -> int:
     from bot.bench.guard import report, run_guard_bench
 
-    report(run_guard_bench(args.dir, args.rounds), args.json)
+    try:
+        figures = run_guard_bench(args.dir, args.rounds)
+    except ValueError as exc:  # no transcripts there: the default folder exists only in a checkout
+        raise SystemExit(f"bench guard: {exc}; run it from a checkout or give --dir") from None
+    report(figures, args.json)
     return 0

@@ -50,3 +50,14 @@ def test_cli_writes_json(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "best-round CPU per reply" in done.stdout
     assert json.loads(out.read_text())["rounds_measured"] == 1
+
+
+def test_cli_without_transcripts_says_where_it_looked(tmp_path: Path) -> None:
+    """Outside a checkout the default folder is missing: one sentence naming it, not an error code."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "bench", "guard", "--rounds", "2"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "no transcripts (*.jsonl) in tests/quality/data/v2/tune" in done.stderr
+    assert "give --dir" in done.stderr
