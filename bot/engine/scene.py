@@ -821,6 +821,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         ctx = ReplyContext(
             npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
             language=world.language, recent_replies=recent, min_words=steered[0], max_words=steered[1],
+            # The prompt asks a Chinese world for characters; the guard counts the same unit the linter does.
+            length_unit="chars" if world.language == "zh" else "words",
         )
         stats = GuardStats()
         guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)
