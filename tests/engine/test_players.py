@@ -1,0 +1,227 @@
+"""Personas and control of the table, through the engine on a real SQLite file and the real openai SDK
+against the local model server (which records every request body)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.engine.lines import InboundLine, SceneKey
+from bot.engine.personas import PersonaError, parse_persona
+from bot.engine.scene import SceneEngine
+from bot.errors import EnsembleError
+from bot.model.openai_chat import OpenAIChatModel
+from bot.store.own_lines import last_line_of
+from bot.testing.openai_server import OpenAIServer
+
+API_KEY = "sk-test-players"
+KEY = SceneKey("guild-1", "channel-1")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[OpenAIServer]:
+    async with OpenAIServer(api_key=API_KEY) as running:
+        yield running
+
+
+async def _engine(store, library, clock, server: OpenAIServer, model_name: str) -> SceneEngine:
+    model = OpenAIChatModel(base_url=server.base_url, api_key=API_KEY, model=model_name, request_timeout=5, max_attempts=1)
+    engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), model_name=model_name)
+    await engine.open_scene(KEY, "manor")
+    return engine
+
+
+def line(text: str, author: str = "ann", name: str = "Ann", platform: str | None = None) -> InboundLine:
+    return InboundLine(KEY, author_id=author, author_name=name, text=text, platform_message_id=platform)
+
+
+def npc_requests(server: OpenAIServer) -> list[list[dict]]:
+    """Message lists of the NPC calls (their first message is the character's own system prompt)."""
+    return [r.messages for r in server.requests if r.messages and str(r.messages[0].get("content", "")).startswith("You are ")]
+
+
+async def test_persona_is_the_players_name_and_m2_her_gets_it_as_user_system(store, library, clock, server):
+    """Under M2-her the persona is the user_system message; the line, the narration of a move and the
+    history all carry the persona's name; the Discord name appears nowhere in the prompt."""
+    engine = await _engine(store, library, clock, server, "M2-her")
+    await engine.personas.set("guild-1", "ann", "Captain Reyes", "A scarred ex-navy captain who lost her ship.", None, "en")
+    await engine.summon(KEY, "Ada")
+    server.enqueue("Evening, Captain.")
+    await engine.handle(line("Ada, is the hall always this cold?"))
+    messages = npc_requests(server)[-1]
+    personas = [m for m in messages if m["role"] == "user_system"]
+    assert personas == [{"role": "user_system", "content": "A scarred ex-navy captain who lost her ship.", "name": "Captain Reyes"}]
+    history = [m for m in messages if m["role"] == "user"]
+    assert history[-1]["name"] == "Captain Reyes" and history[-1]["content"] == "Ada, is the hall always this cold?"
+    assert "Ann" not in str(messages)
+    assert "Captain Reyes" in messages[-1]["content"]  # "Players in the scene ...: Captain Reyes"
+
+    moved = await engine.go(KEY, "garden", "Ann", "ann")
+    assert moved.narrations[0].text.startswith("Captain Reyes goes from Great Hall to Garden")
+    scene = await engine.require_scene(KEY)
+    assert [m.speaker for m in await store.transcript(scene.id) if m.kind == "user"] == ["Captain Reyes"]
+
+
+async def test_several_players_share_one_block_and_other_models_get_it_folded(store, library, clock, server):
+    """Two players with personas: one block listing both. A model without native roles gets that block
+    folded into the system prompt and no user_system role at all."""
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.personas.set("guild-1", "ann", "Reyes", "An ex-navy captain.", None, "en")
+    await engine.personas.set("guild-1", "bob", "Lin", "A ferrywoman with a debt.", "https://example.org/lin.png", "en")
+    await engine.summon(KEY, "Ada")
+    server.enqueue("Welcome.", "And you, Lin.")
+    await engine.handle(line("Ada, hello."))
+    await engine.handle(line("Ada, I came too.", author="bob", name="Bob"))
+    messages = npc_requests(server)[-1]
+    assert all(m["role"] in ("system", "user", "assistant") for m in messages)
+    system = messages[0]["content"]
+    assert "The players:\nThe players in this scene, as the story knows them" in system
+    assert "- Lin: A ferrywoman with a debt." in system and "- Reyes: An ex-navy captain." in system
+    assert system.index("- Lin:") < system.index("- Reyes:")  # a stable order keeps the cached prefix
+    assert messages[-2]["content"] == "Lin: Ada, I came too."
+
+
+async def test_a_character_that_did_not_hear_a_player_gets_no_persona_of_theirs(store, library, clock, server):
+    """The persona goes only into prompts of characters who heard that player."""
+    engine = await _engine(store, library, clock, server, "M2-her")
+    await engine.personas.set("guild-1", "ann", "Reyes", "An ex-navy captain.", None, "en")
+    await engine.summon(KEY, "Ada")
+    await engine.summon(KEY, "Bram", "orchard")  # out of earshot of the hall
+    server.enqueue("Hm.", "Apples.")
+    await engine.handle(line("Ada, hello."))
+    await engine.table.nudge(KEY, "Bram")
+    bram = npc_requests(server)[-1]
+    assert bram[0]["content"].startswith("You are Bram")
+    assert not [m for m in bram if m["role"] == "user_system"]
+
+
+async def test_bad_personas_are_refused_with_a_sentence_and_nothing_stored(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    with pytest.raises(PersonaError, match="http or https"):
+        await engine.personas.set("guild-1", "ann", "Reyes", "A captain.", "javascript:alert(1)", "en")
+    with pytest.raises(PersonaError, match="at most 64"):
+        await engine.personas.set("guild-1", "ann", "R" * 65, "A captain.", None, "en")
+    with pytest.raises(PersonaError, match="needs a description"):
+        await engine.personas.set("guild-1", "ann", "Reyes", "   ", None, "en")
+    with pytest.raises(PersonaError, match="用法"):
+        parse_persona("只有名字", "zh")
+    assert await engine.personas.get("guild-1", "ann") is None
+    assert parse_persona("Reyes | captain: retired", "en") == ("Reyes", "captain: retired")
+    assert parse_persona("林晚：渡口的船娘", "zh") == ("林晚", "渡口的船娘")
+    assert await engine.personas.show("guild-1", "ann", "en") == "You have no persona on this server; the characters call you by your name."
+
+
+async def test_hushed_character_stays_silent_but_hears_and_remembers(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.summon(KEY, "Ada")
+    await engine.summon(KEY, "Bram")
+    assert await engine.table.hush(KEY, "Ada") == "Ada is hushed: silent until /unhush, still listening and remembering."
+    server.enqueue("The cook answers.")
+    outcome = await engine.handle(line("Ada, the secret password is heron."))
+    assert [u.speaker for u in outcome.utterances] == ["Bram"]  # Ada was named, but she is hushed
+    scene = await engine.require_scene(KEY)
+    said = (await store.transcript(scene.id))[-2]
+    assert said.kind == "user" and "ada" in said.heard_by
+    assert any("heron" in text for _, _, text, _, _ in await store.known_facts(scene.id, "ada"))
+    assert "hushed" in await engine.why(KEY)
+    nudged = await engine.table.nudge(KEY, "Ada")
+    assert nudged.notices[0].text == "Ada is hushed; /unhush them first."
+    assert await engine.table.hush(KEY, "Ada", False) == "Ada may speak again."
+    server.enqueue("Heron, yes.")
+    assert [u.speaker for u in (await engine.handle(line("Ada?"))).utterances] == ["Ada"]
+
+
+async def test_answer_modes_are_kept_per_scene_and_nudge_speaks_in_manual(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.summon(KEY, "Ada")
+    await engine.summon(KEY, "Bram")
+    assert (await engine.table.set_mode(KEY, "mentioned")).startswith("Answer mode here is now mentioned")
+    assert not (await engine.handle(line("What a cold night."))).utterances
+    server.enqueue("Cold indeed.")
+    assert [u.speaker for u in (await engine.handle(line("Bram, is it cold?"))).utterances] == ["Bram"]
+
+    await engine.table.set_mode(KEY, "手动")  # the Chinese label works too
+    fresh = SceneEngine(store=store, model=engine.model, library=library, clock=clock, rng=random.Random(1))
+    assert "manual" in await fresh.table.mode(KEY)  # persisted, not held in memory
+    assert not (await fresh.handle(line("Ada, anything?"))).utterances
+    assert "manual mode" in await fresh.why(KEY)
+    server.enqueue("*Ada clears her throat.* Well then.")
+    nudged = await fresh.table.nudge(KEY, "Ada")
+    assert [u.text for u in nudged.utterances] == ["*Ada clears her throat.* Well then."]
+    assert "nudged by a player" in await fresh.why(KEY)
+    with pytest.raises(EnsembleError, match="Usage: /mode"):
+        await fresh.table.set_mode(KEY, "loud")
+    other = SceneKey("guild-1", "channel-2")
+    await fresh.open_scene(other, "manor")
+    assert "lively" in await fresh.table.mode(other)
+
+
+async def test_mentioned_mode_lets_only_a_named_character_react_in_a_chain():
+    """Pure: in mentioned mode a reaction comes only from a character the NPC's line named."""
+    from bot.engine.scheduler import Candidate, TableRules, choose_reactor
+
+    rules = TableRules("mentioned")
+    cands = [Candidate("ada", 0.9, 3), Candidate("bram", 0.1, 3, addressed_at=4)]
+    assert choose_reactor(cands, last_speaker="lin", line_words=frozenset(), rng=random.Random(0), table=rules).speakers == ("bram",)
+    assert not choose_reactor(cands[:1], last_speaker="lin", line_words=frozenset(), rng=random.Random(0), table=rules).speakers
+    manual = TableRules("manual")
+    assert not choose_reactor(cands, last_speaker="lin", line_words=frozenset(), rng=random.Random(0), table=manual).speakers
+
+
+async def test_impersonate_suggests_in_the_persona_voice_and_stores_nothing(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.personas.set("guild-1", "ann", "Reyes", "An ex-navy captain, curt.", None, "en")
+    await engine.summon(KEY, "Ada")
+    server.enqueue("Welcome, captain.")
+    await engine.handle(line("Ada, evening."))
+    scene = await engine.require_scene(KEY)
+    before = await store.transcript(scene.id)
+    server.enqueue("I set my hat on the table. 'Whose boat is that at the quay?'")
+    said = await engine.table.impersonate(KEY, "ann", "Ann")
+    assert said == "Suggested line for Reyes (only you see it; send it yourself if you like it): I set my hat on the table. 'Whose boat is that at the quay?'"
+    asked = server.requests[-1].messages
+    assert "Reyes: An ex-navy captain, curt." in asked[0]["content"] and "Ada: Welcome, captain." in asked[1]["content"]
+    assert await store.transcript(scene.id) == before
+    server.enqueue("Hm.")
+    await engine.handle(line("Ada?"))
+    assert "Whose boat" not in str(npc_requests(server)[-1])
+
+
+async def test_edit_before_answer_is_used_and_after_answer_is_refused(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.summon(KEY, "Ada")
+    await engine.set_paused(KEY, True)
+    await engine.handle(line("I hide the key under the mat.", platform="m1"))
+    notice = await engine.own_lines.edit(KEY, "I hide the key in the well.", platform_message_id="m1")
+    assert notice is not None and notice.code == "edited"
+    scene = await engine.require_scene(KEY)
+    stored = await last_line_of(store, scene.id, "ann")
+    assert stored is not None and stored.text == "I hide the key in the well."
+    facts = " ".join(text for _, _, text, _, _ in await store.known_facts(scene.id, "ada"))
+    assert "well" in facts and "mat" not in facts
+    await engine.set_paused(KEY, False)
+    server.enqueue("The well, then.")
+    await engine.handle(line("Ada, remember where it is.", platform="m2"))
+    assert "I hide the key in the well." in str(npc_requests(server)[-1])
+    refused = await engine.own_lines.edit(KEY, "Ada, forget it.", platform_message_id="m2")
+    assert refused is not None and refused.text == "The characters already answered that line; they remember it as first written."
+    assert (await store.message_by_platform_id(scene.id, "m2")).text == "Ada, remember where it is."
+    assert await engine.own_lines.edit(KEY, "x", platform_message_id="unknown") is None
+
+
+async def test_delete_removes_the_line_and_what_characters_remember_of_it(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.summon(KEY, "Ada")
+    server.enqueue("I'll keep it.", "Go on.")
+    await engine.handle(line("Ada, my secret: I stole the silver.", platform="m1"))
+    scene = await engine.require_scene(KEY)
+    assert any("silver" in text for _, _, text, _, _ in await store.known_facts(scene.id, "ada"))
+    notice = await engine.own_lines.delete(KEY, platform_message_id="m1")
+    assert notice is not None and notice.code == "deleted"
+    assert await store.message_by_platform_id(scene.id, "m1") is None
+    assert not any("silver" in text for _, _, text, _, _ in await store.known_facts(scene.id, "ada"))
+    await engine.handle(line("Ada, what now?", platform="m2"))
+    assert "silver" not in str(npc_requests(server)[-1])
+    assert (await engine.own_lines.delete(KEY, author_id="nobody")).text == "You have no line in this scene to change."
