@@ -546,7 +546,9 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
         await respond(interaction, text, ephemeral=True)
 
+    from bot.discord_adapter.players import build_player_commands
+
     return [
         summon, dismiss, cast, look, go, map_, regenerate, ooc, pause, resume, privacy, pacing, why, memory, rewind, tick, export, limits, world,
-        character_group, scene_group,
+        character_group, scene_group, *build_player_commands(),
     ]
