@@ -339,8 +339,8 @@ class EnsembleBot(commands.Bot):
             return  # no scene here
         if notice is not None and notice.code == "edit_after_answer":
             channel = self.get_channel(payload.channel_id)
-            if channel is not None:
-                await self.outbox.post_notice(channel, notice.text)
+            if channel is not None:  # a reply to the edited line, so the player sees which one
+                await self.outbox.post_notice(channel, notice.text, reply_to=channel.get_partial_message(payload.message_id))  # type: ignore[union-attr,arg-type]
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         """A player deleted a line: it leaves the story and the characters' memories, unless a proxy bot
