@@ -236,3 +236,24 @@ async def test_proxy_rule_is_pure_and_bounded_in_time() -> None:
     assert matcher.match(1, 23, "ada,  HELLO there", at=104.0) == 10
     assert matcher.original_of(23) == 10 and matcher.replaced(10)
     assert matcher.match(1, 24, "Ada, hello there", at=104.5) is None  # replaced once only
+
+
+async def test_a_line_edited_or_deleted_while_it_waits_its_turn(harness: Harness) -> None:
+    """While the first turn waits for the model, the next lines wait in the channel's queue: one is edited
+    (the edit is what enters the story), one is deleted (it never enters it)."""
+    from bot.testing.openai_server import Reply
+
+    await harness.start()
+    await harness.setup_scene()
+    await harness.summon("ada")
+    harness.model.enqueue(Reply("Slowly, then.", delay=0.6), "The well, yes.")
+    first = await harness.say("Ada, a moment.")
+    waiting = await harness.say("Ada, the key is under the mat.")
+    dropped = await harness.say("Ada, ignore this one.")
+    await harness.server.edit_message(int(waiting["id"]), "Ada, the key is in the well.")
+    await harness.server.delete_message(int(dropped["id"]))
+    await harness.npc_line(after=int(first["id"]))
+    await harness.idle()
+    texts = [m.text for m in await user_lines(harness)]
+    assert texts == ["Ada, a moment.", "Ada, the key is in the well."]
+    assert "Ada, the key is in the well." in str(npc_calls(harness)[-1]) and "mat" not in str(npc_calls(harness)[-1])

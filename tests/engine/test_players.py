@@ -225,3 +225,18 @@ async def test_delete_removes_the_line_and_what_characters_remember_of_it(store,
     await engine.handle(line("Ada, what now?", platform="m2"))
     assert "silver" not in str(npc_requests(server)[-1])
     assert (await engine.own_lines.delete(KEY, author_id="nobody")).text == "You have no line in this scene to change."
+
+
+async def test_m2_her_gets_one_user_system_block_listing_several_players(store, library, clock, server):
+    engine = await _engine(store, library, clock, server, "M2-her")
+    await engine.personas.set("guild-1", "ann", "Reyes", "An ex-navy captain.", None, "en")
+    await engine.personas.set("guild-1", "bob", "Lin", "A ferrywoman.", None, "en")
+    await engine.summon(KEY, "Ada")
+    server.enqueue("Welcome.", "And you.")
+    await engine.handle(line("Ada, hello."))
+    await engine.handle(line("Ada, me too.", author="bob", name="Bob"))
+    blocks = [m for m in npc_requests(server)[-1] if m["role"] == "user_system"]
+    assert blocks == [{
+        "role": "user_system",
+        "content": "The players in this scene, as the story knows them (address each by this name):\n- Lin: A ferrywoman.\n- Reyes: An ex-navy captain.",
+    }]
