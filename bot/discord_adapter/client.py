@@ -90,7 +90,7 @@ class EnsembleBot(commands.Bot):
         self.proxy_grace = WINDOW  # how long a deleted line waits for a proxied copy before it leaves the story
         self._queued: set[int] = set()  # lines submitted to a channel queue and not yet taken
         self._queued_edits: dict[int, str] = {}
-        self._deleted_queued: set[int] = set()
+        self._deleted_queued: dict[int, float] = {}  # queued lines deleted before their turn, and when
         self._self_deleted: set[int] = set()  # originals the bot deleted after re-posting them under a persona
         self._repost_told: set[int] = set()
         self._line_tasks: set[asyncio.Task[None]] = set()
@@ -235,11 +235,16 @@ class EnsembleBot(commands.Bot):
         channel = message.channel
         key = SceneKey(str(message.guild.id), str(channel.id))
         self._queued.discard(message.id)
-        text = self._queued_edits.pop(message.id, None) or message.clean_content  # edited while it waited
-        if message.id in self._deleted_queued:  # deleted while it waited: it never enters the story
-            self._deleted_queued.discard(message.id)
+        deleted_at = self._deleted_queued.pop(message.id, None)
+        if deleted_at is not None and not self.proxies.replaced(message.id):
+            # Deleted while it waited: by the player (it never enters the story) or by a proxy bot whose
+            # copy may still be on its way; wait out the grace before deciding.
+            await asyncio.sleep(max(0.0, deleted_at + self.proxy_grace - self.proxy_clock()))
+        if deleted_at is not None and not self.proxies.replaced(message.id):
             self.app.engine.withdraw_interrupt(key)
             return
+        # Edited while it waited, or replaced by a proxy's copy (its text has no proxy tags).
+        text = self._queued_edits.pop(message.id, None) or self.proxies.copy_text(message.id) or message.clean_content
         try:
             scene = await self.scene_for(key, channel)
         except BaseException:
@@ -350,7 +355,7 @@ class EnsembleBot(commands.Bot):
             self._self_deleted.discard(message_id)
             return
         if message_id in self._queued:
-            self._deleted_queued.add(message_id)
+            self._deleted_queued[message_id] = self.proxy_clock()
             return
         key = SceneKey(str(payload.guild_id), str(payload.channel_id))
         task = asyncio.create_task(self._forget_line(key, message_id), name=f"forget-{message_id}")

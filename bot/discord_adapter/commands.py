@@ -279,7 +279,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
     async def go(interaction: discord.Interaction, place: str) -> None:
         bot, key, _ = await scene_here(interaction)
         await defer(interaction, ephemeral=False)
-        outcome = await bot.app.engine.go(key, place, interaction.user.display_name)
+        outcome = await bot.app.engine.go(key, place, interaction.user.display_name, str(interaction.user.id))
         await answer_outcome(interaction, outcome)
 
     @app_commands.command(name=cmd("cmd.regenerate"), description=cmd("cmd.regenerate.desc"))

@@ -11,7 +11,8 @@ time. The rule (pure, times passed in, so tests need no clock):
 - A replacement is never a new line. It takes over the line's identity: an edit or delete of the
   proxied message acts on the line (``original_of``).
 - A deleted line waits ``WINDOW`` seconds before it leaves the story; if it was replaced (before or
-  during the wait) it stays, because the proxy deleted it, not the player.
+  during the wait) it stays, because the proxy deleted it, not the player. A line still waiting in the
+  channel's queue when the proxy replaced it enters the story with the copy's text (without the tags).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ProxyMatcher:
         self._recent: deque[_Recent] = deque(maxlen=MAX_RECENT)
         self._aliases: dict[int, int] = {}  # proxied (or re-posted) message id -> the line's own message id
         self._replaced: set[int] = set()
+        self._copies: dict[int, str] = {}  # a replaced line's id -> the proxied copy's text (tags stripped)
 
     def note_line(self, channel_id: int, message_id: int, author_id: int, text: str, at: float) -> None:
         self._recent.append(_Recent(channel_id, message_id, author_id, _norm(text), at))
@@ -60,6 +62,7 @@ class ProxyMatcher:
             if wanted == recent.text or (wanted in recent.text and 2 * len(wanted) >= len(recent.text)):
                 recent.replaced_by = webhook_message_id
                 self.alias(webhook_message_id, recent.message_id)
+                self._copies[recent.message_id] = text.strip()
                 return recent.message_id
         return None
 
@@ -71,6 +74,10 @@ class ProxyMatcher:
     def original_of(self, message_id: int) -> int:
         """The line's own message id for a proxied message; the id itself otherwise."""
         return self._aliases.get(message_id, message_id)
+
+    def copy_text(self, message_id: int) -> str | None:
+        """The text of a proxy's copy of this line (its tags stripped), if a proxy replaced it."""
+        return self._copies.get(message_id)
 
     def replaced(self, message_id: int) -> bool:
         """Whether this line's message was replaced by a proxied copy (so its deletion is not the player's)."""

@@ -50,10 +50,10 @@ class OwnLines:
         from bot.engine.scene import facts_of
 
         engine = self.engine
+        generation = engine.gate.generation(key.guild_id)  # noted before the scene is read (a reset refuses the write)
         scene = await engine.require_scene(key)
         lang = engine.world(scene.world_id).language
         text = text.strip()
-        generation = engine.gate.generation(key.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             message = await self._find(scene.id, platform_message_id=platform_message_id, author_id=author_id)
             if message is None:
@@ -68,9 +68,9 @@ class OwnLines:
     async def delete(self, key: SceneKey, *, platform_message_id: str | None = None, author_id: str | None = None) -> Notice | None:
         """Remove a player's line from the story and from what characters remember."""
         engine = self.engine
+        generation = engine.gate.generation(key.guild_id)  # noted before the scene is read (a reset refuses the write)
         scene = await engine.require_scene(key)
         lang = engine.world(scene.world_id).language
-        generation = engine.gate.generation(key.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             message = await self._find(scene.id, platform_message_id=platform_message_id, author_id=author_id)
             if message is None:

@@ -52,10 +52,10 @@ class TableControl:
     async def set_mode(self, key: SceneKey, text: str) -> str:
         """``/mode lively|mentioned|manual``: kept per scene, so it survives restarts."""
         engine = self.engine
+        generation = engine.gate.generation(key.guild_id)  # noted before the scene is read (a reset refuses the write)
         scene = await engine.require_scene(key)
         lang = engine.world(scene.world_id).language
         mode = parse_mode(text, lang)
-        generation = engine.gate.generation(key.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             await self.store.set_mode(scene.id, mode)
         return tr(lang, "table.mode_set", mode=tr(lang, f"table.mode.{mode}"), meaning=tr(lang, f"table.meaning.{mode}"))
@@ -64,10 +64,10 @@ class TableControl:
         """``/hush NAME`` (``hushed``) or ``/unhush NAME``. A hushed character still hears and remembers
         every line (``heard_by`` does not change); it is only never chosen to speak."""
         engine = self.engine
+        generation = engine.gate.generation(key.guild_id)  # noted before the scene is read (a reset refuses the write)
         scene = await engine.require_scene(key)
         world = engine.world(scene.world_id)
         character = engine._find_character(world, name, scene.guild_id)
-        generation = engine.gate.generation(key.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             changed = await self.store.set_hushed(scene.id, character.id, hushed)
         if hushed:

@@ -244,16 +244,25 @@ async def test_a_line_edited_or_deleted_while_it_waits_its_turn(harness: Harness
     from bot.testing.openai_server import Reply
 
     await harness.start()
+    harness.bot.proxy_grace = 0.2  # type: ignore[union-attr]
     await harness.setup_scene()
     await harness.summon("ada")
-    harness.model.enqueue(Reply("Slowly, then.", delay=0.6), "The well, yes.")
+    harness.model.enqueue(Reply("Slowly, then.", delay=0.8), "The well, yes.", "Aye, the boat.")
     first = await harness.say("Ada, a moment.")
     waiting = await harness.say("Ada, the key is under the mat.")
     dropped = await harness.say("Ada, ignore this one.")
+    proxied = await harness.say("[Ada, whose boat is that?]")
     await harness.server.edit_message(int(waiting["id"]), "Ada, the key is in the well.")
     await harness.server.delete_message(int(dropped["id"]))
+    # A proxy bot deletes the player's message and re-posts it without its tags while it waits.
+    await harness.server.delete_message(int(proxied["id"]))
+    await harness.server.send_message(
+        harness.layout.roleplay_id, author="Reyes", content="Ada, whose boat is that?", webhook_id=FOREIGN_HOOK
+    )
     await harness.npc_line(after=int(first["id"]))
     await harness.idle()
     texts = [m.text for m in await user_lines(harness)]
-    assert texts == ["Ada, a moment.", "Ada, the key is in the well."]
-    assert "Ada, the key is in the well." in str(npc_calls(harness)[-1]) and "mat" not in str(npc_calls(harness)[-1])
+    assert texts == ["Ada, a moment.", "Ada, the key is in the well.", "Ada, whose boat is that?"]
+    calls = [str(c) for c in npc_calls(harness)]
+    assert "Ada, the key is in the well." in calls[1] and "mat" not in calls[1] and "ignore this one" not in calls[-1]
+    assert len(calls) == 3  # each line answered once, the proxy's copy not a line of its own
