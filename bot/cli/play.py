@@ -293,11 +293,12 @@ async def privacy_command(store, guild_id: str, user_id: str, rest: str) -> str:
 async def _persona(engine, guild_id: str, author_id: str, rest: str, lang: str) -> str:
     """``/persona [show]``, ``/persona clear``, ``/persona [set] NAME | DESCRIPTION``."""
     word, _, tail = rest.partition(" ")
-    if not rest or word.lower() == "show":
+    word = word.lower()
+    if not rest or word in ("show", "查看"):
         return await engine.personas.show(guild_id, author_id, lang)
-    if word.lower() == "clear" and not tail.strip():
+    if word in ("clear", "清除") and not tail.strip():
         return await engine.personas.clear(guild_id, author_id, lang)
-    return await engine.personas.set_text(guild_id, author_id, tail if word.lower() == "set" else rest, lang)
+    return await engine.personas.set_text(guild_id, author_id, tail if word in ("set", "设定") else rest, lang)
 
 
 async def _summon(engine, key: SceneKey, rest: str) -> TurnOutcome:

@@ -151,7 +151,7 @@ MESSAGES: dict[str, Template] = {
         "  /export 文件             把记录写进文件，每行一条\n"
         "  /pacing                  看按你们的玩法推断出的节奏和理由；加参数则固定节奏\n"
         "  /privacy                 你的重写选择能否进入本服务器的偏好数据导出；加参数则开启或关闭\n"
-        "  /persona 名字 | 描述     你在故事里是谁；/persona show 查看，/persona clear 清除\n"
+        "  /persona 名字 | 描述     你在故事里是谁；/persona 查看，/persona 清除\n"
         "  /nudge 名字              让这个角色马上接着说\n"
         "  /hush 名字、/unhush 名字 让角色沉默（仍在听），或让它重新说话\n"
         "  /mode [热闹|点名|手动]   谁来回应：按场面、只有被点名的、只在催促时\n"
@@ -226,7 +226,7 @@ MESSAGES: dict[str, Template] = {
     "cmd.tick.desc": "让世界现在运转：不在场的角色在幕后行动（管理员）",
     "cmd.export": "导出",
     "cmd.export.desc": "这场戏的记录文件，每行一条",
-    "persona.usage": "用法：/persona set 名字 | 描述（或 名字：描述）、/persona show、/persona clear。",
+    "persona.usage": "用法：/persona 名字 | 描述（或 名字：描述）；/persona 查看；/persona 清除。",
     "persona.no_name": "人设需要一个名字。",
     "persona.name_too_long": "人设的名字最多{n}个字。",
     "persona.no_description": "人设需要一段描述：你在故事里是谁，一两句话就好。",
@@ -265,7 +265,7 @@ MESSAGES: dict[str, Template] = {
     "lines.edited": "你的话已按修改后的内容保存；角色们记得新的说法。",
     "lines.deleted": "你的那句话已从故事里、也从角色们的记忆里删去。",
     "lines.none": "你在这场戏里没有可以修改的话。",
-    "usage.persona": "/persona set 名字 | 描述",
+    "usage.persona": "/persona 名字 | 描述",
     "usage.nudge": "/nudge 名字",
     "usage.hush": "/hush 名字",
     "usage.unhush": "/unhush 名字",

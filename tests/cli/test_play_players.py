@@ -38,10 +38,12 @@ def test_persona_table_control_and_own_lines_in_play(model_server, tmp_path: Pat
 
 def test_persona_commands_answer_in_chinese_in_the_chinese_world(model_server, tmp_path: Path):
     env = bot_env(model_server, tmp_path / "play.db")
-    result = play(env, "/persona 只有名字\n/persona 林晚 | 渡口的船娘\n/mode 手动\n/mode\n", "--world", "jianghu", "--user", "Ann")
+    result = play(env, "/persona 只有名字\n/persona 设定 林晚 | 渡口的船娘\n/persona 查看\n/mode 手动\n/mode\n/persona 清除\n", "--world", "jianghu", "--user", "Ann")
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    assert "(!) 用法：/persona set 名字 | 描述" in out
+    assert "(!) 用法：/persona 名字 | 描述" in out
     assert "(!) 在这个服务器的故事里，你现在是林晚；角色们会这样称呼你。" in out
     assert "(!) 这里的应答模式现在是手动（只有你用 /nudge 催促时角色才说话）。" in out
+    assert "(!) 你的人设：林晚。渡口的船娘" in out
     assert "(!) 这里的应答模式：手动" in out
+    assert "(!) 人设已清除；角色们又用你的名字称呼你了。" in out
