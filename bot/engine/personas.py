@@ -81,10 +81,14 @@ class Personas:
 
     def __init__(self, store: PersonaStore) -> None:
         self.store = store
+        # Looked up on every line and every prompt, written only here: kept in memory (the bot is the one
+        # process writing its database), updated on every set and clear.
+        self._known: dict[tuple[str, str], PersonaRow | None] = {}
 
     async def set(self, guild_id: str, user_id: str, name: str, description: str, avatar_url: str | None, lang: str) -> str:
         persona = validated(user_id, name, description, avatar_url, lang)
         await self.store.put(guild_id, persona)
+        self._known[(guild_id, user_id)] = persona
         return tr(lang, "persona.set", name=persona.name)
 
     async def set_text(self, guild_id: str, user_id: str, text: str, lang: str) -> str:
@@ -100,14 +104,19 @@ class Personas:
         return said + ("\n" + tr(lang, "persona.avatar", url=persona.avatar_url) if persona.avatar_url else "")
 
     async def clear(self, guild_id: str, user_id: str, lang: str) -> str:
-        return tr(lang, "persona.cleared" if await self.store.clear(guild_id, user_id) else "persona.none")
+        cleared = await self.store.clear(guild_id, user_id)
+        self._known[(guild_id, user_id)] = None
+        return tr(lang, "persona.cleared" if cleared else "persona.none")
 
     async def get(self, guild_id: str, user_id: str) -> PersonaRow | None:
-        return await self.store.get(guild_id, user_id)
+        key = (guild_id, user_id)
+        if key not in self._known:
+            self._known[key] = await self.store.get(guild_id, user_id)
+        return self._known[key]
 
     async def name_for(self, guild_id: str, user_id: str | None, fallback: str) -> str:
         """The player's name in the story: the persona's, else the platform name."""
-        persona = await self.store.get(guild_id, user_id) if user_id else None
+        persona = await self.get(guild_id, user_id) if user_id else None
         return persona.name if persona else fallback
 
     async def as_persona(self, line: InboundLine) -> InboundLine:
@@ -117,5 +126,11 @@ class Personas:
 
     async def heard(self, guild_id: str, user_ids: Iterable[str]) -> list[PersonaRow]:
         """The personas of these players, in a stable order (by name) so the prompt prefix stays put."""
-        found = await self.store.many(guild_id, user_ids)
-        return sorted(found.values(), key=lambda p: (p.name.casefold(), p.user_id))
+        ids = set(user_ids)
+        missing = [u for u in ids if (guild_id, u) not in self._known]
+        if missing:
+            found = await self.store.many(guild_id, missing)
+            for user_id in missing:
+                self._known[(guild_id, user_id)] = found.get(user_id)
+        personas = [p for u in ids if (p := self._known[(guild_id, u)]) is not None]
+        return sorted(personas, key=lambda p: (p.name.casefold(), p.user_id))

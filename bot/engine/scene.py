@@ -662,7 +662,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         candidates = await self._candidates(scene, hearers, states, mention_at, replied)
         return choose_for_line(
             candidates, question=is_question(line.text), line_words=topic_words(line.text),
-            settings=self.scheduler_settings(world), rng=self.rng, table=await self.table.rules(scene.id),
+            settings=self.scheduler_settings(world), rng=self.rng, table=await self.table.rules(scene.id, scene.guild_id),
         )
 
     async def _stagnation_hook(self, scene: SceneRow, world: World, speaker: str) -> str | None:
@@ -695,7 +695,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         candidates = await self._candidates(scene, hearers, states, mentions, None)
         decision = choose_reactor(
             candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng,
-            table=await self.table.rules(scene.id),
+            table=await self.table.rules(scene.id, scene.guild_id),
         )
         if not decision.speakers:
             return None

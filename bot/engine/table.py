@@ -37,10 +37,23 @@ class TableControl:
     def __init__(self, engine: SceneEngine) -> None:
         self.engine = engine
         self.store = TableStore(engine.store)
+        # Read on every decision, written rarely and only through this service: kept in memory per scene
+        # and server generation (a reset's new scenes may reuse an id), dropped on every write.
+        self._rules: dict[tuple[int, int], TableRules] = {}
 
-    async def rules(self, scene_id: int) -> TableRules:
+    async def rules(self, scene_id: int, guild_id: str | None = None) -> TableRules:
         """The scene's rules as the scheduler takes them."""
-        return TableRules(await self.store.mode(scene_id), await self.store.hushed(scene_id))
+        key = (scene_id, self.engine.gate.generation(guild_id) if guild_id is not None else -1)
+        rules = self._rules.get(key)
+        if rules is None:
+            rules = TableRules(await self.store.mode(scene_id), await self.store.hushed(scene_id))
+            if guild_id is not None:
+                self._rules[key] = rules
+        return rules
+
+    def _forget(self, scene_id: int) -> None:
+        for key in [k for k in self._rules if k[0] == scene_id]:
+            del self._rules[key]
 
     async def mode(self, key: SceneKey) -> str:
         engine = self.engine
@@ -58,6 +71,7 @@ class TableControl:
         mode = parse_mode(text, lang)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             await self.store.set_mode(scene.id, mode)
+            self._forget(scene.id)
         return tr(lang, "table.mode_set", mode=tr(lang, f"table.mode.{mode}"), meaning=tr(lang, f"table.meaning.{mode}"))
 
     async def hush(self, key: SceneKey, name: str, hushed: bool = True) -> str:
@@ -70,6 +84,7 @@ class TableControl:
         character = engine._find_character(world, name, scene.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             changed = await self.store.set_hushed(scene.id, character.id, hushed)
+            self._forget(scene.id)
         if hushed:
             return tr(world.language, "table.hushed" if changed else "table.already_hushed", name=character.name)
         return tr(world.language, "table.unhushed" if changed else "table.not_hushed", name=character.name)
