@@ -4,14 +4,16 @@ A service composed into ``SceneEngine`` (``engine.own_lines``); both changes pas
 
 - **Edit.** The line is stored at intake, so an edit updates the stored row as long as no character has
   answered it yet (a paused scene, a line held by the rate limit, a turn whose model failed, a line
-  still waiting its turn): from then on every prompt, fact and summary uses the edited text. Once a
-  character answered it, the edit is not applied (the reply answered what was first written) and the
-  player gets a short notice saying so. A reply being written at the moment of the edit was asked
-  for with the earlier text.
+  still waiting its turn): from then on every prompt, fact, summary and recall uses the edited text (the
+  line is re-indexed and embedded again). Once a character answered it, the edit is not applied (the
+  reply answered what was first written) and the player gets a short notice saying so. A reply being
+  written at the moment of the edit was asked for with the earlier text.
 - **Delete.** The line leaves the story and the characters' memories: the message row goes, and with
-  it the facts it stated (and the memory branch's search rows, by their triggers); summaries that may
-  retell it are dropped and rewritten later. Replies to it stay, as lines of their own. What it did to
-  the world (a walk it narrated) stays too: ``/rewind`` undoes turns with their effects.
+  it the facts it stated, its hearers' rows and its full-text and vector rows (cascade and triggers of
+  the memory index) and the engine's cached vectors of the scene; summaries that may retell it, and
+  the notes written with them, are dropped and rewritten later. Replies to it stay, as lines of their
+  own. What it did to the world (a walk it narrated) stays too: ``/rewind`` undoes turns with their
+  effects.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ class OwnLines:
             if await rows.answered(engine.store, message):
                 return Notice(tr(lang, "lines.answered"), code="edit_after_answer")
             await rows.replace_text(engine.store, message, text, facts_of(message.speaker, text, message.heard_by))
+        engine.recollection.forget_scene(scene.id)  # cached vectors held the old text's
+        if engine.embedding_worker is not None:
+            engine.embedding_worker.redo(message.id)
         return Notice(tr(lang, "lines.edited"), code="edited")
 
     async def delete(self, key: SceneKey, *, platform_message_id: str | None = None, author_id: str | None = None) -> Notice | None:
@@ -76,4 +81,5 @@ class OwnLines:
             if message is None:
                 return Notice(tr(lang, "lines.none")) if platform_message_id is None else None
             await rows.delete_line(engine.store, message)
+        engine.recollection.forget_scene(scene.id)  # cached vectors held the line's
         return Notice(tr(lang, "lines.deleted"), code="deleted")

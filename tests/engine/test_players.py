@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 
 from bot.engine.lines import InboundLine, SceneKey
@@ -240,3 +241,79 @@ async def test_m2_her_gets_one_user_system_block_listing_several_players(store, 
         "role": "user_system",
         "content": "The players in this scene, as the story knows them (address each by this name):\n- Lin: A ferrywoman.\n- Reyes: An ex-navy captain.",
     }]
+
+
+# -- own lines and the memory index -----------------------------------------------------------------
+
+
+async def test_an_edit_is_what_characters_recall_and_a_delete_takes_the_notes_that_retold_it(store, library, clock, server):
+    """An edited line is searched by its new words only; deleting a line drops its search rows and the
+    notes and summaries written from it, while older notes stay."""
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await engine.summon(KEY, "Ada")
+    scene = await engine.require_scene(KEY)
+    await engine.set_paused(KEY, True)
+    await engine.handle(line("Ada, the old map is buried by the fountain.", platform="m0"))
+    first = await store.message_by_platform_id(scene.id, "m0")
+    await store.add_notes(scene.id, "ada", first.id, ["Ann knows of an old map."])
+    await engine.handle(line("I hide the key under the doormat.", platform="m1"))
+    notice = await engine.own_lines.edit(KEY, "I hide the key inside the wishing well.", platform_message_id="m1")
+    assert notice is not None and notice.code == "edited"
+    edited = await store.message_by_platform_id(scene.id, "m1")
+
+    def hits(found):
+        return [h.item_id for h in found]
+
+    assert hits(await store.memory.lexical(scene.id, "ada", "wishing well", k=5, before_id=10**9)) == [edited.id]
+    assert edited.id not in hits(await store.memory.lexical(scene.id, "ada", "doormat", k=5, before_id=10**9))
+
+    await store.add_summaries(scene.id, edited.id, {"ada": "Ann hid a key in the wishing well."})
+    await store.add_notes(scene.id, "ada", edited.id, ["Ann's key lies in the wishing well."])
+    deleted = await engine.own_lines.delete(KEY, platform_message_id="m1")
+    assert deleted is not None and deleted.code == "deleted"
+    assert edited.id not in hits(await store.memory.lexical(scene.id, "ada", "wishing well", k=5, before_id=10**9))
+    assert [n.text for n in await store.memory.notes(scene.id, "ada", limit=10)] == ["Ann knows of an old map."]
+    assert await store.latest_summary(scene.id, "ada") is None
+    assert "wishing" not in await engine.memory(KEY, "Ada")
+
+
+class WordEmbedder:
+    """Deterministic unit vectors from the words of a text (a test stand-in for a real embedder)."""
+
+    name = "words-test"
+
+    async def embed(self, texts, *, query: bool = False):
+        rows = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                rows[i, sum(map(ord, word)) % 64] += 1.0
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+async def test_an_edited_line_far_behind_the_embedder_is_embedded_again_from_its_new_text(store, library, clock, server):
+    """The edit drops the line's vector; the embedder redoes it even when many lines were embedded since."""
+    model = OpenAIChatModel(base_url=server.base_url, api_key=API_KEY, model="fake-model", request_timeout=5, max_attempts=1)
+    embedder = WordEmbedder()
+    engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), embedder=embedder)
+    engine.start_background()
+    try:
+        await engine.open_scene(KEY, "manor")
+        await engine.summon(KEY, "Ada")
+        await engine.set_paused(KEY, True)
+        await engine.handle(line("I hide the key under the doormat.", platform="m1"))
+        other = SceneKey("guild-1", "channel-2")
+        await engine.open_scene(other, "manor")
+        await engine.set_paused(other, True)
+        for i in range(60):  # more lines than the embedder ever looks back over
+            await engine.handle(InboundLine(other, "bob", "Bob", f"Line number {i} in the other room."))
+        await engine.drain()
+        scene = await engine.require_scene(KEY)
+        edited = await store.message_by_platform_id(scene.id, "m1")
+        await engine.own_lines.edit(KEY, "I hide the key inside the wishing well.", platform_message_id="m1")
+        await engine.drain()
+        row = await store._fetchone("SELECT vector FROM memory_vectors WHERE item_id = ?", (edited.id,))
+        assert row is not None, "the edited line has a vector again"
+        expected = (await embedder.embed(["Ann: I hide the key inside the wishing well."]))[0]
+        assert np.allclose(np.frombuffer(row[0], dtype=np.float32), expected)
+    finally:
+        await engine.aclose()
