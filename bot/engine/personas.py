@@ -15,6 +15,7 @@ from dataclasses import replace
 from urllib.parse import urlparse
 
 from bot.engine.lines import InboundLine
+from bot.engine.readcache import ReadCache
 from bot.errors import EnsembleError
 from bot.i18n import tr
 from bot.store.personas import PersonaRow, PersonaStore
@@ -22,6 +23,8 @@ from bot.store.personas import PersonaRow, PersonaStore
 MAX_NAME = 64
 MAX_DESCRIPTION = 1500
 MAX_AVATAR_URL = 512
+# Players whose persona (or lack of one) is kept in memory, per server; least recently seen go first.
+CACHE_PLAYERS = 4096
 # "Name | description" (the slash-command form of play) or "Name: description" (--persona); a full-width
 # colon or bar works too, so a Chinese persona can be typed without switching keyboards. A bar wins over a
 # colon, so a description may contain colons.
@@ -79,16 +82,16 @@ def persona_block(personas: Sequence[PersonaRow]) -> tuple[str | None, str | Non
 class Personas:
     """The engine's persona service: set, show and clear per server, and a line spoken as its persona."""
 
-    def __init__(self, store: PersonaStore) -> None:
+    def __init__(self, store: PersonaStore, *, cache_players: int = CACHE_PLAYERS) -> None:
         self.store = store
-        # Looked up on every line and every prompt, written only here: kept in memory (the bot is the one
-        # process writing its database), updated on every set and clear.
-        self._known: dict[tuple[str, str], PersonaRow | None] = {}
+        # Read on every line and every prompt, written only through this service: kept in memory per
+        # (server, player), so one server's persona never answers for another's player of the same id.
+        self._known: ReadCache[tuple[str, str], PersonaRow | None] = ReadCache(cache_players)
 
     async def set(self, guild_id: str, user_id: str, name: str, description: str, avatar_url: str | None, lang: str) -> str:
         persona = validated(user_id, name, description, avatar_url, lang)
-        await self.store.put(guild_id, persona)
-        self._known[(guild_id, user_id)] = persona
+        with self._known.written((guild_id, user_id)):
+            await self.store.put(guild_id, persona)
         return tr(lang, "persona.set", name=persona.name)
 
     async def set_text(self, guild_id: str, user_id: str, text: str, lang: str) -> str:
@@ -104,15 +107,19 @@ class Personas:
         return said + ("\n" + tr(lang, "persona.avatar", url=persona.avatar_url) if persona.avatar_url else "")
 
     async def clear(self, guild_id: str, user_id: str, lang: str) -> str:
-        cleared = await self.store.clear(guild_id, user_id)
-        self._known[(guild_id, user_id)] = None
+        with self._known.written((guild_id, user_id)):
+            cleared = await self.store.clear(guild_id, user_id)
         return tr(lang, "persona.cleared" if cleared else "persona.none")
 
     async def get(self, guild_id: str, user_id: str) -> PersonaRow | None:
         key = (guild_id, user_id)
-        if key not in self._known:
-            self._known[key] = await self.store.get(guild_id, user_id)
-        return self._known[key]
+        found, persona = self._known.lookup(key)
+        if found:
+            return persona
+        writes = self._known.writes
+        persona = await self.store.get(guild_id, user_id)
+        self._known.fill(key, persona, writes)
+        return persona
 
     async def name_for(self, guild_id: str, user_id: str | None, fallback: str) -> str:
         """The player's name in the story: the persona's, else the platform name."""
@@ -126,11 +133,19 @@ class Personas:
 
     async def heard(self, guild_id: str, user_ids: Iterable[str]) -> list[PersonaRow]:
         """The personas of these players, in a stable order (by name) so the prompt prefix stays put."""
-        ids = set(user_ids)
-        missing = [u for u in ids if (guild_id, u) not in self._known]
+        known: dict[str, PersonaRow | None] = {}
+        missing = []
+        for user_id in set(user_ids):
+            found, persona = self._known.lookup((guild_id, user_id))
+            if found:
+                known[user_id] = persona
+            else:
+                missing.append(user_id)
         if missing:
-            found = await self.store.many(guild_id, missing)
+            writes = self._known.writes
+            read = await self.store.many(guild_id, missing)
             for user_id in missing:
-                self._known[(guild_id, user_id)] = found.get(user_id)
-        personas = [p for u in ids if (p := self._known[(guild_id, u)]) is not None]
+                known[user_id] = read.get(user_id)
+                self._known.fill((guild_id, user_id), known[user_id], writes)
+        personas = [p for p in known.values() if p is not None]
         return sorted(personas, key=lambda p: (p.name.casefold(), p.user_id))

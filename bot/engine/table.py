@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.impersonate import suggest_line
 from bot.engine.lines import Notice, SceneKey, TurnOutcome
+from bot.engine.readcache import ReadCache
 from bot.engine.scheduler import ANSWER_MODES, Decision, TableRules
 from bot.errors import EnsembleError, ModelUnavailable
 from bot.i18n import CODES, tr
@@ -20,6 +21,9 @@ from bot.store.table import TableStore
 
 if TYPE_CHECKING:
     from bot.engine.scene import SceneEngine
+
+# Scenes whose rules are kept in memory; least recently decided go first.
+CACHE_SCENES = 4096
 
 
 def parse_mode(text: str, lang: str) -> str:
@@ -37,23 +41,23 @@ class TableControl:
     def __init__(self, engine: SceneEngine) -> None:
         self.engine = engine
         self.store = TableStore(engine.store)
-        # Read on every decision, written rarely and only through this service: kept in memory per scene
-        # and server generation (a reset's new scenes may reuse an id), dropped on every write.
-        self._rules: dict[tuple[int, int], TableRules] = {}
+        # Read on every decision, written rarely and only through this service: kept in memory per scene,
+        # with the server and its generation it was read under. A reset's new scenes, on this server or on
+        # another, may reuse a forgotten scene's id: a copy read under another server or generation is
+        # never used.
+        self._rules: ReadCache[int, tuple[str, int, TableRules]] = ReadCache(CACHE_SCENES)
 
-    async def rules(self, scene_id: int, guild_id: str | None = None) -> TableRules:
+    async def rules(self, scene_id: int, guild_id: str) -> TableRules:
         """The scene's rules as the scheduler takes them."""
-        key = (scene_id, self.engine.gate.generation(guild_id) if guild_id is not None else -1)
-        rules = self._rules.get(key)
-        if rules is None:
-            rules = TableRules(await self.store.mode(scene_id), await self.store.hushed(scene_id))
-            if guild_id is not None:
-                self._rules[key] = rules
+        generation = self.engine.gate.generation(guild_id)
+        found, kept = self._rules.lookup(scene_id)
+        if found and kept is not None and kept[:2] == (guild_id, generation):
+            return kept[2]
+        writes = self._rules.writes
+        rules = TableRules(await self.store.mode(scene_id), await self.store.hushed(scene_id))
+        if generation == self.engine.gate.generation(guild_id):
+            self._rules.fill(scene_id, (guild_id, generation, rules), writes)
         return rules
-
-    def _forget(self, scene_id: int) -> None:
-        for key in [k for k in self._rules if k[0] == scene_id]:
-            del self._rules[key]
 
     async def mode(self, key: SceneKey) -> str:
         engine = self.engine
@@ -70,8 +74,8 @@ class TableControl:
         lang = engine.world(scene.world_id).language
         mode = parse_mode(text, lang)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
-            await self.store.set_mode(scene.id, mode)
-            self._forget(scene.id)
+            with self._rules.written(scene.id):
+                await self.store.set_mode(scene.id, mode)
         return tr(lang, "table.mode_set", mode=tr(lang, f"table.mode.{mode}"), meaning=tr(lang, f"table.meaning.{mode}"))
 
     async def hush(self, key: SceneKey, name: str, hushed: bool = True) -> str:
@@ -83,8 +87,8 @@ class TableControl:
         world = engine.world(scene.world_id)
         character = engine._find_character(world, name, scene.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
-            changed = await self.store.set_hushed(scene.id, character.id, hushed)
-            self._forget(scene.id)
+            with self._rules.written(scene.id):
+                changed = await self.store.set_hushed(scene.id, character.id, hushed)
         if hushed:
             return tr(world.language, "table.hushed" if changed else "table.already_hushed", name=character.name)
         return tr(world.language, "table.unhushed" if changed else "table.not_hushed", name=character.name)

@@ -317,3 +317,137 @@ async def test_an_edited_line_far_behind_the_embedder_is_embedded_again_from_its
         assert np.allclose(np.frombuffer(row[0], dtype=np.float32), expected)
     finally:
         await engine.aclose()
+
+
+# -- what the engine keeps in memory of personas and the table's rules ---------------------------------
+
+
+def test_read_cache_drops_the_least_recently_used_and_keeps_no_read_a_write_overtook():
+    from bot.engine.readcache import ReadCache
+
+    cache: ReadCache[str, int | None] = ReadCache(2)
+    cache.fill("a", 1, cache.writes)
+    cache.fill("b", None, cache.writes)  # "known to have none" is kept too
+    assert cache.lookup("a") == (True, 1)  # a is now the most recently used
+    cache.fill("c", 3, cache.writes)
+    assert cache.lookup("b") == (False, None) and cache.lookup("a") == (True, 1) and len(cache) == 2
+    noted = cache.writes
+    with cache.written("a"):
+        assert "a" not in cache
+        cache.fill("a", 1, cache.writes)  # a read that started and ended during the write...
+    assert "a" not in cache  # ...is dropped when the write ends
+    cache.fill("a", 1, noted)  # a read that started before the write, ending after it
+    assert "a" not in cache
+    cache.fill("a", 2, cache.writes)
+    assert cache.lookup("a") == (True, 2)
+
+
+class CountingPersonas:
+    """A persona store that counts reads and can hold one read until released."""
+
+    def __init__(self, inner) -> None:
+        import asyncio
+
+        self.inner = inner
+        self.reads = 0
+        self.hold = asyncio.Event()
+        self.hold.set()
+        self.reading = asyncio.Event()
+
+    async def get(self, guild_id, user_id):
+        self.reads += 1
+        found = await self.inner.get(guild_id, user_id)
+        self.reading.set()
+        await self.hold.wait()
+        return found
+
+    async def many(self, guild_id, user_ids):
+        self.reads += 1
+        return await self.inner.many(guild_id, user_ids)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+async def test_personas_are_read_once_per_server_and_player_and_a_change_is_seen_at_once(store, library, clock, server):
+    """After the first read a player's persona comes from memory; /persona set and clear are seen on the
+    next line; the same player id on another server never gets this server's persona."""
+    from bot.engine.personas import Personas
+    from bot.store.personas import PersonaStore
+
+    counting = CountingPersonas(PersonaStore(store))
+    personas = Personas(counting)
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Ann"
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Ann"
+    assert counting.reads == 1  # "no persona" is remembered too
+    await personas.set("guild-1", "ann", "Reyes", "An ex-navy captain.", None, "en")
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Reyes"
+    assert [p.name for p in await personas.heard("guild-1", ["ann", "bob"])] == ["Reyes"]
+    assert [p.name for p in await personas.heard("guild-1", ["ann", "bob"])] == ["Reyes"]
+    reads = counting.reads
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Reyes" and counting.reads == reads
+    assert await personas.name_for("guild-2", "ann", "Ann") == "Ann"  # another server: its own lookup
+    assert await personas.heard("guild-2", ["ann"]) == []
+    await personas.set("guild-1", "ann", "Lin", "A ferrywoman.", None, "en")
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Lin"
+    await personas.clear("guild-1", "ann", "en")
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Ann"
+    assert await personas.heard("guild-1", ["ann"]) == []
+
+
+async def test_a_persona_read_overtaken_by_a_set_does_not_bring_the_old_one_back(store, library, clock, server):
+    """A line's lookup that read "no persona" while the player set one must not keep that answer."""
+    import asyncio
+
+    from bot.engine.personas import Personas
+    from bot.store.personas import PersonaStore
+
+    counting = CountingPersonas(PersonaStore(store))
+    personas = Personas(counting)
+    counting.hold.clear()
+    slow = asyncio.create_task(personas.name_for("guild-1", "ann", "Ann"))
+    await counting.reading.wait()  # the read has its (empty) answer and is held before returning it
+    await personas.set("guild-1", "ann", "Reyes", "An ex-navy captain.", None, "en")
+    counting.hold.set()
+    assert await slow == "Ann"  # it answers what it read...
+    assert await personas.name_for("guild-1", "ann", "Ann") == "Reyes"  # ...but that is not what is kept
+
+
+async def test_table_rules_are_kept_per_scene_and_never_reach_a_reset_or_another_servers_scene(store, library, clock, server):
+    """The rules are read once per scene; a scene id that a reset freed and another server's new scene
+    took starts with no hushed character and the default mode, and so does a server's reopened scene."""
+    from bot.engine.servers import reset_server
+
+    engine = await _engine(store, library, clock, server, "fake-model")
+    await store.bind_server("guild-1", "manor")
+    scene = await engine.require_scene(KEY)
+    await engine.summon(KEY, "Ada")
+    await engine.table.hush(KEY, "Ada")
+    await engine.table.set_mode(KEY, "mentioned")
+    reads = {"n": 0}
+    mode = engine.table.store.mode
+
+    async def counted(scene_id):
+        reads["n"] += 1
+        return await mode(scene_id)
+
+    engine.table.store.mode = counted
+    first = await engine.table.rules(scene.id, "guild-1")
+    assert first.mode == "mentioned" and "ada" in first.hushed
+    assert await engine.table.rules(scene.id, "guild-1") == first and reads["n"] == 1
+
+    await store.update_scene(scene.id, enabled=False)
+    await reset_server(engine, "guild-1")  # nothing reopens: the id is free
+    other = await engine.open_scene(SceneKey("guild-2", "channel-9"), "manor")
+    assert other.id == scene.id, "SQLite reuses the freed id (the case this guards)"
+    rules = await engine.table.rules(other.id, "guild-2")
+    assert rules.mode == "lively" and not rules.hushed
+
+    mine = await engine.open_scene(SceneKey("guild-1", "channel-2"), "manor")
+    await engine.table.hush(SceneKey("guild-1", "channel-2"), "Ada")
+    assert "ada" in (await engine.table.rules(mine.id, "guild-1")).hushed  # a write is seen at once
+    await reset_server(engine, "guild-1")  # the channel reopens, empty, under a new generation
+    reopened = await engine.require_scene(SceneKey("guild-1", "channel-2"))
+    assert reopened.id == mine.id
+    rules = await engine.table.rules(reopened.id, "guild-1")
+    assert rules.mode == "lively" and not rules.hushed
