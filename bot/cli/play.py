@@ -23,7 +23,7 @@ from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutco
 from bot.engine.maps import render_scene_map
 from bot.engine.scene import error_code
 from bot.errors import EnsembleError
-from bot.i18n import join, mood, tr
+from bot.i18n import CODES, join, mood, tr
 from bot.settings import load_settings
 from bot.store.outbox import OutboxLine
 from bot.world.director import Director, director_random
@@ -242,7 +242,7 @@ async def _dispatch(
     elif command == "pacing":
         terminal.say(await engine.pin_pacing(key, rest) if rest else await engine.pacing(key))
     elif command == "privacy":
-        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest))
+        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest, lang))
     elif command == "nudge":
         outcome = await engine.table.nudge(key, _need(rest, "nudge"))
         if engine.poster is not None:
@@ -273,21 +273,20 @@ async def _dispatch(
         terminal.say("(!) " + tr(lang, "play.unknown", command=command))
 
 
-async def privacy_command(store, guild_id: str, user_id: str, rest: str) -> str:
-    """``/privacy [on|off]``: show or set whether this player's scenes may go into preference exports."""
+async def privacy_command(store, guild_id: str, user_id: str, rest: str, lang: str) -> str:
+    """``/privacy [on|off]`` (or the words of the world's language): show or set whether this player's
+    scenes may go into preference exports."""
     from bot.store import preferences
 
-    choice = rest.strip().lower()
-    if choice in ("off", "opt-out", "no"):
+    choice = rest.strip().casefold()
+    if choice in ("opt-out", "no", *(tr(code, "privacy.off").casefold() for code in CODES)):
         await preferences.set_opt_out(store, guild_id, user_id, True)
-    elif choice in ("on", "opt-in", "yes"):
+    elif choice in ("opt-in", "yes", *(tr(code, "privacy.on").casefold() for code in CODES)):
         await preferences.set_opt_out(store, guild_id, user_id, False)
     elif choice:
-        raise EnsembleError("Usage: /privacy [on|off]")
+        raise EnsembleError(tr(lang, "privacy.usage"))
     out = user_id in await preferences.opted_out(store, guild_id)
-    if out:
-        return "(!) Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow."
-    return "(!) Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out."
+    return "(!) " + tr(lang, "privacy.out" if out else "privacy.in")
 
 
 async def _persona(engine, guild_id: str, author_id: str, rest: str, lang: str) -> str:

@@ -13,6 +13,14 @@ MESSAGES: dict[str, Template] = {
     "pacing.slow": "slow",
     "pacing.steady": "steady",
     "pacing.fast": "fast",
+    "pacing.auto": "auto",
+    "pacing.usage": "Usage: /pacing [slow|steady|fast|auto]",
+    # -- privacy of preference exports (bot/store/preferences.py) -------------------------------
+    "privacy.on": "on",
+    "privacy.off": "off",
+    "privacy.usage": "Usage: /privacy [on|off]",
+    "privacy.in": "Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out.",
+    "privacy.out": "Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow.",
     # -- narration of space (bot/world/narrator.py) ---------------------------------------------
     "move.no_way": "There is no way from {src} to {dst} from here.",
     "move.locked": "The way from {src} to {dst} is locked.",
@@ -210,6 +218,8 @@ MESSAGES: dict[str, Template] = {
     "discord.not_here": "You cannot use this command here.",
     "discord.imported": "**{name}** joined this server's cast of {world}; `/summon {name}` brings them in.",
     "discord.map": "The map of {world}.",
+    "discord.privacy.in": "Your swipes may go into this server's preference exports (never another server's). `/privacy share:False` to opt out.",
+    "discord.privacy.out": "Scenes you play in are left out of this server's preference exports. `/privacy share:True` to allow.",
     # -- slash command names and descriptions (Discord shows them in the user's language) --------
     "cmd.summon": "summon",
     "cmd.summon.desc": "Bring a character into this scene",
@@ -248,6 +258,12 @@ MESSAGES: dict[str, Template] = {
     "cmd.tick.desc": "Let the world live now: absent characters act off-screen (admins)",
     "cmd.export": "export",
     "cmd.export.desc": "This scene's transcript as a JSON Lines file",
+    "cmd.privacy": "privacy",
+    "cmd.privacy.desc": "Whether your swipes may go into this server's preference exports",
+    "cmd.privacy.share": "True: allow (the default); False: leave scenes you play in out of every export",
+    "cmd.pacing": "pacing",
+    "cmd.pacing.desc": "The pace inferred from how the table plays, and why (admins)",
+    "cmd.pacing.pin": "slow, steady or fast pins it; auto goes back to inferring it",
     # -- personas (bot/engine/personas.py) -------------------------------------------------------
     "persona.usage": "Usage: /persona set NAME | DESCRIPTION (or NAME: DESCRIPTION), /persona show, /persona clear.",
     "persona.no_name": "A persona needs a name.",
