@@ -266,3 +266,21 @@ async def test_a_line_edited_or_deleted_while_it_waits_its_turn(harness: Harness
     calls = [str(c) for c in npc_calls(harness)]
     assert "Ada, the key is in the well." in calls[1] and "mat" not in calls[1] and "ignore this one" not in calls[-1]
     assert len(calls) == 3  # each line answered once, the proxy's copy not a line of its own
+
+
+async def test_without_a_persona_the_player_is_their_server_display_name(harness: Harness) -> None:
+    """No persona: the story calls the player by their display name on the server (the nickname, else the
+    global name), never the account's username."""
+    await harness.start()
+    await harness.setup_scene()
+    await harness.summon("ada")
+    gid = harness.layout.guild_id
+    bob = next(uid for uid, u in harness.server.users.items() if u["username"] == "bob")
+    harness.model.enqueue("Evening.", "Evening, Captain.")
+    await harness.say("Ada, evening.")
+    await harness.npc_line()
+    harness.server.guilds[gid]["members"][bob]["nick"] = "Captain Bob"
+    await harness.say("Ada, it is me again.")
+    await harness.npc_line()
+    assert [m.speaker for m in await user_lines(harness)] == ["Bob", "Captain Bob"]
+    assert "'bob'" not in str(npc_calls(harness)[-1]) and "Captain Bob" in str(npc_calls(harness)[-1])
