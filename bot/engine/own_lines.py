@@ -11,13 +11,15 @@ A service composed into ``SceneEngine`` (``engine.own_lines``); both changes pas
 - **Delete.** The line leaves the story and the characters' memories: the message row goes, and with
   it the facts it stated, its hearers' rows and its full-text and vector rows (cascade and triggers of
   the memory index) and the engine's cached vectors of the scene; summaries that may retell it, and
-  the notes written with them, are dropped and rewritten later. Replies to it stay, as lines of their
+  the notes written with them, are dropped and rewritten later (a summary pass in flight, which may have
+  read the line, is cancelled; an edit does the same). Replies to it stay, as lines of their
   own. What it did to the world (a walk it narrated) stays too: ``/rewind`` undoes turns with their
   effects.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from bot.engine.lines import Notice, SceneKey
@@ -27,6 +29,17 @@ from bot.store.records import MessageRow
 
 if TYPE_CHECKING:
     from bot.engine.scene import SceneEngine
+
+
+async def _stop_summaries(engine: SceneEngine, scene_id: int) -> None:
+    """Called right after the write: a summary pass started before it may have read the line as it was, so
+    it must not write what it made of it (a pass started from here on reads the line as it now is; the next
+    commit schedules a fresh one). Its writes wait for the store's write lock, so cancelling it here stops
+    any it has not made; one it made before the write was dropped by the write."""
+    task = engine._summarising.get(scene_id)
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 class OwnLines:
@@ -65,6 +78,7 @@ class OwnLines:
             if await rows.answered(engine.store, message):
                 return Notice(tr(lang, "lines.answered"), code="edit_after_answer")
             await rows.replace_text(engine.store, message, text, facts_of(message.speaker, text, message.heard_by))
+            await _stop_summaries(engine, scene.id)
         engine.recollection.forget_scene(scene.id)  # cached vectors held the old text's
         if engine.embedding_worker is not None:
             engine.embedding_worker.redo(message.id)
@@ -81,5 +95,6 @@ class OwnLines:
             if message is None:
                 return Notice(tr(lang, "lines.none")) if platform_message_id is None else None
             await rows.delete_line(engine.store, message)
+            await _stop_summaries(engine, scene.id)
         engine.recollection.forget_scene(scene.id)  # cached vectors held the line's
         return Notice(tr(lang, "lines.deleted"), code="deleted")

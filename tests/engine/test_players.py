@@ -451,3 +451,37 @@ async def test_table_rules_are_kept_per_scene_and_never_reach_a_reset_or_another
     assert reopened.id == mine.id
     rules = await engine.table.rules(reopened.id, "guild-1")
     assert rules.mode == "lively" and not rules.hushed
+
+
+async def test_a_summary_being_written_when_a_line_is_deleted_does_not_keep_it(engine, key, model, store):
+    """A background summary that read the line before its delete never writes what it made of it."""
+    import asyncio
+    import json
+
+    from bot.engine.ports import ChatResult
+
+    world = engine.library.worlds["manor"]
+    engine.library.worlds["manor"] = world.model_copy(update={"settings": world.settings.model_copy(update={"summary_every": 3})})
+    await engine.summon(key, "Ada")
+    gate, asked = asyncio.Event(), asyncio.Event()
+    original = model.complete
+
+    async def slow_summaries(messages, options):
+        if "keep the memory" in messages[0].content:
+            asked.set()
+            await gate.wait()
+            return ChatResult(json.dumps({"summary": "Ann confessed she stole the silver.", "facts": ["Ann stole the silver."]}))
+        return await original(messages, options)
+
+    model.complete = slow_summaries  # type: ignore[method-assign]
+    await engine.handle(InboundLine(key, "ann", "Ann", "Ada, hello."))
+    await engine.handle(InboundLine(key, "ann", "Ann", "Ada, my secret: I stole the silver.", platform_message_id="m1"))
+    await engine.handle(InboundLine(key, "ann", "Ann", "Ada, goodbye for now."))
+    await asyncio.wait_for(asked.wait(), 10)  # the pass has read the lines, the secret among them
+    await engine.own_lines.delete(key, platform_message_id="m1")
+    gate.set()
+    await engine.drain()
+    scene = await engine.require_scene(key)
+    assert await store.latest_summary(scene.id, "ada") is None
+    assert not [n for n in await store.memory.notes(scene.id, "ada", limit=10) if "silver" in n.text]
+    assert "silver" not in await engine.memory(key, "Ada")
