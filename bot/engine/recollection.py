@@ -154,6 +154,12 @@ class EmbeddingWorker:
             self._idle.clear()
             self._task = asyncio.create_task(self._run(), name="memory-embedder")
 
+    def redo(self, message_id: int) -> None:
+        """A line's text changed (a player's edit) and its vector was dropped: embed it again, however far
+        behind the watermark it lies, then go on from there (lines that have their vector are skipped)."""
+        self._watermark = min(self._watermark, max(0, message_id - 1 + RECHECK))
+        self.wake()
+
     def wake(self) -> None:
         """New lines were committed."""
         self._idle.clear()

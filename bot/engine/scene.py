@@ -38,7 +38,9 @@ from bot.engine.limits import Limits, LimitSettings, MeteredModel
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.metrics import Metrics
 from bot.engine.outbox import Deliver, OutboxPoster
+from bot.engine.own_lines import OwnLines
 from bot.engine.pacing import ScenePacing, pace_instruction, paced
+from bot.engine.personas import Personas, persona_block
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.recollection import EmbeddingWorker, Recollection, query_of
@@ -54,6 +56,7 @@ from bot.engine.scheduler import (
     topic_words,
 )
 from bot.engine.servers import ServerReset
+from bot.engine.table import TableControl
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.i18n import tr
 from bot.memory.embedding import Embedder
@@ -64,6 +67,7 @@ from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
 from bot.quality.preferences import prompt_json
 from bot.store import Store
+from bot.store.personas import PersonaStore
 from bot.store.records import (
     FactRecord,
     MessageRow,
@@ -193,6 +197,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self.recollection = Recollection(store, embedder)
         self.embedding_worker = EmbeddingWorker(store, embedder) if embedder is not None else None
         self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
+        # -- players: personas, control of the table, their own lines (composed services) --
+        self.personas = Personas(PersonaStore(store))
+        self.table = TableControl(self)
+        self.own_lines = OwnLines(self)
 
     def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
         """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
@@ -341,6 +349,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             async with self.lock(scene.id):
                 self._waiting[key] -= 1
                 waiting = False
+                line = await self.personas.as_persona(line)  # the player speaks as their persona, if they set one
                 # Noted before the scene is read: a reset after this point makes every commit refused.
                 generation = self.gate.generation(key.guild_id)
                 scene = await self.require_scene(key)
@@ -657,7 +666,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         candidates = await self._candidates(scene, hearers, states, mention_at, replied)
         return choose_for_line(
             candidates, question=is_question(line.text), line_words=topic_words(line.text),
-            settings=self.scheduler_settings(world), rng=self.rng,
+            settings=self.scheduler_settings(world), rng=self.rng, table=await self.table.rules(scene.id, scene.guild_id),
         )
 
     async def _stagnation_hook(self, scene: SceneRow, world: World, speaker: str) -> str | None:
@@ -688,7 +697,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         names = {m: self.library.characters[m].all_names() for m in hearers if m != last.character_id}
         mentions = {m.character_id: m.position for m in find_mentions(last.text, names)}
         candidates = await self._candidates(scene, hearers, states, mentions, None)
-        decision = choose_reactor(candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng)
+        decision = choose_reactor(
+            candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng,
+            table=await self.table.rules(scene.id, scene.guild_id),
+        )
         if not decision.speakers:
             return None
         character = self.library.characters[decision.speakers[0]]
@@ -728,6 +740,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         here = spatial.npc_locations.get(character.id, state.location)
         others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
         user_names = sorted({row.speaker for row, _ in rows[-40:] if row.kind == "user"} | ({author} if author else set()))
+        heard_players = {row.author_id for row, _ in rows[-40:] if row.kind == "user" and row.author_id}
+        persona_name, persona = persona_block(await self.personas.heard(scene.guild_id, heard_players))
         feelings = state.relationships
         present = [
             PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)), place=spatial.place_seen_from(o.id, here))
@@ -761,6 +775,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             recalled=recalled,
             told=told,
             lore=[*world.lore, *character.lore],
+            persona=persona,
+            persona_name=persona_name,
             window_start=self._windows.get((scene.id, character.id)),
             rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
         )
@@ -827,6 +843,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         ctx = ReplyContext(
             npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
             language=world.language, recent_replies=recent, min_words=steered[0], max_words=steered[1],
+            # The prompt asks a Chinese world for characters; the guard counts the same unit the linter does.
+            length_unit="chars" if world.language == "zh" else "words",
         )
         stats = GuardStats()
         guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)

@@ -70,7 +70,8 @@ class PromptInputs:
     recalled: Sequence[Recalled] = ()
     told: Sequence[str] = ()
     lore: Sequence[LoreEntry] = ()
-    persona: str | None = None
+    persona: str | None = None  # the players this NPC hears, as their personas describe them (``user_system``)
+    persona_name: str | None = None  # the persona's name when there is one player, else None (a list)
     window_start: int | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(0))
 
@@ -109,7 +110,7 @@ def _static(inputs: PromptInputs, counter: TokenCounter, cap: int) -> tuple[list
     samples = sample_messages(character)
     head = []
     if inputs.persona:
-        head.append(ChatMessage("user_system", inputs.persona))
+        head.append(ChatMessage("user_system", inputs.persona, name=inputs.persona_name))
     head.append(ChatMessage("group", inputs.scene_name))
     dropped = 0
     while samples and counter.messages([ChatMessage("system", system), *head, *samples]) > cap:

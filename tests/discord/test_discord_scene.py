@@ -11,7 +11,7 @@ from bot.testing.openai_server import Fault, Reply
 
 COMMAND_NAMES = {
     "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "privacy", "pacing", "why", "memory", "rewind",
-    "tick", "export", "limits", "world", "character", "scene",
+    "tick", "export", "limits", "world", "character", "scene", "persona", "nudge", "hush", "unhush", "mode", "impersonate",
 }
 
 

@@ -1,0 +1,18 @@
+-- Personas: who each player is in the story, per server (name, description, optional avatar URL),
+-- and whether a server re-posts players' lines under their persona through the channel webhook.
+
+CREATE TABLE personas (
+    guild_id     TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    avatar_url   TEXT,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (guild_id, user_id)
+);
+
+CREATE TABLE persona_options (
+    guild_id    TEXT PRIMARY KEY,
+    repost      INTEGER NOT NULL DEFAULT 0,
+    updated_at  TEXT NOT NULL
+);
