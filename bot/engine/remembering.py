@@ -172,8 +172,7 @@ class Remembering:
 
             async with self.gate.hold(scene.guild_id, scene.world_id):
                 removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
-            self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
-            self.recollection.forget_scene(scene.id)
+            self.forget_scene_caches(scene.id)
             self._summary_backoff = {k: v for k, v in self._summary_backoff.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed
