@@ -36,7 +36,9 @@ REFILL = 0.45
 STATIC_SHARE = 0.4
 SLOW_SHARE = 0.15
 TAIL_SHARE = 0.12
-SAFETY = 0.03
+# The estimate runs a few percent under a real BPE count on Chinese prompts (cl100k: 5,793 content
+# tokens where it said 5,468 on the zh scene of bench memory), and message framing is approximate.
+SAFETY = 0.06
 NOTES = 8
 RECALLED = 6
 # A recalled line longer than this is cut to it: the tail holds several, and a long reply's point is
