@@ -79,7 +79,7 @@ class OwnLines:
                 return Notice(tr(lang, "lines.answered"), code="edit_after_answer")
             await rows.replace_text(engine.store, message, text, facts_of(message.speaker, text, message.heard_by))
             await _stop_summaries(engine, scene.id)
-        engine.recollection.forget_scene(scene.id)  # cached vectors held the old text's
+        engine.forget_scene_caches(scene.id)  # cached vectors and memory held the old text's
         if engine.embedding_worker is not None:
             engine.embedding_worker.redo(message.id)
         return Notice(tr(lang, "lines.edited"), code="edited")
@@ -96,5 +96,5 @@ class OwnLines:
                 return Notice(tr(lang, "lines.none")) if platform_message_id is None else None
             await rows.delete_line(engine.store, message)
             await _stop_summaries(engine, scene.id)
-        engine.recollection.forget_scene(scene.id)  # cached vectors held the line's
+        engine.forget_scene_caches(scene.id)  # cached vectors and memory held the line's
         return Notice(tr(lang, "lines.deleted"), code="deleted")

@@ -61,7 +61,7 @@ from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.i18n import tr
 from bot.memory.embedding import Embedder
 from bot.memory.facts import extract_facts
-from bot.memory.layout import NOTES, Line, PromptInputs, assemble
+from bot.memory.layout import NOTES, HeldMemory, Line, PromptInputs, assemble
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
@@ -102,6 +102,10 @@ log = structlog.get_logger("engine")
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
 SELF_CONTINUE = 0.3
 HEARD_LINES = 400
+# Lines newer than this many of a character's heard lines are in its history window and need no
+# vector yet; older ones must be embedded before it recalls (bounded wait, see EmbeddingWorker.reach).
+EMBED_SLACK_LINES = 48
+EMBED_WAIT_SECONDS = 3.0
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 WorldDecision = Callable[[dict[str, NpcStateRow], set[str]], list[NewEvent]]
@@ -178,7 +182,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         # for the scene's lock: a chain goes on only while both are zero.
         self._announced: dict[SceneKey, int] = {}
         self._waiting: dict[SceneKey, int] = {}
-        self._windows: dict[tuple[int, str], int] = {}
+        self._windows: dict[tuple[int, str], HeldMemory] = {}
         self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
         self._summarising: dict[int, asyncio.Task[None]] = {}
         # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
@@ -306,6 +310,12 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 self.library.add_guild_character(guild_id, world_id, Character.model_validate_json(data))
                 count += 1
         return count
+
+    def forget_scene_caches(self, scene_id: int) -> None:
+        """Drop what is cached of a scene's memory (each character's vectors and held memory block) after
+        its lines changed (rewind, edit, delete) or it went (reset: SQLite may reuse its id)."""
+        self.recollection.forget_scene(scene_id)
+        self._windows = {k: v for k, v in self._windows.items() if k[0] != scene_id}
 
     async def require_scene(self, key: SceneKey) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
@@ -748,6 +758,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         summary = await self.store.latest_summary(scene.id, character.id)
         notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
         query = query_of(rows, character.id)
+        if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
+            await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
         recalled = await self.recollection.recall(scene.id, character.id, query, names=character.all_names()) if query else []
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
@@ -771,7 +783,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             lore=[*world.lore, *character.lore],
             persona=persona,
             persona_name=persona_name,
-            window_start=self._windows.get((scene.id, character.id)),
+            window_start=held.window_start if (held := self._windows.get((scene.id, character.id))) else None,
+            held_memory=held,
             rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
         )
 
@@ -800,7 +813,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             extra_instruction=extra_instruction,
         )
         assembled = assemble(inputs, self.tokens)
-        self._windows[(scene.id, character.id)] = assembled.window_start
+        if assembled.held_memory is not None:
+            self._windows[(scene.id, character.id)] = assembled.held_memory
         others = [self.library.characters[c] for c in spatial.hearers(spatial.npc_locations.get(character.id)) if c != character.id]
         other_names = [n for o in others for n in o.all_names()]
         user_names = list(inputs.turn.user_names)
