@@ -56,6 +56,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _content_and_json(store, "store")
     store.set_defaults(func=_store)
 
+    guard = benches.add_parser(
+        "guard", help="CPU per reply of the live guard (every detector and the decision), no model call"
+    )
+    guard.add_argument("--dir", type=Path, default=Path("tests/quality/data/v2/tune"),
+                       help="folder of transcripts whose NPC replies are checked (default the v2 tuning half)")
+    guard.add_argument("--rounds", type=int, default=5, help="passes over the set; the first warms the caches (default 5)")
+    guard.add_argument("--json", nargs="?", const="bench-results/guard.json", default=None,
+                       help="write the figures as JSON (default path bench-results/guard.json)")
+    guard.set_defaults(func=_guard)
+
 
 def _engine(args: argparse.Namespace) -> int:
     from bot.bench.engine import report, run_engine_bench
@@ -97,5 +107,16 @@ def _store(args: argparse.Namespace) -> int:
             characters_dir=args.characters, worlds_dir=args.worlds,
         )
     )
+    report(figures, args.json)
+    return 0
+
+
+def _guard(args: argparse.Namespace) -> int:
+    from bot.bench.guard import report, run_guard_bench
+
+    try:
+        figures = run_guard_bench(args.dir, args.rounds)
+    except ValueError as exc:  # no transcripts there: the default folder exists only in a checkout
+        raise SystemExit(f"bench guard: {exc}; run it from a checkout or give --dir") from None
     report(figures, args.json)
     return 0

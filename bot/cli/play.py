@@ -23,7 +23,7 @@ from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutco
 from bot.engine.maps import render_scene_map
 from bot.engine.scene import error_code
 from bot.errors import EnsembleError
-from bot.i18n import join, mood, tr
+from bot.i18n import CODES, join, mood, tr
 from bot.settings import load_settings
 from bot.store.outbox import OutboxLine
 from bot.world.director import Director, director_random
@@ -75,6 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--world", required=True, help="world id (a file name in worlds/ without .yaml)")
     parser.add_argument("--scene", default=None, help="scene name, to keep several stories in one world")
     parser.add_argument("--user", default=None, help="your name in the story (default: your login name)")
+    parser.add_argument(
+        "--persona", default=None, metavar='"NAME: DESCRIPTION"',
+        help='who you are in the story, e.g. "Reyes: a scarred ex-navy captain" (kept; /persona clear forgets it)',
+    )
     parser.set_defaults(func=run)
 
 
@@ -134,6 +138,8 @@ async def _play(args: argparse.Namespace, settings) -> int:
         world = app.engine.world(scene.world_id)
         lang = world.language
         user = args.user or default_player_name(_login(), lang)
+        if args.persona:
+            terminal.say("(!) " + await app.engine.personas.set_text(LOCAL_GUILD, f"local:{user}", args.persona, lang))
         if scene.world_id != args.world:
             terminal.say("(!) " + tr(lang, "play.other_world", scene=args.scene, world=scene.world_id))
         if app.interrupted_turns:
@@ -147,12 +153,13 @@ async def _play(args: argparse.Namespace, settings) -> int:
         await poster.flush(key)  # lines committed before a stop and never printed
         # The director's own random source: /tick never shifts the engine's draws (scripted replays match).
         director = Director(app.engine, clock=app.engine.clock, rng=director_random(settings.random_seed))
-        for raw in _lines(interactive, f"{user}> "):
+        shown = await app.engine.personas.name_for(LOCAL_GUILD, f"local:{user}", user)
+        for raw in _lines(interactive, f"{shown}> "):
             line = raw.strip()
             if not line:
                 continue
             if not interactive:
-                terminal.say(f"> {user}: {line}")
+                terminal.say(f"> {await app.engine.personas.name_for(LOCAL_GUILD, f'local:{user}', user)}: {line}")
             if line in ("/quit", "/exit"):
                 break
             try:
@@ -170,6 +177,7 @@ async def _dispatch(
     app: App, key: SceneKey, line: str, user: str, terminal: Terminal, director: Director, lang: str = "en"
 ) -> None:
     engine = app.engine
+    author_id = f"local:{user}"
 
     def _need(value: str, usage: str) -> str:
         """``value``, or a usage line for the command ``usage`` names."""
@@ -190,7 +198,7 @@ async def _dispatch(
         "summon": lambda: _summon(engine, key, _need(rest, "summon")),
         "dismiss": lambda: engine.dismiss(key, _need(rest, "dismiss")),
         "look": lambda: engine.look(key),
-        "go": lambda: engine.go(key, _need(rest, "go"), user),
+        "go": lambda: engine.go(key, _need(rest, "go"), user, author_id),
         "regenerate": lambda: engine.regenerate(key),
         "swipe": lambda: _swipe(engine, key, rest, lang),
     }
@@ -229,12 +237,31 @@ async def _dispatch(
     elif command == "map":
         scene = await engine.require_scene(key)
         target = Path(rest or f"{scene.world_id}-map.png").expanduser().resolve()
-        target.write_bytes(await render_scene_map(engine, key, [user]))
+        target.write_bytes(await render_scene_map(engine, key, [await engine.personas.name_for(key.guild_id, author_id, user)]))
         terminal.say("(!) " + tr(lang, "play.map", path=target))
     elif command == "pacing":
         terminal.say(await engine.pin_pacing(key, rest) if rest else await engine.pacing(key))
     elif command == "privacy":
-        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest))
+        terminal.say(await privacy_command(app.store, key.guild_id, f"local:{user}", rest, lang))
+    elif command == "nudge":
+        outcome = await engine.table.nudge(key, _need(rest, "nudge"))
+        if engine.poster is not None:
+            await engine.poster.flush(key)  # the nudged line was committed to the outbox with its turn
+        terminal.render(outcome, story=engine.poster is None)
+    elif command == "persona":
+        terminal.say("(!) " + await _persona(engine, key.guild_id, author_id, rest, lang))
+    elif command in ("hush", "unhush"):
+        terminal.say("(!) " + await engine.table.hush(key, _need(rest, command), command == "hush"))
+    elif command == "mode":
+        terminal.say("(!) " + (await engine.table.set_mode(key, rest) if rest else await engine.table.mode(key)))
+    elif command == "impersonate":
+        terminal.say(dim(await engine.table.impersonate(key, author_id, user), terminal.out))  # only shown, never sent
+    elif command == "edit":
+        notice = await engine.own_lines.edit(key, _need(rest, "edit"), author_id=author_id)
+        terminal.render(TurnOutcome((notice,) if notice else ()))
+    elif command in ("unsay", "delete"):
+        notice = await engine.own_lines.delete(key, author_id=author_id)
+        terminal.render(TurnOutcome((notice,) if notice else ()))
     elif command in ("pause", "resume"):
         await engine.set_paused(key, command == "pause")
         terminal.say("(!) " + tr(lang, "play.paused" if command == "pause" else "play.resumed"))
@@ -246,21 +273,31 @@ async def _dispatch(
         terminal.say("(!) " + tr(lang, "play.unknown", command=command))
 
 
-async def privacy_command(store, guild_id: str, user_id: str, rest: str) -> str:
-    """``/privacy [on|off]``: show or set whether this player's scenes may go into preference exports."""
+async def privacy_command(store, guild_id: str, user_id: str, rest: str, lang: str) -> str:
+    """``/privacy [on|off]`` (or the words of the world's language): show or set whether this player's
+    scenes may go into preference exports."""
     from bot.store import preferences
 
-    choice = rest.strip().lower()
-    if choice in ("off", "opt-out", "no"):
+    choice = rest.strip().casefold()
+    if choice in ("opt-out", "no", *(tr(code, "privacy.off").casefold() for code in CODES)):
         await preferences.set_opt_out(store, guild_id, user_id, True)
-    elif choice in ("on", "opt-in", "yes"):
+    elif choice in ("opt-in", "yes", *(tr(code, "privacy.on").casefold() for code in CODES)):
         await preferences.set_opt_out(store, guild_id, user_id, False)
     elif choice:
-        raise EnsembleError("Usage: /privacy [on|off]")
+        raise EnsembleError(tr(lang, "privacy.usage"))
     out = user_id in await preferences.opted_out(store, guild_id)
-    if out:
-        return "(!) Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow."
-    return "(!) Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out."
+    return "(!) " + tr(lang, "privacy.out" if out else "privacy.in")
+
+
+async def _persona(engine, guild_id: str, author_id: str, rest: str, lang: str) -> str:
+    """``/persona [show]``, ``/persona clear``, ``/persona [set] NAME | DESCRIPTION``."""
+    word, _, tail = rest.partition(" ")
+    word = word.lower()
+    if not rest or word in ("show", "查看"):
+        return await engine.personas.show(guild_id, author_id, lang)
+    if word in ("clear", "清除") and not tail.strip():
+        return await engine.personas.clear(guild_id, author_id, lang)
+    return await engine.personas.set_text(guild_id, author_id, tail if word in ("set", "设定") else rest, lang)
 
 
 async def _summon(engine, key: SceneKey, rest: str) -> TurnOutcome:

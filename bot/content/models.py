@@ -166,7 +166,11 @@ class EventSeed(Strict):
 
 
 class ReplyLength(Strict):
-    """The target length range of an NPC reply, in words (CJK characters count as words)."""
+    """The target length range of an NPC reply: words, or in a Chinese world characters.
+
+    A world with ``language: zh`` counts characters other than whitespace (punctuation included), the
+    unit its prompt names and the guard checks; other worlds count words.
+    """
 
     min_words: int = Field(8, ge=1)
     max_words: int = Field(140, ge=1)

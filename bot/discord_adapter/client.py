@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -16,11 +18,13 @@ from bot.discord_adapter.errors import user_text
 from bot.discord_adapter.intake import ChannelQueues, MessageFacts, reason_to_ignore, typing_in
 from bot.discord_adapter.language import CatalogTranslator, language_here
 from bot.discord_adapter.outbox import Outbox
+from bot.discord_adapter.proxies import WINDOW, ProxyMatcher
 from bot.discord_adapter.swipes import SwipeButton
 from bot.discord_adapter.webhook_store import WebhookStore
 from bot.discord_adapter.webhooks import WebhookManager
 from bot.engine.limits import BUDGET_SPENT_ADMINS, RATE_LIMITED
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
+from bot.errors import EnsembleError
 from bot.i18n import tr
 from bot.shards.runtime import ShardRuntime
 from bot.store.outbox import OutboxLine
@@ -90,6 +94,16 @@ class EnsembleBot(commands.Bot):
             owns_guild=sharding.owns_guild if sharding is not None else None,
         )
         self._director_task: asyncio.Task[None] | None = None
+        # -- players' lines: proxies, re-posts under personas, edits and deletes (bot/discord_adapter/proxies.py) --
+        self.proxies = ProxyMatcher()
+        self.proxy_clock: Callable[[], float] = time.monotonic
+        self.proxy_grace = WINDOW  # how long a deleted line waits for a proxied copy before it leaves the story
+        self._queued: set[int] = set()  # lines submitted to a channel queue and not yet taken
+        self._queued_edits: dict[int, str] = {}
+        self._deleted_queued: dict[int, float] = {}  # queued lines deleted before their turn, and when
+        self._self_deleted: set[int] = set()  # originals the bot deleted after re-posting them under a persona
+        self._repost_told: set[int] = set()
+        self._line_tasks: set[asyncio.Task[None]] = set()
         metrics = app.engine.metrics
         self.webhooks.on_fallback = lambda kind: metrics.webhook_fallbacks.labels(kind).inc()
         metrics.queue_depth.source = lambda: {str(channel): n for channel, n in self.intake.depths().items()}
@@ -142,6 +156,9 @@ class EnsembleBot(commands.Bot):
     async def close(self) -> None:
         # Running turns get a few seconds to finish: inside Docker's 10 s stop timeout.
         await self.intake.close(grace=self.close_grace)
+        for task in list(self._line_tasks):
+            task.cancel()
+        await asyncio.gather(*self._line_tasks, return_exceptions=True)
         await self.poster.aclose()
         if self._director_task is not None:
             self._director_task.cancel()
@@ -196,14 +213,22 @@ class EnsembleBot(commands.Bot):
             bot_user_id=self.user.id if self.user else None,
             own_webhook_ids=self.webhooks.own_ids,
         )
+        if why == "webhook" and message.guild is not None:
+            # A proxy bot's re-post of a player's line stands for that line; it is never a new one.
+            original = self.proxies.match(message.channel.id, message.id, message.content, self.proxy_clock())
+            if original is not None:
+                log.info("intake.proxied", message=str(message.id), original=str(original))
+            return
         if why is not None:
             return
         if self.sharding is not None and message.guild is not None and not self.sharding.owns_guild(message.guild.id):
             return  # a shard whose lease this process has lost: its new holder answers
         key = SceneKey(str(message.guild.id), str(message.channel.id)) if message.guild is not None else None
+        self.proxies.note_line(message.channel.id, message.id, message.author.id, message.content, self.proxy_clock())
         # Queued at once, before any await, so lines keep their arrival order. Each queued line is
         # announced to the engine: a running chain of NPC reactions stops while any line waits.
         if self.intake.submit(message.channel.id, message):
+            self._queued.add(message.id)
             if key is not None:
                 self.app.engine.interrupt(key)
         else:
@@ -236,6 +261,17 @@ class EnsembleBot(commands.Bot):
         assert message.guild is not None
         channel = message.channel
         key = SceneKey(str(message.guild.id), str(channel.id))
+        self._queued.discard(message.id)
+        deleted_at = self._deleted_queued.pop(message.id, None)
+        if deleted_at is not None and not self.proxies.replaced(message.id):
+            # Deleted while it waited: by the player (it never enters the story) or by a proxy bot whose
+            # copy may still be on its way; wait out the grace before deciding.
+            await asyncio.sleep(max(0.0, deleted_at + self.proxy_grace - self.proxy_clock()))
+        if deleted_at is not None and not self.proxies.replaced(message.id):
+            self.app.engine.withdraw_interrupt(key)
+            return
+        # Edited while it waited, or replaced by a proxy's copy (its text has no proxy tags).
+        text = self._queued_edits.pop(message.id, None) or self.proxies.copy_text(message.id) or message.clean_content
         try:
             scene = await self.scene_for(key, channel)
         except BaseException:
@@ -253,7 +289,7 @@ class EnsembleBot(commands.Bot):
             scene=key,
             author_id=str(message.author.id),
             author_name=message.author.display_name,
-            text=message.clean_content,
+            text=text,
             platform_message_id=str(message.id),
             reply_to=reply_to,
         )
@@ -268,6 +304,7 @@ class EnsembleBot(commands.Bot):
                 await self.outbox.post_notice(channel, notice.text, reply_to=message)
 
         try:
+            await self._repost(message, text)
             if scene.paused:
                 await self.app.engine.handle(line, on_outcome=post)
             else:
@@ -281,6 +318,89 @@ class EnsembleBot(commands.Bot):
                 await self.outbox.post_notice(channel, text, reply_to=message)
             except discord.HTTPException:
                 bound.warning("intake.notice_failed", exc_info=True)
+
+    # -- players' lines: re-posts under personas, edits, deletes --------------------------------------
+
+    async def _repost(self, message: discord.Message, text: str) -> None:
+        """With the server's re-post option on, a player with a persona has their line re-posted under the
+        persona's name and avatar through the channel webhook, and the original deleted (Manage Messages).
+        Without that permission the original stays and the channel is told once why."""
+        assert message.guild is not None
+        personas = self.app.engine.personas
+        guild_id = str(message.guild.id)
+        if not await personas.store.repost(guild_id):
+            return
+        persona = await personas.get(guild_id, str(message.author.id))
+        if persona is None:
+            return
+        me = message.guild.me
+        allowed = me is not None and message.channel.permissions_for(me).manage_messages  # type: ignore[union-attr]
+        if not allowed:
+            if message.channel.id not in self._repost_told:
+                self._repost_told.add(message.channel.id)
+                notice = tr(await self._language_of(message), "persona.repost_no_permission")
+                await self.outbox.post_notice(message.channel, notice)
+            return
+        posted = await self.webhooks.post(message.channel, name=persona.name, avatar_url=persona.avatar_url, text=text)
+        for message_id in posted.message_ids:
+            self.proxies.alias(message_id, message.id)
+        self._self_deleted.add(message.id)
+        try:
+            await message.delete()
+        except discord.HTTPException:
+            self._self_deleted.discard(message.id)
+            log.warning("persona.repost_delete_failed", message=str(message.id), exc_info=True)
+
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A player edited a line: used if no character has answered it yet (see ``bot.engine.own_lines``)."""
+        data = payload.data
+        author = data.get("author") or {}
+        if payload.guild_id is None or "content" not in data:
+            return
+        original = self.proxies.original_of(payload.message_id)
+        if original == payload.message_id and (data.get("webhook_id") is not None or author.get("bot")):
+            return  # the bot's own edits (swipes) and other bots' messages are not players' lines
+        text = payload.message.clean_content if getattr(payload, "message", None) is not None else str(data["content"])
+        if original in self._queued:
+            self._queued_edits[original] = text
+            return
+        key = SceneKey(str(payload.guild_id), str(payload.channel_id))
+        try:
+            notice = await self.app.engine.own_lines.edit(key, text, platform_message_id=str(original))
+        except EnsembleError:
+            return  # no scene here
+        if notice is not None and notice.code == "edit_after_answer":
+            channel = self.get_channel(payload.channel_id)
+            if channel is not None:  # a reply to the edited line, so the player sees which one
+                await self.outbox.post_notice(channel, notice.text, reply_to=channel.get_partial_message(payload.message_id))  # type: ignore[union-attr,arg-type]
+
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A player deleted a line: it leaves the story and the characters' memories, unless a proxy bot
+        replaced it with its own copy (waited for ``proxy_grace`` seconds)."""
+        message_id = payload.message_id
+        if payload.guild_id is None or message_id in self._self_deleted:
+            self._self_deleted.discard(message_id)
+            return
+        if message_id in self._queued:
+            self._deleted_queued[message_id] = self.proxy_clock()
+            return
+        key = SceneKey(str(payload.guild_id), str(payload.channel_id))
+        task = asyncio.create_task(self._forget_line(key, message_id), name=f"forget-{message_id}")
+        self._line_tasks.add(task)
+        task.add_done_callback(self._line_tasks.discard)
+
+    async def _forget_line(self, key: SceneKey, message_id: int) -> None:
+        original = self.proxies.original_of(message_id)
+        if original == message_id:
+            await asyncio.sleep(self.proxy_grace)
+            if self.proxies.replaced(message_id):
+                return  # a proxy bot deleted it to re-post it: the line stays
+        try:
+            await self.app.engine.own_lines.delete(key, platform_message_id=str(original))
+        except EnsembleError:
+            return
+        except Exception:
+            log.exception("intake.delete_failed", message=str(message_id))
 
     async def _quiet_notices(self, message: discord.Message, outcome: TurnOutcome) -> TurnOutcome:
         """Notices not meant for the whole channel: a reaction for a player writing too fast, a direct

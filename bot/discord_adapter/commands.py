@@ -279,7 +279,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
     async def go(interaction: discord.Interaction, place: str) -> None:
         bot, key, _ = await scene_here(interaction)
         await defer(interaction, ephemeral=False)
-        outcome = await bot.app.engine.go(key, place, interaction.user.display_name)
+        outcome = await bot.app.engine.go(key, place, interaction.user.display_name, str(interaction.user.id))
         await answer_outcome(interaction, outcome)
 
     @app_commands.command(name=cmd("cmd.regenerate"), description=cmd("cmd.regenerate.desc"))
@@ -324,8 +324,8 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await bot.app.engine.set_paused(key, False)
         await respond(interaction, tr(await language_here(interaction), "discord.resumed"), ephemeral=False)
 
-    @app_commands.command(name="privacy", description="Whether your swipes may go into this server's preference exports")
-    @app_commands.describe(share="True: allow (the default); False: leave scenes you play in out of every export")
+    @app_commands.command(name=cmd("cmd.privacy"), description=cmd("cmd.privacy.desc"))
+    @app_commands.describe(share=cmd("cmd.privacy.share"))
     @app_commands.guild_only()
     async def privacy(interaction: discord.Interaction, share: bool | None = None) -> None:
         from bot.store import preferences
@@ -334,17 +334,12 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         if share is not None:
             await preferences.set_opt_out(bot.app.store, guild, user, not share)
         out = user in await preferences.opted_out(bot.app.store, guild)
-        text = (
-            "Scenes you play in are left out of this server's preference exports. `/privacy share:True` to allow."
-            if out
-            else "Your swipes may go into this server's preference exports (never another server's). "
-            "`/privacy share:False` to opt out."
-        )
+        text = tr(await language_here(interaction), "discord.privacy.out" if out else "discord.privacy.in")
         await respond(interaction, text, ephemeral=True)
 
-    @app_commands.command(name="pacing", description="The pace inferred from how the table plays, and why (admins)")
-    @app_commands.describe(pin="slow, steady or fast pins it; auto goes back to inferring it")
-    @app_commands.choices(pin=[app_commands.Choice(name=n, value=n) for n in ("slow", "steady", "fast", "auto")])
+    @app_commands.command(name=cmd("cmd.pacing"), description=cmd("cmd.pacing.desc"))
+    @app_commands.describe(pin=cmd("cmd.pacing.pin"))
+    @app_commands.choices(pin=[app_commands.Choice(name=cmd(f"pacing.{n}"), value=n) for n in ("slow", "steady", "fast", "auto")])
     @app_commands.guild_only()
     @admin_only()
     async def pacing(interaction: discord.Interaction, pin: str | None = None) -> None:
@@ -546,7 +541,9 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
             text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
         await respond(interaction, text, ephemeral=True)
 
+    from bot.discord_adapter.players import build_player_commands
+
     return [
         summon, dismiss, cast, look, go, map_, regenerate, ooc, pause, resume, privacy, pacing, why, memory, rewind, tick, export, limits, world,
-        character_group, scene_group,
+        character_group, scene_group, *build_player_commands(),
     ]

@@ -53,7 +53,7 @@ class Outbox:
         for index, chunk in enumerate(split_message(text)):
             await channel.send(
                 chunk,
-                reference=reference if index == 0 and reference is not None else discord.utils.MISSING,
+                reference=reference if index == 0 else None,  # discord.py wants None (not MISSING) for no reference
                 allowed_mentions=NO_MENTIONS,
             )
 

@@ -147,9 +147,12 @@ class SceneCommands:
             parts.append(tr(lang, "look.ways", places=join(lang, exits)))
         return TurnOutcome((self._narration(world, sentences(lang, *parts), None),))
 
-    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str) -> TurnOutcome:
-        """Move the players to a place a short open path leads to; refused moves are narrated."""
+    async def go(self: SceneEngine, key: SceneKey, place: str, author_name: str, author_id: str | None = None) -> TurnOutcome:
+        """Move the players to a place a short open path leads to; refused moves are narrated.
+
+        With ``author_id`` the narration names the player's persona, if they set one."""
         scene = await self.require_scene(key)
+        author_name = await self.personas.name_for(key.guild_id, author_id, author_name)
         async with self.lock(scene.id):
             generation = self.gate.generation(key.guild_id)
             scene = await self.require_scene(key)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.scheduler import SchedulerSettings
 from bot.errors import EnsembleError
+from bot.i18n import CODES, tr
 from bot.quality.text import word_count
 from bot.store import pacing as rows
 from bot.world.pacing import (
@@ -88,10 +89,15 @@ class ScenePacing:
         return (await self.refresh_pace(scene)).describe(self.world(scene.world_id).language)
 
     async def pin_pacing(self: SceneEngine, key: SceneKey, label: str) -> str:
-        """``/pacing slow|steady|fast`` pins the pace (admins); ``auto`` goes back to inferring it."""
+        """``/pacing slow|steady|fast`` pins the pace (admins); ``auto`` goes back to inferring it. The
+        choice may be typed in English or in any catalog language ("快", "自动")."""
         scene = await self.require_scene(key)
-        choice = label.strip().lower()
-        if choice not in (*LABELS, "auto"):
-            raise EnsembleError("Usage: /pacing [slow|steady|fast|auto]")
+        lang = self.world(scene.world_id).language
+        wanted = label.strip().casefold()
+        choice = next(
+            (c for c in (*LABELS, "auto") if wanted in {c, *(tr(code, f"pacing.{c}").casefold() for code in CODES)}), None
+        )
+        if choice is None:
+            raise EnsembleError(tr(lang, "pacing.usage"))
         await rows.pin_pace(self.store, scene.id, None if choice == "auto" else choice)
-        return (await self.refresh_pace(scene)).describe(self.world(scene.world_id).language)
+        return (await self.refresh_pace(scene)).describe(lang)

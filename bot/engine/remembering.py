@@ -99,18 +99,22 @@ class Remembering:
                 failures, failed_at = self._summary_backoff.get((scene.id, member), (0, 0))
                 if waiting < every or (failures and waiting < failed_at + summary_retry_delay(failures, every)):
                     continue
+                # The summary is "as of" the scene's newest line when its lines were read, heard or not: a
+                # rewind past that point removes it, so a summary a rewound turn brought about goes with it.
+                newest = await self.store.recent_messages(scene.id, 1)
                 rows = [row for row, _ in await self.store.heard_lines(scene.id, member, limit=SUMMARY_LINES) if row.id > upto]
                 if not rows:
                     continue
+                as_of = max(rows[-1].id, newest[-1].id if newest else 0)
                 written = await self._summarise(scene, member, previous[0] if previous else "", rows)
                 if written is None:
                     self._summary_backoff[(scene.id, member)] = (failures + 1, waiting)
                     continue
                 self._summary_backoff.pop((scene.id, member), None)
                 summary, facts = written
-                await self.store.add_summaries(scene.id, rows[-1].id, {member: summary})
-                added = await self.store.add_notes(scene.id, member, rows[-1].id, facts)
-                log.info("memory.summary", scene=scene.id, character=member, upto=rows[-1].id, notes=len(added))
+                await self.store.add_summaries(scene.id, as_of, {member: summary})
+                added = await self.store.add_notes(scene.id, member, as_of, facts)
+                log.info("memory.summary", scene=scene.id, character=member, upto=as_of, notes=len(added))
                 if self.embedding_worker is not None:
                     self.embedding_worker.wake()
         except asyncio.CancelledError:
@@ -172,8 +176,7 @@ class Remembering:
 
             async with self.gate.hold(scene.guild_id, scene.world_id):
                 removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
-            self._windows = {k: v for k, v in self._windows.items() if k[0] != scene.id}
-            self.recollection.forget_scene(scene.id)
+            self.forget_scene_caches(scene.id)
             self._summary_backoff = {k: v for k, v in self._summary_backoff.items() if k[0] != scene.id}
             log.info("scene.rewind", scene=scene.id, turns=removed)
             return removed

@@ -39,7 +39,9 @@ from bot.engine.limits import Limits, LimitSettings, MeteredModel
 from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
 from bot.engine.metrics import Metrics
 from bot.engine.outbox import Deliver, OutboxPoster
+from bot.engine.own_lines import OwnLines
 from bot.engine.pacing import ScenePacing, pace_instruction, paced
+from bot.engine.personas import Personas, persona_block
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.recollection import EmbeddingWorker, Recollection, query_of
@@ -55,17 +57,19 @@ from bot.engine.scheduler import (
     topic_words,
 )
 from bot.engine.servers import ServerReset
+from bot.engine.table import TableControl
 from bot.errors import EnsembleError, ModelUnavailable, NotFound, Refused
 from bot.i18n import tr
 from bot.memory.embedding import Embedder
 from bot.memory.facts import extract_facts
-from bot.memory.layout import NOTES, Line, PromptInputs, assemble
+from bot.memory.layout import NOTES, HeldMemory, Line, PromptInputs, assemble
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
 from bot.quality.preferences import prompt_json
 from bot.store import Store
 from bot.store.fencing import Fenced
+from bot.store.personas import PersonaStore
 from bot.store.records import (
     FactRecord,
     MessageRow,
@@ -100,6 +104,10 @@ log = structlog.get_logger("engine")
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
 SELF_CONTINUE = 0.3
 HEARD_LINES = 400
+# Lines newer than this many of a character's heard lines are in its history window and need no
+# vector yet; older ones must be embedded before it recalls (bounded wait, see EmbeddingWorker.reach).
+EMBED_SLACK_LINES = 48
+EMBED_WAIT_SECONDS = 3.0
 
 OnOutcome = Callable[[TurnOutcome], Awaitable[None]]
 WorldDecision = Callable[[dict[str, NpcStateRow], set[str]], list[NewEvent]]
@@ -177,7 +185,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         # for the scene's lock: a chain goes on only while both are zero.
         self._announced: dict[SceneKey, int] = {}
         self._waiting: dict[SceneKey, int] = {}
-        self._windows: dict[tuple[int, str], int] = {}
+        self._windows: dict[tuple[int, str], HeldMemory] = {}
         self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
         self._summarising: dict[int, asyncio.Task[None]] = {}
         # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
@@ -192,6 +200,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self.recollection = Recollection(store, embedder)
         self.embedding_worker = EmbeddingWorker(store, embedder) if embedder is not None else None
         self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
+        # -- players: personas, control of the table, their own lines (composed services) --
+        self.personas = Personas(PersonaStore(store))
+        self.table = TableControl(self)
+        self.own_lines = OwnLines(self)
 
     def model_for(self, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:
         """The model for one call: the server's budget checked, the tokens counted under ``purpose``."""
@@ -316,6 +328,12 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 count += 1
         return count
 
+    def forget_scene_caches(self, scene_id: int) -> None:
+        """Drop what is cached of a scene's memory (each character's vectors and held memory block) after
+        its lines changed (rewind, edit, delete) or it went (reset: SQLite may reuse its id)."""
+        self.recollection.forget_scene(scene_id)
+        self._windows = {k: v for k, v in self._windows.items() if k[0] != scene_id}
+
     async def require_scene(self, key: SceneKey) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
@@ -353,6 +371,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             async with self._scene_lock_in_arrival_order(key):
                 self._waiting[key] -= 1
                 waiting = False
+                line = await self.personas.as_persona(line)  # the player speaks as their persona, if they set one
                 # Noted before the scene is read: a reset after this point makes every commit refused.
                 generation = self.gate.generation(key.guild_id)
                 scene = await self.require_scene(key)
@@ -676,7 +695,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         candidates = await self._candidates(scene, hearers, states, mention_at, replied)
         return choose_for_line(
             candidates, question=is_question(line.text), line_words=topic_words(line.text),
-            settings=self.scheduler_settings(world), rng=self.rng,
+            settings=self.scheduler_settings(world), rng=self.rng, table=await self.table.rules(scene.id, scene.guild_id),
         )
 
     async def _stagnation_hook(self, scene: SceneRow, world: World, speaker: str) -> str | None:
@@ -707,7 +726,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         names = {m: self.library.characters[m].all_names() for m in hearers if m != last.character_id}
         mentions = {m.character_id: m.position for m in find_mentions(last.text, names)}
         candidates = await self._candidates(scene, hearers, states, mentions, None)
-        decision = choose_reactor(candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng)
+        decision = choose_reactor(
+            candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng,
+            table=await self.table.rules(scene.id, scene.guild_id),
+        )
         if not decision.speakers:
             return None
         character = self.library.characters[decision.speakers[0]]
@@ -747,6 +769,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         here = spatial.npc_locations.get(character.id, state.location)
         others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
         user_names = sorted({row.speaker for row, _ in rows[-40:] if row.kind == "user"} | ({author} if author else set()))
+        heard_players = {row.author_id for row, _ in rows[-40:] if row.kind == "user" and row.author_id}
+        persona_name, persona = persona_block(await self.personas.heard(scene.guild_id, heard_players))
         feelings = state.relationships
         present = [
             PresentCharacter(o.name, mood=states[o.id].mood_label if o.id in states else None, note=_feeling(feelings.get(o.id)), place=spatial.place_seen_from(o.id, here))
@@ -757,6 +781,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         summary = await self.store.latest_summary(scene.id, character.id)
         notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
         query = query_of(rows, character.id)
+        if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
+            await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
         recalled = await self.recollection.recall(scene.id, character.id, query, names=character.all_names()) if query else []
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
@@ -778,7 +804,10 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             recalled=recalled,
             told=told,
             lore=[*world.lore, *character.lore],
-            window_start=self._windows.get((scene.id, character.id)),
+            persona=persona,
+            persona_name=persona_name,
+            window_start=held.window_start if (held := self._windows.get((scene.id, character.id))) else None,
+            held_memory=held,
             rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
         )
 
@@ -807,7 +836,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             extra_instruction=extra_instruction,
         )
         assembled = assemble(inputs, self.tokens)
-        self._windows[(scene.id, character.id)] = assembled.window_start
+        if assembled.held_memory is not None:
+            self._windows[(scene.id, character.id)] = assembled.held_memory
         others = [self.library.characters[c] for c in spatial.hearers(spatial.npc_locations.get(character.id)) if c != character.id]
         other_names = [n for o in others for n in o.all_names()]
         user_names = list(inputs.turn.user_names)
@@ -844,6 +874,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         ctx = ReplyContext(
             npc_name=character.name, npc_aliases=character.aliases, user_names=user_names, other_names=other_names,
             language=world.language, recent_replies=recent, min_words=steered[0], max_words=steered[1],
+            # The prompt asks a Chinese world for characters; the guard counts the same unit the linter does.
+            length_unit="chars" if world.language == "zh" else "words",
         )
         stats = GuardStats()
         guarded = await guard_reply(text, ctx, world.settings.guards, regenerate, stats=stats)

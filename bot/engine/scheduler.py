@@ -8,6 +8,10 @@ Per user line: everyone addressed answers (in the order named) up to ``max_speak
 addressed, the best candidate answers and, for an open question, a second may join. After an NPC
 speaks, another NPC may react (or the same one continue) with probability ``chain_base * decay**k``,
 never more than ``chain_cap`` times per user line. Determinism comes from the injected ``rng``.
+
+The players control the table (``TableRules``): a hushed character is scored (``/why`` shows it) but never
+chosen; in ``mentioned`` mode only characters named or replied to answer (and only a character named in
+an NPC's line reacts to it); in ``manual`` mode nobody answers on their own (``/nudge`` makes one speak).
 """
 
 from __future__ import annotations
@@ -35,6 +39,35 @@ class SchedulerSettings:
     chain_base: float = 0.45
     chain_decay: float = 0.5
     second_speaker: float = 0.35
+
+
+ANSWER_MODES = ("lively", "mentioned", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRules:
+    """What the players decided about who may answer in this channel: the answer mode and who is hushed."""
+
+    mode: str = "lively"
+    hushed: frozenset[str] = frozenset()
+
+    def may_answer(self, candidate: Candidate) -> bool:
+        if candidate.character_id in self.hushed or self.mode == "manual":
+            return False
+        if self.mode == "mentioned":
+            return candidate.replied_to or candidate.addressed_at is not None
+        return True
+
+    def note_when_nobody(self) -> str:
+        """The decision note when the rules leave nobody to answer."""
+        if self.mode == "manual":
+            return tr("en", "why.note.manual")
+        if self.mode == "mentioned":
+            return tr("en", "why.note.not_mentioned")
+        return tr("en", "why.note.all_hushed")
+
+
+LIVELY = TableRules()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,18 +137,32 @@ def score(candidate: Candidate, *, question: bool, line_words: frozenset[str], r
     return round(sum(p for p, _ in parts) + jitter, 4), [r for _, r in parts]
 
 
-def choose_for_line(
-    candidates: Sequence[Candidate], *, question: bool, line_words: frozenset[str], settings: SchedulerSettings, rng: random.Random
-) -> Decision:
-    """Speakers for a user line."""
-    if not candidates or settings.max_speakers <= 0:
-        return Decision((), note=tr("en", "why.note.nobody_hears") if not candidates else tr("en", "why.note.speaking_off"))
+def _table_scores(
+    candidates: Sequence[Candidate], table: TableRules, *, question: bool, line_words: frozenset[str], rng: random.Random
+) -> tuple[dict[str, float], dict[str, list[str]], list[Candidate]]:
+    """Every candidate's score (drawn in candidate order, whatever the rules, so replays match) and those allowed to answer."""
     scores: dict[str, float] = {}
     reasons: dict[str, list[str]] = {}
     for candidate in candidates:
         scores[candidate.character_id], reasons[candidate.character_id] = score(
             candidate, question=question, line_words=line_words, rng=rng
         )
+        if candidate.character_id in table.hushed:
+            reasons[candidate.character_id].append(tr("en", "why.reason.hushed"))
+    return scores, reasons, [c for c in candidates if table.may_answer(c)]
+
+
+def choose_for_line(
+    candidates: Sequence[Candidate], *, question: bool, line_words: frozenset[str], settings: SchedulerSettings, rng: random.Random,
+    table: TableRules = LIVELY,
+) -> Decision:
+    """Speakers for a user line, among those the table's rules allow."""
+    if not candidates or settings.max_speakers <= 0:
+        return Decision((), note=tr("en", "why.note.nobody_hears") if not candidates else tr("en", "why.note.speaking_off"))
+    scores, reasons, allowed = _table_scores(candidates, table, question=question, line_words=line_words, rng=rng)
+    if not allowed:
+        return Decision((), scores, reasons, table.note_when_nobody())
+    candidates = allowed
     addressed = [c for c in candidates if c.replied_to or c.addressed_at is not None]
     if addressed:
         ordered = sorted(addressed, key=lambda c: (not c.replied_to, c.addressed_at if c.addressed_at is not None else 1 << 30))
@@ -137,9 +184,14 @@ def chain_continues(step: int, settings: SchedulerSettings, rng: random.Random) 
 
 
 def choose_reactor(
-    candidates: Sequence[Candidate], *, last_speaker: str, line_words: frozenset[str], rng: random.Random
+    candidates: Sequence[Candidate], *, last_speaker: str, line_words: frozenset[str], rng: random.Random,
+    table: TableRules = LIVELY,
 ) -> Decision:
-    """Who reacts to an NPC's line: someone it named first; else the best other; the speaker itself rarely."""
+    """Who reacts to an NPC's line: someone it named first; else the best other; the speaker itself rarely.
+
+    Only characters the table's rules allow react (``mentioned``: those the line named; ``manual``: nobody).
+    """
+    candidates = [c for c in candidates if table.may_answer(c)]
     if not candidates:
         return Decision((), note=tr("en", "why.note.nobody_reacts"))
     scores: dict[str, float] = {}

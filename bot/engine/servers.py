@@ -49,7 +49,8 @@ async def _stop_background(engine: SceneEngine, scene_ids: set[int]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    engine._windows = {k: v for k, v in engine._windows.items() if k[0] not in scene_ids}
+    for scene_id in scene_ids:
+        engine.forget_scene_caches(scene_id)
 
 
 async def _replace(engine: SceneEngine, guild_id: str, world_id: str | None) -> ServerReset:

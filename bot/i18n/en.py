@@ -13,6 +13,14 @@ MESSAGES: dict[str, Template] = {
     "pacing.slow": "slow",
     "pacing.steady": "steady",
     "pacing.fast": "fast",
+    "pacing.auto": "auto",
+    "pacing.usage": "Usage: /pacing [slow|steady|fast|auto]",
+    # -- privacy of preference exports (bot/store/preferences.py) -------------------------------
+    "privacy.on": "on",
+    "privacy.off": "off",
+    "privacy.usage": "Usage: /privacy [on|off]",
+    "privacy.in": "Privacy: your swipes may go into preference exports on this server (never other servers). /privacy off to opt out.",
+    "privacy.out": "Privacy: scenes you play in are left out of preference exports on this server. /privacy on to allow.",
     # -- narration of space (bot/world/narrator.py) ---------------------------------------------
     "move.no_way": "There is no way from {src} to {dst} from here.",
     "move.locked": "The way from {src} to {dst} is locked.",
@@ -164,6 +172,12 @@ MESSAGES: dict[str, Template] = {
         "  /export FILE             write the transcript as JSON Lines\n"
         "  /pacing [slow|steady|fast|auto]  the pace inferred from how you play, and why; an argument pins it\n"
         "  /privacy [on|off]        whether your swipes may go into preference exports on this server\n"
+        "  /persona [set] NAME | DESCRIPTION  who you are in the story; /persona show, /persona clear\n"
+        "  /nudge NAME              that character speaks next, now\n"
+        "  /hush NAME, /unhush NAME keep a character silent (still listening), or let it speak again\n"
+        "  /mode [lively|mentioned|manual]  who answers: as the scene calls, only those named, only on /nudge\n"
+        "  /impersonate             a suggested next line for you, in your persona's voice (not sent)\n"
+        "  /edit TEXT, /unsay       change or take back your last line\n"
         "  /help                    this list\n"
         "  /quit                    leave (the scene is saved)\n"
         "Anything else is your line in the story."
@@ -204,6 +218,8 @@ MESSAGES: dict[str, Template] = {
     "discord.not_here": "You cannot use this command here.",
     "discord.imported": "**{name}** joined this server's cast of {world}; `/summon {name}` brings them in.",
     "discord.map": "The map of {world}.",
+    "discord.privacy.in": "Your swipes may go into this server's preference exports (never another server's). `/privacy share:False` to opt out.",
+    "discord.privacy.out": "Scenes you play in are left out of this server's preference exports. `/privacy share:True` to allow.",
     # -- slash command names and descriptions (Discord shows them in the user's language) --------
     "cmd.summon": "summon",
     "cmd.summon.desc": "Bring a character into this scene",
@@ -242,6 +258,87 @@ MESSAGES: dict[str, Template] = {
     "cmd.tick.desc": "Let the world live now: absent characters act off-screen (admins)",
     "cmd.export": "export",
     "cmd.export.desc": "This scene's transcript as a JSON Lines file",
+    "cmd.privacy": "privacy",
+    "cmd.privacy.desc": "Whether your swipes may go into this server's preference exports",
+    "cmd.privacy.share": "True: allow (the default); False: leave scenes you play in out of every export",
+    "cmd.pacing": "pacing",
+    "cmd.pacing.desc": "The pace inferred from how the table plays, and why (admins)",
+    "cmd.pacing.pin": "slow, steady or fast pins it; auto goes back to inferring it",
+    # -- personas (bot/engine/personas.py) -------------------------------------------------------
+    "persona.usage": "Usage: /persona set NAME | DESCRIPTION (or NAME: DESCRIPTION), /persona show, /persona clear.",
+    "persona.no_name": "A persona needs a name.",
+    "persona.name_too_long": "A persona's name can be at most {n} characters.",
+    "persona.no_description": "A persona needs a description: who you are in the story, in a sentence or two.",
+    "persona.description_too_long": "A persona's description can be at most {n} characters.",
+    "persona.bad_avatar": "The avatar must be an http or https address of an image, without spaces.",
+    "persona.set": "You are {name} in this server's stories now; the characters will call you that.",
+    "persona.none": "You have no persona on this server; the characters call you by your name.",
+    "persona.show": "Your persona: {name}. {description}",
+    "persona.avatar": "Avatar: {url}",
+    "persona.cleared": "Persona cleared; the characters call you by your name again.",
+    "persona.repost_on": "Lines of players with a persona are now re-posted under the persona's name and face, and the original is deleted.",
+    "persona.repost_off": "Players' lines stay as they were written; nothing is re-posted.",
+    "persona.repost_no_permission": "I cannot re-post lines under personas in this channel without the Manage Messages permission, so the original lines stay.",
+    # -- control of the table (bot/engine/table.py, bot/engine/own_lines.py) ----------------------
+    "why.context.nudge": "/nudge",
+    "why.note.nudged": "nudged by a player",
+    "why.note.manual": "manual mode: characters speak only on /nudge",
+    "why.note.not_mentioned": "mentioned mode: nobody was named or replied to",
+    "why.note.all_hushed": "everyone who heard it is hushed",
+    "why.reason.hushed": "hushed",
+    "table.nudge_hushed": "{name} is hushed; /unhush them first.",
+    "table.hushed": "{name} is hushed: silent until /unhush, still listening and remembering.",
+    "table.already_hushed": "{name} is already hushed.",
+    "table.unhushed": "{name} may speak again.",
+    "table.not_hushed": "{name} is not hushed.",
+    "table.mode": "Answer mode here: {mode} ({meaning}).",
+    "table.mode_set": "Answer mode here is now {mode} ({meaning}).",
+    "table.mode_usage": "Usage: /mode lively|mentioned|manual",
+    "table.mode.lively": "lively",
+    "table.mode.mentioned": "mentioned",
+    "table.mode.manual": "manual",
+    "table.meaning.lively": "characters answer as the scene calls for",
+    "table.meaning.mentioned": "only characters named or replied to answer",
+    "table.meaning.manual": "characters speak only when you /nudge them",
+    "impersonate.suggestion": "Suggested line for {name} (only you see it; send it yourself if you like it): {text}",
+    "lines.answered": "The characters already answered that line; they remember it as first written.",
+    "lines.edited": "Your line now reads as edited; the characters remember the new text.",
+    "lines.deleted": "Your line is gone from the story and from what the characters remember.",
+    "lines.none": "You have no line in this scene to change.",
+    "usage.persona": "/persona set NAME | DESCRIPTION",
+    "usage.nudge": "/nudge NAME",
+    "usage.hush": "/hush NAME",
+    "usage.unhush": "/unhush NAME",
+    "usage.edit": "/edit TEXT",
+    # -- slash commands of personas and the table ----------------------------------------------
+    "cmd.persona": "persona",
+    "cmd.persona.desc": "Who you are in this server's stories",
+    "cmd.persona.set": "set",
+    "cmd.persona.set.desc": "Set your persona: the name characters call you and who you are",
+    "cmd.persona.name": "the name the characters call you",
+    "cmd.persona.description": "who you are in the story, in a sentence or two",
+    "cmd.persona.avatar": "an image address for your face when lines are re-posted",
+    "cmd.persona.show": "show",
+    "cmd.persona.show.desc": "Show your persona on this server",
+    "cmd.persona.clear": "clear",
+    "cmd.persona.clear.desc": "Forget your persona: characters use your name again",
+    "cmd.persona.repost": "repost",
+    "cmd.persona.repost.desc": "Re-post players' lines under their persona and delete the original (admins)",
+    "cmd.persona.repost.enabled": "on (True) or off (False)",
+    "cmd.nudge": "nudge",
+    "cmd.nudge.desc": "Make a character speak next, now",
+    "cmd.nudge.character": "who speaks",
+    "cmd.hush": "hush",
+    "cmd.hush.desc": "Keep a character silent (still listening) until /unhush",
+    "cmd.hush.character": "who stays silent",
+    "cmd.unhush": "unhush",
+    "cmd.unhush.desc": "Let a hushed character speak again",
+    "cmd.unhush.character": "who may speak again",
+    "cmd.mode": "mode",
+    "cmd.mode.desc": "Who answers in this channel: lively, mentioned or manual",
+    "cmd.mode.mode": "lively: as the scene calls; mentioned: only those named; manual: only on /nudge",
+    "cmd.impersonate": "impersonate",
+    "cmd.impersonate.desc": "A suggested next line for you, in your persona's voice (only you see it)",
 }
 
 LANGUAGE = Language(

@@ -84,7 +84,8 @@ def _prefixed(message: ChatMessage) -> str:
 def _persona_block(personas: list[ChatMessage]) -> list[str]:
     blocks = []
     for persona in personas:
-        title = f"The user ({persona.name})" if persona.name else "The user"
+        # A named persona is one player; without a name the block lists the players present.
+        title = f"The user ({persona.name})" if persona.name else "The players"
         blocks.append(f"{title}:\n{persona.content.strip()}")
     return blocks
 

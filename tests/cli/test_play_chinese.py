@@ -2,7 +2,8 @@
 
 ``python -m bot play --world jianghu`` as a subprocess against the local model server, through moves,
 arrivals, departures, a locked door, an unreachable character, unknown names and places, a tick, memory,
-/why, swipes and usage errors. Characters' own lines are the model's business; every narrator and system
+/why, swipes, pacing and privacy, a persona, control of the table (modes, hush, nudge, impersonate), an edited and an unsaid
+line, and usage errors. Characters' own lines are the model's business; every narrator and system
 line must carry no Latin-script word (slash commands aside, which are typed as they are).
 """
 
@@ -49,6 +50,33 @@ SCRIPT = """/look
 /swipe 往左
 /ooc 记一下
 /rewind 1
+/persona 阿安 | 镖局的少东家
+/persona 查看
+/mode 点名
+/mode
+/mode 热闹
+/mode 响亮
+/hush 小豆子
+/hush 小豆子
+/nudge 小豆子
+/unhush 小豆子
+/unhush 小豆子
+/nudge 小豆子
+/impersonate
+/pause
+我在门口等着。
+/edit 我在火边等着。
+/unsay
+/unsay
+/resume
+/persona 清除
+/persona 清除
+/pacing 快
+/pacing 乱
+/pacing 自动
+/privacy 关
+/privacy 乱
+/privacy 开
 /frobnicate
 /export
 /help
@@ -97,6 +125,16 @@ def test_every_narrator_and_system_line_of_a_chinese_scene_is_chinese(tmp_path: 
     assert memory[0] == "小豆子对这场戏记得的事：" and "由此想起：" in memory, memory
     assert any(line.startswith("- （第") and "轮）" in line for line in memory), memory
     assert out["/frobnicate"] == ["(!) 没有 /frobnicate 这个命令。输入 /help 查看命令。"]
+    assert out["/hush 小豆子"] == ["(!) 小豆子已经被禁言了。"] and out["/unhush 小豆子"] == ["(!) 小豆子没有被禁言。"]
+    assert out["/mode 响亮"] == ["(!) 用法：/mode 热闹|点名|手动"]
+    assert out["/edit 我在火边等着。"] == ["(!) 你的话已按修改后的内容保存；角色们记得新的说法。"]
+    assert out["/unsay"] == ["(!) 你的那句话已从故事里、也从角色们的记忆里删去。"]
+    assert out["/impersonate"][0].startswith("给阿安的建议台词（只有你看得见；喜欢就自己发出去）：")
+    assert out["/pacing 快"][0] == "节奏：快（由管理员固定）。" and out["/pacing 乱"] == ["(!) 用法：/pacing [慢|平稳|快|自动]"]
+    assert out["/pacing 自动"][0].startswith("节奏：平稳（推断得分")
+    assert out["/privacy 关"] == ["(!) 隐私：你参与的场景不会进入本服务器的偏好数据导出。输入 /privacy 开 即可允许。"]
+    assert out["/privacy 乱"] == ["(!) 用法：/privacy [开|关]"] and out["/privacy 开"][0].startswith("(!) 隐私：你的重写选择可能进入")
+    assert out["/persona 清除"] == ["(!) 你在这个服务器上没有人设；角色们用你的名字称呼你。"]
 
 
 def test_a_locked_door_is_narrated_as_locked_in_chinese(tmp_path: Path):

@@ -57,9 +57,16 @@ async def test_player_commands_are_synced_with_chinese_names_and_descriptions(ha
     assert summon["description_localizations"] == {"zh-CN": tr("zh", "cmd.summon.desc")}
     options = {o["name"]: o for o in summon["options"]}
     assert options["character"]["description_localizations"] == {"zh-CN": "召唤谁"}
-    for name in ("dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind", "tick", "export"):
+    for name in (
+        "dismiss", "cast", "look", "go", "regenerate", "ooc", "pause", "resume", "why", "memory", "rewind", "tick", "export",
+        "map", "privacy", "pacing",
+    ):
         assert synced[name]["name_localizations"] == {"zh-CN": tr("zh", f"cmd.{name}")}, name
         assert not LATIN_WORD.search(synced[name]["description_localizations"]["zh-CN"]), name
+        for option in synced[name].get("options", []):
+            assert not LATIN_WORD.search(option["description_localizations"]["zh-CN"]), (name, option["name"])
+    pins = {c["value"]: c["name_localizations"] for c in synced["pacing"]["options"][0]["choices"]}
+    assert pins == {p: {"zh-CN": tr("zh", f"pacing.{p}")} for p in ("slow", "steady", "fast", "auto")}
 
 
 async def test_a_chinese_world_answers_in_chinese(harness: Harness) -> None:
@@ -78,7 +85,11 @@ async def test_a_chinese_world_answers_in_chinese(harness: Harness) -> None:
     assert content_of(paused) == tr("zh", "discord.paused")
     cast = await harness.slash("cast", user="bob")
     assert content_of(cast).startswith("- **林晚**：在场，落雁渡；心情：")
-    for handle in (empty, summoned, looked, missing, paused, cast):
+    privacy = await harness.slash("privacy", {"share": False}, user="bob")
+    assert content_of(privacy) == tr("zh", "discord.privacy.out")
+    pacing = await harness.slash("pacing", {"pin": "fast"}, user="alice")
+    assert content_of(pacing).startswith("节奏：快（由管理员固定）。")
+    for handle in (empty, summoned, looked, missing, paused, cast, privacy, pacing):
         assert not LATIN_WORD.search(re.sub(r"`[^`]*`|/[a-z]+", "", content_of(handle))), content_of(handle)
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreS
 
 COMMAND_NAMES = {
     "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "privacy", "pacing", "why", "memory", "rewind",
-    "tick", "export", "limits", "world", "character", "scene",
+    "tick", "export", "limits", "world", "character", "scene", "persona", "nudge", "hush", "unhush", "mode", "impersonate",
 }
 
 

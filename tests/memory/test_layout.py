@@ -15,7 +15,7 @@ from bot.memory.tokens import TokenCounter
 ADA = character("ada", "Ada")
 
 
-def inputs(lines, *, now=None, budget=6000, recalled=(), notes=(), lore=(), present=(), summary=None, window_start=None):
+def inputs(lines, *, now=None, budget=6000, recalled=(), notes=(), lore=(), present=(), summary=None, window_start=None, told=(), held_memory=None):
     return PromptInputs(
         character=ADA,
         world=WORLD,
@@ -29,6 +29,8 @@ def inputs(lines, *, now=None, budget=6000, recalled=(), notes=(), lore=(), pres
         notes=notes,
         lore=lore,
         window_start=window_start,
+        told=told,
+        held_memory=held_memory,
         rng=random.Random(0),
     )
 
@@ -45,6 +47,30 @@ def test_sections_in_stability_order():
     memory_at = roles.index(("system", "memory"))
     assert all(r[0] in ("user", "assistant") for r in roles[memory_at + 1 : -1])
     assert roles[-1] == ("system", "director")
+
+
+def test_a_rewritten_summary_waits_for_the_window_to_jump():
+    """While the window stays put, a new summary does not change the prompt before the tail; something
+    newly witnessed off-screen does; once the window jumps, the new summary is shown."""
+    counter = TokenCounter()
+    first = assemble(inputs(talk(10), summary="They met in the hall."), counter)
+    held = first.held_memory
+    second = assemble(inputs(talk(12), summary="They met in the hall and argued.", window_start=first.window_start, held_memory=held), counter)
+    assert second.window_start == first.window_start
+    assert second.messages[: len(first.messages) - 1] == first.messages[:-1]
+    assert "argued" not in "\n".join(m.content for m in second.messages)
+    witnessed = assemble(
+        inputs(talk(12), summary="They met in the hall and argued.", told=["Bram left for the garden."], window_start=first.window_start, held_memory=held),
+        counter,
+    )
+    memory = next(m.content for m in witnessed.messages if m.name == "memory")
+    assert "argued" in memory and "garden" in memory
+    previous, start, lines = first, first.window_start, 10
+    while start == first.window_start:  # talk until the window jumps
+        lines += 6
+        previous = assemble(inputs(talk(lines), summary="They met in the hall and argued.", window_start=start, held_memory=previous.held_memory), counter)
+        start = previous.window_start
+    assert "argued" in next(m.content for m in previous.messages if m.name == "memory")
 
 
 def test_consecutive_calls_share_the_whole_prefix():

@@ -94,3 +94,52 @@ def test_vector_set_searches_before_the_query_line_and_stays_bounded():
     vectors.add(np.array([4, -1]), eye[[3, 0]])
     assert len(vectors) == 3 and set(vectors.ids.tolist()) == {3, 4, -1}
     assert vectors.newest_line == 4 and vectors.newest_note == 1
+
+
+def test_fusion_adds_the_ranking_among_the_askers_own_lines():
+    """A line found only by meaning among the asker's own lines still scores; one found by both
+    meaning rankings beats one found by the general ranking alone at the same rank."""
+    fused = fuse([], [7, 8], speakers={7: "Tom", 8: "Ann"}, query_speaker=None, own=[8])
+    assert fused[0][0] == 8
+    only_own = fuse([5], [], speakers={5: "Tom", 6: "Ann"}, query_speaker=None, own=[6])
+    assert {f[0] for f in only_own} == {5, 6}
+    assert fuse([5], [], speakers={}, query_speaker=None, own=[6], weights=FusionWeights(own=0.0))[0][0] == 5
+
+
+def test_vector_set_search_can_keep_to_one_speaker_and_keeps_speakers_aligned_when_bounded():
+    import numpy as np
+
+    vectors = VectorSet(capacity=3)
+    eye = np.eye(4, dtype=np.float32)
+    vectors.add(np.array([1, 2, 3]), eye[:3], ["Ann", "Tom", "Ann"])
+    near_two = eye[1] + 0.5 * eye[2]
+    assert vectors.search(near_two, 1, before_id=99) == [2]
+    assert vectors.search(near_two, 1, before_id=99, speaker="Ann") == [3]
+    assert vectors.search(near_two, 3, before_id=99, speaker="Nobody") == []
+    vectors.add(np.array([4]), eye[[3]], ["Tom"])
+    assert dict(zip(vectors.ids.tolist(), vectors.speakers.tolist(), strict=True)) == {2: "Tom", 3: "Ann", 4: "Tom"}
+
+
+def test_the_listeners_name_as_address_is_left_out_of_the_query_but_not_elsewhere():
+    from bot.memory.retrieval import without_address
+
+    names = ["Tom", "Old Tom", "林姑娘"]
+    assert without_address("Tom, what was my mother's trade again?", names) == "what was my mother's trade again?"
+    assert without_address("*sips* Old Tom, tell me straight.", names) == "*sips* tell me straight."
+    assert without_address("What do you say to that, Tom?", names) == "What do you say to that?"
+    assert without_address("林姑娘，你还记得我表哥吗？", names) == "你还记得我表哥吗？"
+    # a name that is the subject, or part of a longer word, stays
+    assert without_address("Tom's boat sank. Tomas, hello.", names) == "Tom's boat sank. Tomas, hello."
+
+
+def test_a_line_that_only_asks_is_told_apart_from_one_that_tells():
+    from bot.memory.retrieval import only_asks
+
+    assert only_asks("*blows on my cider* Mira, what's the hardest work you've ever done?")
+    assert only_asks("Who knows? Mira, did the keeper teach you everything?")
+    assert only_asks("你还记得吗？")
+    assert not only_asks("Tom, my mother was a lacemaker. Right?")
+    assert not only_asks("我表哥是打铁的。")
+    assert not only_asks("so that's that")
+    fused = fuse([1, 2], [], speakers={}, query_speaker=None, questions={1})
+    assert fused[0][0] == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bot.quality.detectors import assistant_register
 from bot.quality.findings import Finding, ReplyContext, make_finding
 from bot.quality.text import Analysis, analyse, sentence_spans
 
@@ -287,7 +288,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
                     continue
             hits.append((m.start(), m.end(), reason))
     if not hits:
-        return []
+        return _register(original, reply)
     sentences = sentence_spans(reply)
     out: list[Finding] = []
     for start, end, reason in sorted(hits):
@@ -309,6 +310,29 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             )
         )
     return out
+
+
+def _register(original: str, reply: str) -> list[Finding]:
+    """One finding over the whole reply when no named phrase matched but its register is the assistant's.
+
+    Nothing can be cut out of a reply whose whole manner is wrong, so the finding has no replacement
+    and the guard's policy (regenerate by default) decides.
+    """
+    found = assistant_register.in_register(reply)
+    if not found:
+        return []
+    kinds = ", ".join(f.kind for f in found)
+    return [
+        make_finding(
+            original,
+            DETECTOR,
+            "high",
+            0,
+            len(original),
+            f"breaks character: assistant register ({kinds})",
+            code="register",
+        )
+    ]
 
 
 def _strong_inside(reply: str, start: int, end: int) -> bool:

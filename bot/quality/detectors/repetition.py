@@ -6,6 +6,8 @@ repeated verbatim from a recent reply, a reply whose n-grams mostly occur in one
 Inside a reply they are a sentence said twice and a phrase repeated three or more times in a row.
 Humans repeat a whole sentence consecutively about 0.02% of the time, so these are rare in good text.
 A short line (three or four words) counts when it comes back three times in one reply, or twice in a row.
+A phrase said twice inside a sentence does not: quoting the user ("'来不及了来不及了'"), reading a line
+aloud and "forty minutes. Forty minutes, enough to…" are how people talk.
 
 Status lines in brackets (a HUD such as ``[HULL 61% / O2 44%]`` or ``【电量 12%】``) are the form of the
 reply, repeated on purpose every turn; they are blanked before any comparison.
@@ -14,6 +16,7 @@ reply, repeated on purpose every turn; they are blanked before any comparison.
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
@@ -31,7 +34,19 @@ SHORT_LOOP_TOKENS = 3
 # summer."), not a loop: only sentences of this many words count there.
 MIN_RECENT_SENTENCE_TOKENS = 8
 REPEATED_SHARE = 0.3
-_HUD_RE = re.compile(r"[\[【〔][^\]】〕\n]{0,100}?(?:\d|%)[^\]】〕\n]{0,100}?[\]】〕]")
+# A re-send keeps the old reply's words in their order even where an edit breaks every n-gram around it:
+# this share of the reply's words, in runs of three or more, found in order in one recent reply.
+CONTAINED = 0.7
+# A stutter ("我……想过……可……") re-renders the reply before it through ellipses; that garbling is
+# formatting's finding, and it is a re-send only when it keeps (nearly) every word.
+CONTAINED_STUTTER = 0.95
+MIN_CONTAINED_TOKENS = 10
+_ELLIPSIS_RE = re.compile(r"…+|\.{3,}|。{2,}")
+_HUD_RE = re.compile(
+    r"[\[【〔][^\]】〕\n]{0,100}?(?:\d|%)[^\]】〕\n]{0,100}?[\]】〕]"
+    # A status tag in angle brackets with a field name ("⟨mood: quiet⟩", "〈信号：弱〉") has no digits to show it.
+    r"|[⟨〈<][ \t]*[^\W\d][\w -]{0,20}[:：][^⟩〉>\n]{1,80}[⟩〉>]"
+)
 
 
 def blank_hud(text: str) -> str:
@@ -106,7 +121,7 @@ def _short_loops(reply: str) -> list[Finding]:
         before = everything[i - 1] if i else ((), 0, 0)
         # Twice in a row, both spoken or both narrated (reading a chat line aloud is not a loop).
         again = (
-            len(key) >= 4
+            len(key) >= SHORT_LOOP_TOKENS
             and before[0][-len(key):] == key
             and _spoken(reply, before[2] - 1) == _spoken(reply, start)
         )
@@ -144,14 +159,23 @@ def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
     i = 0
     while i < n:
         found = False
-        for size in range(3, min(12, (n - i) // 2) + 1):
+        for size in range(2, min(12, (n - i) // 2) + 1):
             if words[i + size] != words[i]:
                 continue  # cheap test before comparing whole blocks
             block = words[i : i + size]
             reps = 1
             while words[i + reps * size : i + (reps + 1) * size] == block:
                 reps += 1
-            if reps >= 3 and size * reps >= 8:
+            # Three times for a phrase of three words or more. Two words four times count in alphabetic
+            # text when commas or stops part them ("keep walking, keep walking, …"); parted by ellipses it is
+            # a stutter (formatting's), and two CJK characters are one word, which a child may chant.
+            two_word_loop = (
+                size == 2
+                and reps >= 4
+                and not any(cjk_share(w) for w in block)
+                and not _ELLIPSIS_RE.search(reply, toks[i][1], toks[i + reps * size - 1][2])
+            )
+            if (size >= 3 and reps >= 3 and size * reps >= 8) or two_word_loop:
                 start = toks[i + size][1]
                 end = toks[i + reps * size - 1][2]
                 out.append(
@@ -200,22 +224,26 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
     grams = _ngrams(words, n)
     if len(grams) >= 4:
         best = 0.0
+        best_contained = 0.0
+        stutter = _is_stutter(reply, len(words))
         for r in recent:
             other = _recent_profile(r, n)[0]
             if other:
-                best = max(best, len(grams & other) / len(grams))
-        if best >= (NEAR_DUPLICATE_CJK if n == 6 else NEAR_DUPLICATE) and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
-            out.append(
-                make_finding(
-                    reply,
-                    DETECTOR,
-                    "high",
-                    0,
-                    len(reply),
-                    f"{best:.0%} of its {n}-grams occur in one recent reply",
-                    code="near_duplicate",
-                )
+                share = len(grams & other) / len(grams)
+                best = max(best, share)
+                if share >= 0.2 and len(words) >= MIN_CONTAINED_TOKENS:  # the cheap test before aligning
+                    best_contained = max(best_contained, _contained(tuple(words), r))
+        if stutter:
+            hit = best_contained >= CONTAINED_STUTTER
+        else:
+            hit = best >= (NEAR_DUPLICATE_CJK if n == 6 else NEAR_DUPLICATE) or best_contained >= CONTAINED
+        if hit and not (repeated and _covers(repeated, toks) >= 0.8 * len(toks)):
+            reason = (
+                f"{best:.0%} of its {n}-grams occur in one recent reply"
+                if best >= (NEAR_DUPLICATE_CJK if n == 6 else NEAR_DUPLICATE) and not stutter
+                else f"{best_contained:.0%} of its words occur, in order, in one recent reply"
             )
+            out.append(make_finding(reply, DETECTOR, "high", 0, len(reply), reason, code="near_duplicate"))
     width = 6 if n == 6 else 4
     opening = tuple(words[:width])
     if len(opening) == width and not repeated:
@@ -233,6 +261,25 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
                 )
             )
     return out
+
+
+def _is_stutter(reply: str, words: int) -> bool:
+    """Whether the reply is garbled: ellipses every few words (four or more, one per six words), or brackets
+    and quotes opened and never closed. Such a reply re-renders another through damage (formatting's finding)."""
+    breaks = len(_ELLIPSIS_RE.findall(reply))
+    if breaks >= 4 and breaks * 6 >= words:
+        return True
+    return any(reply.count(o) != reply.count(c) for o, c in _PAIRS)
+
+
+_PAIRS = (("“", "”"), ("「", "」"), ("（", "）"), ("【", "】"), ("(", ")"), ("[", "]"))
+
+
+def _contained(words: tuple[str, ...], recent: str) -> float:
+    """The share of ``words`` found in order in ``recent``, in runs of three words or more."""
+    other = [t for t, _, _ in tokens(recent)]
+    matcher = SequenceMatcher(None, words, other, autojunk=False)
+    return sum(b.size for b in matcher.get_matching_blocks() if b.size >= 3) / len(words)
 
 
 def _covers(spans: list[tuple[int, int]], toks: list[tuple[str, int, int]]) -> int:

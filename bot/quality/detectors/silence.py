@@ -15,23 +15,36 @@ from bot.quality.text import Analysis, analyse, has_letters, name_regex
 
 DETECTOR = "silence"
 
+# A hook is aimed at the user: a question, a look or a gesture toward "you", something held out to them.
+# Gestures with no one on the other end ("she waits", "他示意", "tilts her head") are description: in
+# narration-only replies they decide nothing, because a waiting character still says nothing.
 _HOOKS_EN = re.compile(
-    r"\?|\b(?:expectantly|beckons?|beckoning|waits?|waiting)\b|"
-    r"\b(?:holds?|holding|held) (?:out|up)\b|\b(?:offers?|offering|offered|hands?|handing|handed|passes|slides|tosses) (?:you|it to you)\b|"
+    r"\?|\bexpectantly\b|\bbeckons?\b|\bbeckoning\b|"
+    r"\bwait(?:s|ing)? (?:for (?:you|your|an answer|a reply|a response|the answer)|on you)\b|"
+    r"\b(?:holds?|holding|held) (?:out|up) [^.!?\n]{0,30}\b(?:to|toward|towards|for) you\b|\b(?:holds?|holding|held) out\b|"
+    r"\b(?:offers?|offering|offered|hands?|handing|handed|passes|slides|tosses) (?:you|it to you)\b|"
     r"\bextends? (?:her|his|their|a) hand\b|\b(?:turns?|looks?|glances?|gazes?|peers?|nods?|gestures?|smiles?|winks?) "
     r"(?:up |over |back )?(?:at|to|toward|towards) you\b|\b(?:toward|towards) you\b|\bmeets? your (?:eyes|gaze)\b|\b(?:for|to) you to\b|"
-    r"\braises? (?:an|one|her|his) eyebrow\b|\btilts? (?:her|his|their) head\b|"
     r"\b(?:pats?|patting|taps?) (?:the|a) (?:seat|spot|bench|space|cushion|bed|stool|chair)\b|"
     r"\b(?:motions?|gestures?|beckons?|waves?) (?:for|to) (?:you|follow)\b|\bcrooks? (?:a|her|his) finger\b|"
-    r"\bopens? (?:her|his|their) arms\b|\b(?:steps?|moves?) aside\b|\bmakes? room\b|"
-    r"\b(?:jerks?|tilts?|nods?|juts?|points?) (?:her|his|their) (?:chin|head|thumb) (?:toward|towards|at|to)\b",
+    r"\bopens? (?:her|his|their) arms\b|\bmakes? room\b|\bat you\b|"
+    r"\b(?:jerks?|tilts?|nods?|juts?|points?) (?:her|his|their) (?:chin|head|thumb) (?:toward|towards|at|to)\b|"
+    r"\b(?:nods?|points?|gestures?) (?:toward|towards|to|at) (?:the|a)\b|"
+    # Mouthed words are words: spoken without a sound, still said to someone.
+    r"\bmouth(?:s|ed|ing)? (?:a |the |one |two |three )?(?:single )?(?:words?|something|a name|thank you|sorry)\b|\bmouths?:",
     re.IGNORECASE,
 )
 _HOOKS_ZH = re.compile(
     r"[?？]|等(?:着|待)?你|看向你|望向你|看着你|盯着你|朝你|冲你|向你(?:伸|递|招|示意|点头|眨)|递给你|塞给你|"
-    r"示意你|期待|挑(?:了挑)?眉|歪(?:着|了歪)?头|伸出手|招手|示意|"
-    r"拍了?拍(?:身旁|身边|旁边|床边|椅子|座位)|让出|张开(?:双臂|手臂)|勾了?勾手指|让开|"
-    r"努了?努嘴|抬了?抬下巴|使了?个眼色|扬了?扬下巴"
+    r"示意你|期待地|伸出手|招手|拍了?拍(?:身旁|身边|旁边|床边|椅子|座位)|让出|张开(?:双臂|手臂)|勾了?勾手指|让开|"
+    r"努了?努嘴|抬了?抬下巴|使了?个眼色|扬了?扬下巴|你面前|到你(?:手里|手中|跟前)|(?:做|用)(?:了个)?口型|无声地说"
+)
+# Speech written without quotes or asterisks: chat-style lines in lower case, interjections, words to
+# someone. A plain reply with any of these is speech, whatever its person.
+_PLAIN_SPEECH_RE = re.compile(
+    r"^\s*(?-i:[a-z])|\b(?:ok|okay|yeah|yep|nope|yes|no|hey|hi|lol|hmm+|uh|um|copy|roger|sure|thanks|sorry|please)\b[,.!?]?|!"
+    r"|[嗯啊呀吧呢嘛哈哦喂][。！？，…]|[！]",
+    re.IGNORECASE,
 )
 
 
@@ -44,6 +57,8 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     else:
         a = analysis or analyse(reply, ctx.own_names)
     if any(has_letters(hud[s:e]) for s, e in a.dialogue):
+        return []
+    if a.style == "plain" and _PLAIN_SPEECH_RE.search(hud):
         return []
     if _HOOKS_EN.search(reply) or _HOOKS_ZH.search(reply):
         return []

@@ -58,8 +58,15 @@ _FEELING_ADJ = frozenset(
 )
 _BODY = (
     r"heart|pulse|breath|breathing|cheeks?|face|eyes|hands?|fingers|knees|legs|stomach|mind|thoughts|"
-    r"voice|throat|chest|skin|body|lips|head|gaze|mouth|ears"
+    r"voice|throat|chest|skin|body|lips|head|gaze|mouth|ears|jaw|shoulders?|brows?|forehead|fists?|teeth|"
+    r"neck|spine|arms?|feet|grip|smile|expression|posture|nerves|resolve|temper|blood|tears|"
+    r"eyebrows?|nose|palms?|back"
 )
+# Perceiving the scene: "You hear boots on the stairs" is a game master's description of what is there to
+# hear or see and decides nothing for the user, so the guard must not cut it (LABELS.md calls sensory lines
+# borderline; the one in the tune half is labelled clean). Feelings ("you feel the knot loosen") are not in
+# this list, and a second clause ("and you open the door") is still checked on its own.
+_PERCEPTION = frozenset("hear see smell notice spot glimpse".split())
 _THIRD_COPULA = frozenset("is was seems appears has had looks sounds".split())
 
 _YOU_RE = re.compile(r"\b(?P<you>[Yy]ou(?:['’](?:re|ve|ll|d))?|[Yy]our)\b")
@@ -72,7 +79,20 @@ _ZH_CONJ = ("然后", "于是", "接着", "随后", "而后", "便", "就", "却
 _ZH_BOUNDARY = "。！？；，、：…—\n" + MASK + "）)*"
 _ZH_BODY = (
     "心跳|心脏|心里|心中|心头|内心|脸颊|脸|手指|指尖|双手|手心|手|眼眶|眼睛|双眼|眼神|目光|视线|呼吸|声音|"
-    "喉咙|嗓音|身体|全身|嘴角|嘴唇|耳朵|耳根|胸口|腿|膝盖|脑海|脑中|思绪|胃|后背|额头"
+    "喉咙|嗓音|身体|全身|嘴角|嘴唇|耳朵|耳根|胸口|腿|膝盖|脑海|脑中|思绪|胃|后背|额头|肩膀|拳头|牙关|眉头|"
+    "眉心|脸色|神情|表情|笑容|鼻子|鼻尖|脚步|掌心|泪水|眼泪|血液|神经"
+)
+# A sentence that opens with a condition is a hypothetical: "If he grabs you, you lose", "要是你走了，你就……".
+_CONDITIONAL_RE = re.compile(
+    r"^[\s*_\"“”「」'‘’(（]*(?:(?:if|unless|should you|in case|suppose|supposing|imagine|what if)\b"
+    r"|(?:如果|要是|假如|假使|倘若|万一|除非|只要|若是|若))",
+    re.IGNORECASE,
+)
+# A line set off as an in-story document (a chat or log line, a message read out, a quoted line):
+# "【妈妈】…", "[18:52] okafor: …", "> …". Its "you" belongs to whoever wrote it. (A bare "Name:" line
+# is left to the header checks: "林夏笑着说：" starts a line the same way.)
+_DOCUMENT_LINE_RE = re.compile(
+    r"(?m)^[ \t]*(?:>|【[^】\n]{1,16}】|〔[^〕\n]{1,16}〕|\[[^\]\n]{1,24}\])"
 )
 _ZH_NOT_SUBJECT = set("是好这那或")
 _ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|笑道|轻声道|低声道"
@@ -86,10 +106,15 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
     name_re = _user_name_pattern(names_alternation(names)) if names else None
     if a.narration:
+        documents = _document_lines(reply)
         for s_start, s_end in sentence_spans(view):
             sentence = view[s_start:s_end]
             if sentence.rstrip(_STRIP_CHARS + MASK).endswith(("?", "？")):
                 continue  # a narrated question asks the user something; it does not answer for them
+            if _CONDITIONAL_RE.match(sentence):
+                continue  # a hypothetical, not a fact about the user
+            if any(d_start <= s_start < d_end for d_start, d_end in documents):
+                continue
             hit = _second_person_en(view, s_start, s_end) or _second_person_zh(view, s_start, s_end)
             if hit:
                 start, code, reason = hit
@@ -100,6 +125,15 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
                 start, code, reason = hit
                 findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
     return _dedupe(findings)
+
+
+def _document_lines(reply: str) -> list[tuple[int, int]]:
+    """Spans of the lines that are in-story documents (see ``_DOCUMENT_LINE_RE``)."""
+    out = []
+    for m in _DOCUMENT_LINE_RE.finditer(reply):
+        end = reply.find("\n", m.start())
+        out.append((m.start(), len(reply) if end < 0 else end))
+    return out
 
 
 def _finding(reply: str, view: str, s_start: int, s_end: int, clause: int, code: str, reason: str) -> Finding:
@@ -178,6 +212,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
         if verb in ("can", "could", "cannot", "can't", "couldn't", "can’t"):
             idx = words.index(verb)
             nxt = words[idx + 1] if idx + 1 < len(words) else ""
+            if nxt in _PERCEPTION:
+                continue  # "you can hear the gulls" is the scene, as "you hear the gulls" is
             if nxt in _MODAL_ACTIONS or verb in ("cannot", "can't", "couldn't") and nxt == "help":
                 return clause, "second_person", "narrates what the user perceives or feels"
             continue
@@ -185,6 +221,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
             return clause, "second_person", "narrates the user's thoughts or actions"
         if verb in _NON_VERBS or not verb.isascii() or not verb[0].islower():
             continue
+        if verb in _PERCEPTION:
+            continue  # "You hear boots on the stairs" describes the scene to the user; it decides nothing for them
         return clause, "second_person", f"narrates the user's action or feeling ('you {verb}')"
     return None
 
@@ -269,8 +307,18 @@ def _user_name_narration(
             if len(words) == 2 and re.fullmatch(_BODY, words[0]) and words[1] not in _NON_VERBS:
                 return clause, "user_name", f"narrates {name}'s body or feelings"
             continue
-        words = _following_words(view, m.end(), s_end, 3)
+        after = m.end()
+        aside = _ASIDE_RE.match(view, after, s_end)
+        if aside:  # "Rowan, tired of arguing, gives in": the verb comes after the aside
+            after = aside.end()
+        words = _following_words(view, after, s_end, 3)
         verb = _skip_adverbs(words)
+        if verb in ("can", "could", "cannot", "can't", "couldn't") and words.index(verb) + 1 < len(words):
+            if words[words.index(verb) + 1] in _MODAL_ACTIONS:  # "Rowan can't help smiling"
+                return clause, "user_name", f"narrates what {name} perceives or feels"
+        if verb in ("looks", "looked") and words.index(verb) + 1 < len(words):
+            if words[words.index(verb) + 1] in _LOOK_ACTIONS:  # "Sam looks down": an action, not "looks tired"
+                return clause, "user_name", f"narrates {name}'s action ('{name} {verb} …')"
         if verb is None or verb in _NON_VERBS or verb in _THIRD_COPULA or not verb[0].islower():
             continue
         if verb in _SPEECH_VERBS:
@@ -279,6 +327,9 @@ def _user_name_narration(
             return clause, "user_name", f"narrates {name}'s action ('{name} {verb}')"
     return None
 
+
+# A short aside between the user's name and the verb, set off by commas: ", for his part,", "，犹豫片刻，".
+_ASIDE_RE = re.compile(r",[ \t]*(?:[A-Za-z'’-]+[ \t]+){0,5}[A-Za-z'’-]+,")
 
 _IRREGULAR_PAST = frozenset(
     "said took went came felt thought knew saw gave made ran sat stood held told began drew fell "

@@ -1,0 +1,57 @@
+"""Silence reads unquoted chat-style speech as speech, a named status tag as form, and only hooks aimed at the user.
+
+The examples are written for this test, not taken from the labelled set in ``data/v2``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality.detectors import silence
+from bot.quality.findings import ReplyContext
+
+CTX = ReplyContext(user_names=("Ana",))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok. two minutes. dont wait up",  # lower-case chat speech without quotes
+        "Copy that, moving now!",  # an interjection and an exclamation
+        "嗯。知道了。",  # Chinese speech without quotes
+    ],
+)
+def test_unquoted_speech_is_not_silence(text: str) -> None:
+    assert silence.detect(text, CTX) == []
+
+
+def test_a_named_status_tag_is_form_not_speech() -> None:
+    text = "⟨signal: weak⟩ *The drone hovers over the crater, its lamp sweeping the ash.*"
+    assert [f.code for f in silence.detect(text, CTX)] == ["narration_only"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*The city waits for dawn. Gulls circle the harbour and the tide slides out over the mud.*",
+        "*老周示意伙计把门关上，窗外的雨越下越大，灯芯噼啪响了一声。*",
+    ],
+)
+def test_a_gesture_with_no_one_on_the_other_end_is_no_hook(text: str) -> None:
+    assert [f.code for f in silence.detect(text, CTX)] == ["narration_only"]
+
+
+def test_a_look_at_the_user_is_a_hook() -> None:
+    assert silence.detect("*She sets the cup down and looks at you, one eyebrow raised.*", CTX) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "*She nods toward the door, eyebrows raised.*",  # a gesture that points somewhere, with the user there
+        "*She mouths a single word: run.*",  # mouthed words are words
+        "*他冲门外做了个口型：快走。*",
+    ],
+)
+def test_directing_gestures_and_mouthed_words_are_not_silence(text: str) -> None:
+    assert silence.detect(text, CTX) == []

@@ -1,0 +1,67 @@
+"""Speaks for the user: hypotheticals and in-story documents are not narration of the user; a look or a
+body part moving is.
+
+The examples are written for this test, not taken from the labelled set in ``data/v2``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality.detectors import speaks_for_user
+from bot.quality.findings import ReplyContext
+
+CTX = ReplyContext(user_names=("Rowan",), npc_name="Ilse")
+CTX_ZH = ReplyContext(user_names=("阿宁",), npc_name="老周", language="zh")
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("If the guard sees the torch, you run for the wall and he follows.", CTX),  # a plain hypothetical
+        ("Unless the tide turns, you wait here and he keeps the boat.", CTX),
+        ("*要是船靠不了岸，你就在码头等，他会来接。*", CTX_ZH),
+        ("*She turns the screen around.*\n[21:04] mum: you forgot your keys again\n*Ilse snorts.*", CTX),
+        ("*老周把手机递过来。*\n【房东】你把门锁好，钥匙放花盆底下\n*他挑了挑眉。*", CTX_ZH),
+    ],
+)
+def test_hypotheticals_and_documents_are_not_narration_of_the_user(text: str, ctx: ReplyContext) -> None:
+    assert speaks_for_user.detect(text, ctx) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("*Ilse sets the cup down. Rowan looks away, cheeks burning.*", CTX),  # a look is an action
+        ("*Ilse laughs. Rowan's jaw tightens, and he pretends not to hear.*", CTX),  # a body part moving
+        ("*老周摆摆手。阿宁眉头一皱，转身就走。*", CTX_ZH),
+        ("*Ilse laughs. Rowan can't help smiling back, and agrees to come along.*", CTX),  # a feeling
+        ('"Come on." *Ilse tugs the rope. Rowan, for his part, decides to trust her.*', CTX),  # verb after an aside
+    ],
+)
+def test_a_look_or_a_body_part_moving_is_narration_of_the_user(text: str, ctx: ReplyContext) -> None:
+    assert [f.detector for f in speaks_for_user.detect(text, ctx)] == ["speaks_for_user"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Ilse bolts the shutter. You hear gulls fighting over the quay.* "Storm by night."',
+        '*Somewhere below, you smell tar and wet rope.* "Mind the step."',
+        '*Across the square you spot the lamplighter, halfway up his ladder.* "He\'s late."',
+        '*From the tower you can see the whole bay.* "Told you it was worth the stairs."',
+    ],
+)
+def test_what_the_user_hears_or_sees_is_the_scene_not_narration_of_the_user(text: str) -> None:
+    assert speaks_for_user.detect(text, CTX) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Ilse bolts the shutter. You feel the dread settle in your chest.* "Storm by night."',  # a feeling
+        "*You hear the knock, and you open the door before she can stop you.*",  # the second clause acts
+    ],
+)
+def test_a_feeling_or_an_action_after_the_perception_is_still_narration_of_the_user(text: str) -> None:
+    assert [f.detector for f in speaks_for_user.detect(text, CTX)] == ["speaks_for_user"]
