@@ -27,7 +27,7 @@ from bot.engine.limits import describe_limits
 from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
 from bot.engine.maps import render_scene_map
 from bot.errors import NotFound, Refused
-from bot.i18n import join, mood, sentences, tr
+from bot.i18n import join, mood, retell, sentences, tr
 from bot.store.records import SceneRow
 
 if TYPE_CHECKING:
@@ -503,7 +503,7 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         await defer(interaction, ephemeral=True)
         imported = import_card(await file.read(), file.filename)
         character = await bot.app.engine.add_character(guild_id, world_id, imported.character, rename=rename)
-        notes = "".join(f"\n- {w}" for w in imported.warnings[:5])
+        notes = "".join(f"\n- {retell(world_of.language, 'card.warn.', w)}" for w in imported.warnings[:5])
         said = tr(world_of.language, "discord.imported", name=character.name, world=world_of.name)
         await respond(interaction, f"{said}{notes}", ephemeral=True)
 

@@ -245,6 +245,26 @@ MESSAGES: dict[str, Template] = {
     },
     "scene.on": "Role-play is on in {channel} ({world}). Bring characters in with `/summon`.",
     "scene.off": "Role-play is off in {channel}. The story is kept; turn it on again to continue.",
+    # Card import warnings (bot/cards): written in English when a card is read, told again in the
+    # server's language by /character import (``retell``).
+    "card.warn.v3_unreadable": "{problem}; used the V2 'chara' chunk instead",
+    "card.warn.icon_missing": "the CHARX icon '{path}' is missing from the archive",
+    "card.warn.icon_kind": "the CHARX icon is {kind}; only PNG avatars are kept",
+    "card.warn.icon_not_image": "the CHARX icon is not an image; only PNG avatars are kept",
+    "card.warn.icon_not_kept": "the CHARX icon was not kept: {problem}",
+    "card.warn.no_spec": "the card has no spec; its 'data' was read as a V2 card",
+    "card.warn.unknown_spec": "unknown card spec {spec}; read as a V2 card",
+    "card.warn.book_dropped": {
+        "one": "{n} lorebook entry with no content or no keys will never fire and was not imported (kept for export)",
+        "other": "{n} lorebook entries with no content or no keys will never fire and were not imported (kept for export)",
+    },
+    "card.warn.regex_keys": "some lorebook entries use regex keys; Ensemble matches keys as plain text",
+    "card.warn.name_shortened": "the name was longer than {limit} characters and was shortened to '{name}'",
+    "card.warn.bad_extensions": "the card's extensions field is not an object and was ignored",
+    "card.warn.depth_prompt": "the card's character note (depth_prompt) is kept for export but Ensemble does not use it",
+    "card.warn.sample_from_greeting": "the card has no usable example messages; one voice sample was made from the first greeting",
+    "card.warn.sample_stock": "the card has no usable example messages; one voice sample was made from a stock line",
+    "card.warn.bad_native": "the card's Ensemble extension is invalid and was ignored",
     "import.too_large": "{file} is too large for a character card ({size} KiB; the limit is 20 MiB).",
     # -- limits (bot/engine/limits.py) -----------------------------------------------------------
     "limits.summary": "Limits: {lines}; {tokens}; {chain}.",
