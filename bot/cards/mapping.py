@@ -59,6 +59,7 @@ from bot.cards.values import (
 )
 from bot.content.models import CardMeta, Character, LoreEntry, Mood, SampleExchange, slugify
 from bot.errors import ContentError
+from bot.i18n import tr
 
 STASH_KEY = "ensemble_card"
 """Reserved key in ``meta.extensions``: what import keeps so that export can restore the card."""
@@ -441,12 +442,9 @@ def lore_from_book(book: Any) -> tuple[list[LoreEntry], dict[str, Any] | None, l
         slots.append({"id": entry.id, "base": _compress(raw, default_book_entry(entry))})
     warnings = []
     if dropped:
-        warnings.append(
-            f"{len(dropped)} lorebook entr{'y' if len(dropped) == 1 else 'ies'} with no content or no keys "
-            "will never fire and were not imported (kept for export)"
-        )
+        warnings.append(tr("en", "card.warn.book_dropped", n=len(dropped)))
     if regex:
-        warnings.append("some lorebook entries use regex keys; Ensemble matches keys as plain text")
+        warnings.append(tr("en", "card.warn.regex_keys"))
     meta = {k: v for k, v in book.items() if k != "entries"}
     extra = _compress(meta, {"extensions": {}})
     stash: dict[str, Any] = {}
@@ -493,11 +491,11 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
         raise ContentError("the card has no name (data.name is missing or empty)")
     name = _clean_name(full_name)
     if name != full_name:
-        warnings.append(f"the name was longer than {MAX_NAME_CHARS} characters and was shortened to {name!r}")
+        warnings.append(tr("en", "card.warn.name_shortened", limit=MAX_NAME_CHARS, name=name))
 
     raw_ext = data.get("extensions")
     if raw_ext is not None and not isinstance(raw_ext, dict):
-        warnings.append("the card's extensions field is not an object and was ignored")
+        warnings.append(tr("en", "card.warn.bad_extensions"))
     ext = raw_ext if isinstance(raw_ext, dict) else {}
     native = ext.get(NATIVE_KEY)
     native = native if isinstance(native, dict) else {}
@@ -506,7 +504,7 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
     meta_ext = {k: v for k, v in ext.items() if k not in (NATIVE_KEY, STASH_KEY, "talkativeness")}
     depth_prompt = meta_ext.get("depth_prompt")
     if isinstance(depth_prompt, dict) and as_text(depth_prompt.get("prompt")).strip():
-        warnings.append("the card's character note (depth_prompt) is kept for export but Ensemble does not use it")
+        warnings.append(tr("en", "card.warn.depth_prompt"))
 
     first = _card_text(data.get("first_mes"))
     alternates = [normalize_macros(g) for g in as_text_list(data.get("alternate_greetings"))]
@@ -523,10 +521,7 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
     if native_samples and render_mes_example(native_samples) == mes_example:
         samples, samples_derived = native_samples, False
     if samples_derived:
-        warnings.append(
-            "the card has no usable example messages; one voice sample was made from "
-            + ("the first greeting" if greetings else "a stock line")
-        )
+        warnings.append(tr("en", "card.warn.sample_from_greeting" if greetings else "card.warn.sample_stock"))
 
     lore, book_stash, book_warnings = lore_from_book(data.get("character_book"))
     warnings.extend(book_warnings)
@@ -578,7 +573,7 @@ def card_to_character(card: Any, *, character_id: str | None = None) -> MappedCa
         try:
             return MappedCard(Character.model_validate(with_native), meta.source_spec, warnings)
         except ValidationError:
-            warnings.append("the card's Ensemble extension is invalid and was ignored")
+            warnings.append(tr("en", "card.warn.bad_native"))
             base["meta"] = meta.model_copy(update={"source_spec": spec})
     try:
         return MappedCard(Character.model_validate(base), spec, warnings)

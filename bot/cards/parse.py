@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.cards import png
 from bot.errors import ContentError
+from bot.i18n import tr
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 """The largest card file accepted (PNG, JSON or CHARX)."""
@@ -176,7 +177,7 @@ def _card_from_png(data: bytes) -> RawCard:
         except ContentError as exc:
             if "chara" not in found:
                 raise
-            warnings.append(f"{exc.user_message}; used the V2 'chara' chunk instead")
+            warnings.append(tr("en", "card.warn.v3_unreadable", problem=exc.user_message))
             card = None
     if card is None:
         card = decode_chunk_payload(found["chara"], "chara")
@@ -213,17 +214,17 @@ def _charx_avatar(zf: zipfile.ZipFile, card: dict[str, Any], warnings: list[str]
         try:
             info = zf.getinfo(path)
         except KeyError:
-            warnings.append(f"the CHARX icon {path!r} is missing from the archive")
+            warnings.append(tr("en", "card.warn.icon_missing", path=path))
             continue
         image = _read_member(zf, info, MAX_FILE_BYTES)
         kind = png.sniff_image(image)
         if kind != "png":
-            warnings.append(f"the CHARX icon is {(kind or 'not an image').upper()}; only PNG avatars are kept")
+            warnings.append(tr("en", "card.warn.icon_kind", kind=kind.upper()) if kind else tr("en", "card.warn.icon_not_image"))
             return None
         try:
             return png.strip_card_chunks(image)
         except ContentError as exc:
-            warnings.append(f"the CHARX icon was not kept: {exc.user_message}")
+            warnings.append(tr("en", "card.warn.icon_not_kept", problem=exc.user_message))
             return None
     return None
 
@@ -324,10 +325,10 @@ def split_card(card: Any) -> tuple[str, dict[str, Any], list[str]]:
         if not isinstance(data, dict):
             raise ContentError(f"the card says {spec} but its 'data' field is not an object")
         if spec is None:
-            warnings.append("the card has no spec; its 'data' was read as a V2 card")
+            warnings.append(tr("en", "card.warn.no_spec"))
             spec = SPEC_V2
         elif spec not in (SPEC_V2, SPEC_V3):
-            warnings.append(f"unknown card spec {_short(spec)}; read as a V2 card")
+            warnings.append(tr("en", "card.warn.unknown_spec", spec=_short(spec)))
             spec = SPEC_V2
         merged = dict(data)
         for key in V1_FIELDS:

@@ -27,7 +27,7 @@ from bot.engine.limits import describe_limits
 from bot.engine.lines import Narration, Notice, SceneKey, TurnOutcome
 from bot.engine.maps import render_scene_map
 from bot.errors import NotFound, Refused
-from bot.i18n import mood, tr
+from bot.i18n import join, mood, retell, sentences, tr
 from bot.store.records import SceneRow
 
 if TYPE_CHECKING:
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from bot.discord_adapter.client import EnsembleBot
 
 MAX_CHOICES = 25
-NOT_ENABLED = "Role-play is not on in this channel. A server admin can turn it on with `/scene channel`."
-NO_WORLD = "This server has no world yet. A server admin can choose one with `/world setup`."
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -140,7 +138,7 @@ def admin_only() -> Any:
     return app_commands.check(predicate)
 
 
-def find_world(bot: EnsembleBot, text: str) -> World:
+def find_world(bot: EnsembleBot, text: str, language: str) -> World:
     library = bot.app.library
     if text in library.worlds:
         return library.worlds[text]
@@ -148,8 +146,8 @@ def find_world(bot: EnsembleBot, text: str) -> World:
     for world in library.worlds.values():
         if _fold(world.name) == wanted:
             return world
-    known = ", ".join(f"{w.name} (`{w.id}`)" for w in library.worlds.values()) or "none"
-    raise NotFound(f"There is no world called {text!r}. Worlds: {known}.")
+    known = join(language, [tr(language, "world.entry", name=w.name, id=w.id) for w in library.worlds.values()])
+    raise NotFound(tr(language, "world.not_found", name=text, worlds=known or tr(language, "world.none")))
 
 
 CARD_SIZE_LIMIT = 20 * 1024 * 1024
@@ -194,35 +192,39 @@ async def world_choices(interaction: discord.Interaction, current: str) -> list[
 
 
 class ResetConfirm(discord.ui.View):
-    """Confirm / Cancel under the ephemeral question; only the admin who asked can answer."""
+    """Confirm / Cancel under the ephemeral question, in the server's language; only the admin who asked
+    can answer."""
 
-    def __init__(self, requester_id: int) -> None:
+    def __init__(self, requester_id: int, language: str) -> None:
         super().__init__(timeout=120)
         self.requester_id = requester_id
+        self.language = language
+        self.confirm.label = tr(language, "reset.button")
+        self.cancel.label = tr(language, "reset.cancel_button")
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.requester_id and is_admin(interaction):
             return True
-        await interaction.response.send_message("Only the admin who asked can answer this.", ephemeral=True)
+        await interaction.response.send_message(tr(self.language, "reset.not_yours"), ephemeral=True)
         return False
 
     @discord.ui.button(label="Reset the story", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         self.stop()
-        text = await reset_server(bot_of(interaction), str(interaction.guild_id))
+        text = await reset_server(bot_of(interaction), str(interaction.guild_id), self.language)
         await interaction.response.edit_message(content=text, view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
         self.stop()
-        await interaction.response.edit_message(content="Nothing was reset.", view=None)
+        await interaction.response.edit_message(content=tr(self.language, "reset.cancelled"), view=None)
 
 
-async def reset_server(bot: EnsembleBot, guild_id: str) -> str:
+async def reset_server(bot: EnsembleBot, guild_id: str, language: str) -> str:
     """The engine forgets the server's story (``bot.engine.servers``); the adapter forgets its posts."""
     reset = await bot.app.engine.reset_server(guild_id)
     await bot.posts.forget_guild_posts(int(guild_id))
-    return reset.sentence()
+    return reset.sentence(language)
 
 
 # -- the commands --------------------------------------------------------------------------------
@@ -406,10 +408,9 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         file = discord.File(io.BytesIO(png), filename=f"map-{world_of.id}.png")
         await respond(interaction, tr(world_of.language, "discord.map", world=world_of.name), ephemeral=False, file=file)
 
-    @app_commands.command(name="limits", description="See or change this server's limits (admins)")
+    @app_commands.command(name=cmd("cmd.limits"), description=cmd("cmd.limits.desc"))
     @app_commands.describe(
-        lines_per_minute="lines each player may send per minute before lines go unanswered (0: no limit)",
-        tokens_per_day="model tokens this server may use per day, UTC (0: no limit)",
+        lines_per_minute=cmd("cmd.limits.lines_per_minute"), tokens_per_day=cmd("cmd.limits.tokens_per_day")
     )
     @app_commands.guild_only()
     @admin_only()
@@ -420,103 +421,101 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
     ) -> None:
         engine = bot_of(interaction).app.engine
         guild_id = str(interaction.guild_id)
+        lang = await language_here(interaction)
         if lines_per_minute is None and tokens_per_day is None:
             settings = await engine.limits.for_guild(guild_id)
-            prefix = ""
+            changed = ""
         else:
             settings = await engine.limits.set_for_guild(
                 guild_id, lines_per_minute=lines_per_minute, tokens_per_day=tokens_per_day
             )
-            prefix = "Changed. "
+            changed = tr(lang, "limits.changed")
         used = await engine.limits.used_today(guild_id)
-        await respond(interaction, prefix + describe_limits(settings, used), ephemeral=True)
+        await respond(interaction, sentences(lang, changed, describe_limits(settings, used, lang)), ephemeral=True)
 
     world = app_commands.Group(
-        name="world",
-        description="Choose and manage this server's world (Manage Server)",
+        name=cmd("cmd.world"),
+        description=cmd("cmd.world.desc"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    @world.command(name="setup", description="Bind this server to a world")
-    @app_commands.describe(world="a world from the worlds/ folder")
+    @world.command(name=cmd("cmd.world.setup"), description=cmd("cmd.world.setup.desc"))
+    @app_commands.describe(world=cmd("cmd.world.setup.world"))
     @app_commands.autocomplete(world=world_choices)
     @admin_only()
     async def world_setup(interaction: discord.Interaction, world: str) -> None:
         bot = bot_of(interaction)
-        chosen = find_world(bot, world)
+        chosen = find_world(bot, world, await language_here(interaction))
         await bot.app.engine.setup_server(str(interaction.guild_id), chosen.id)
-        await respond(
-            interaction,
-            f"This server now plays in **{chosen.name}**. Turn role-play on in a channel with `/scene channel`, "
-            "then bring characters in with `/summon`.",
-            ephemeral=True,
-        )
+        await respond(interaction, tr(chosen.language, "world.set_up", world=chosen.name), ephemeral=True)
 
-    @world.command(name="info", description="This server's world: places, cast and role-play channels")
+    @world.command(name=cmd("cmd.world.info"), description=cmd("cmd.world.info.desc"))
     @admin_only()
     async def world_info(interaction: discord.Interaction) -> None:
         bot = bot_of(interaction)
         guild_id = str(interaction.guild_id)
         world_id = await bot.app.store.server_world(guild_id)
         if world_id is None or world_id not in bot.app.library.worlds:
-            raise Refused(NO_WORLD)
+            raise Refused(tr(await language_here(interaction), "discord.no_world"))
         chosen = bot.app.library.worlds[world_id]
-        cast = ", ".join(c.name for c in bot.app.library.cast_of(world_id, guild_id)) or "nobody"
-        places = ", ".join(loc.name for loc in chosen.locations)
+        lang = chosen.language
+        cast = join(lang, [c.name for c in bot.app.library.cast_of(world_id, guild_id)]) or tr(lang, "world.nobody")
+        places = join(lang, [loc.name for loc in chosen.locations])
         scenes = await bot.app.store.list_scenes(guild_id)
-        channels = ", ".join(f"<#{s.channel_id}>" + (" (paused)" if s.paused else "") for s in scenes if s.enabled)
-        text = (
-            f"**{chosen.name}** (`{chosen.id}`)\n{chosen.description}\n\n"
-            f"**Cast:** {cast}\n**Places:** {places}\n**Role-play channels:** {channels or 'none yet'}"
+        channels = join(lang, [
+            tr(lang, "world.paused_channel", channel=f"<#{s.channel_id}>") if s.paused else f"<#{s.channel_id}>"
+            for s in scenes if s.enabled
+        ])
+        text = tr(
+            lang, "world.info", name=chosen.name, id=chosen.id, description=chosen.description, cast=cast, places=places,
+            channels=channels or tr(lang, "world.no_channels"),
         )
         await respond(interaction, text, ephemeral=True)
 
-    @world.command(name="reset", description="Forget every scene and the world's state on this server")
+    @world.command(name=cmd("cmd.world.reset"), description=cmd("cmd.world.reset.desc"))
     @admin_only()
     async def world_reset(interaction: discord.Interaction) -> None:
+        lang = await language_here(interaction)
         await interaction.response.send_message(
-            "Reset this server's story? Every scene, transcript and character state on this server is forgotten; "
-            "this cannot be undone.",
-            view=ResetConfirm(interaction.user.id),
-            ephemeral=True,
+            tr(lang, "reset.confirm"), view=ResetConfirm(interaction.user.id, lang), ephemeral=True
         )
 
     character_group = app_commands.Group(
-        name="character",
-        description="Add characters to this server's cast (Manage Server)",
+        name=cmd("cmd.character"),
+        description=cmd("cmd.character.desc"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    @character_group.command(name="import", description="Import a character card (PNG, JSON or CHARX) into this server's cast")
-    @app_commands.describe(file="a Character Card V1/V2/V3 file", rename="add it with a number if the name is taken")
+    @character_group.command(name=cmd("cmd.character.import"), description=cmd("cmd.character.import.desc"))
+    @app_commands.describe(file=cmd("cmd.character.import.file"), rename=cmd("cmd.character.import.rename"))
     @admin_only()
     async def character_import(interaction: discord.Interaction, file: discord.Attachment, rename: bool = False) -> None:
         bot = bot_of(interaction)
         guild_id = str(interaction.guild_id)
         world_id = await bot.app.store.server_world(guild_id)
-        if world_id is None:
-            raise Refused("This server has no world yet: an admin runs `/world setup` first.")
+        if world_id is None or world_id not in bot.app.library.worlds:
+            raise Refused(tr(await language_here(interaction), "discord.no_world"))
+        world_of = bot.app.library.worlds[world_id]
         if file.size > CARD_SIZE_LIMIT:
-            raise Refused(f"{file.filename} is too large for a character card ({file.size // 1024} KiB; the limit is 20 MiB).")
+            raise Refused(tr(world_of.language, "import.too_large", file=file.filename, size=file.size // 1024))
         await defer(interaction, ephemeral=True)
         imported = import_card(await file.read(), file.filename)
         character = await bot.app.engine.add_character(guild_id, world_id, imported.character, rename=rename)
-        notes = "".join(f"\n- {w}" for w in imported.warnings[:5])
-        world_of = bot.app.library.worlds[world_id]
+        notes = "".join(f"\n- {retell(world_of.language, 'card.warn.', w)}" for w in imported.warnings[:5])
         said = tr(world_of.language, "discord.imported", name=character.name, world=world_of.name)
         await respond(interaction, f"{said}{notes}", ephemeral=True)
 
     scene_group = app_commands.Group(
-        name="scene",
-        description="Where role-play happens on this server (Manage Server)",
+        name=cmd("cmd.scene"),
+        description=cmd("cmd.scene.desc"),
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    @scene_group.command(name="channel", description="Turn role-play on or off in a channel")
-    @app_commands.describe(enabled="on (True) or off (False)", channel="the channel (default: this one)")
+    @scene_group.command(name=cmd("cmd.scene.channel"), description=cmd("cmd.scene.channel.desc"))
+    @app_commands.describe(enabled=cmd("cmd.scene.channel.enabled"), channel=cmd("cmd.scene.channel.channel"))
     @admin_only()
     async def scene_channel(
         interaction: discord.Interaction, enabled: bool, channel: discord.TextChannel | None = None
@@ -529,16 +528,18 @@ def build_commands() -> list[app_commands.Command[Any, ..., Any] | app_commands.
         if enabled:
             world_id = await store.server_world(guild_id)
             if world_id is None or world_id not in bot.app.library.worlds:
-                raise Refused(NO_WORLD)
+                raise Refused(tr(await language_here(interaction), "discord.no_world"))
             scene = await bot.app.engine.open_scene(key, world_id)
             await store.update_scene(scene.id, enabled=True)
-            name = bot.app.library.worlds[scene.world_id].name
-            text = f"Role-play is on in <#{target_id}> ({name}). Bring characters in with `/summon`."
+            world_of = bot.app.library.worlds[scene.world_id]
+            text = tr(world_of.language, "scene.on", channel=f"<#{target_id}>", world=world_of.name)
         else:
             scene = await store.get_scene(guild_id, target_id)
             if scene is not None:
                 await store.update_scene(scene.id, enabled=False)
-            text = f"Role-play is off in <#{target_id}>. The story is kept; turn it on again to continue."
+            world_of = bot.app.library.worlds.get(scene.world_id) if scene is not None else None
+            lang = world_of.language if world_of is not None else await language_here(interaction)
+            text = tr(lang, "scene.off", channel=f"<#{target_id}>")
         await respond(interaction, text, ephemeral=True)
 
     from bot.discord_adapter.players import build_player_commands

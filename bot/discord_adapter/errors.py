@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from discord import app_commands
 
+from bot.engine.limits import BudgetSpent
 from bot.engine.scene import error_code
 from bot.errors import EnsembleError
 from bot.i18n import tr
@@ -36,6 +37,8 @@ def user_text(exc: BaseException, language: str = "en", **context: object) -> st
         return tr(language, "discord.guild_only")
     if isinstance(original, app_commands.CheckFailure):
         return tr(language, "discord.not_here")
+    if isinstance(original, BudgetSpent):
+        return tr(language, "limits.spent")
     if isinstance(original, EnsembleError):
         return original.user_message
     log.error("discord.error", code=error_code(original), exc_info=original, **context)

@@ -1,7 +1,8 @@
 """Which language a Discord answer is written in, and slash-command names and descriptions per client locale.
 
 Answers follow the world of the channel (a Chinese world answers in Chinese whoever asks), falling back to
-the server's world and then to the asker's Discord locale. Command names and descriptions cannot depend on
+the server's world; a server without a world yet (before ``/world setup``) is answered in its preferred
+locale when the catalog has it, else in the asker's, else in English. Command names and descriptions cannot depend on
 the world (Discord stores one set per application), so they use Discord's own localizations: each
 ``locale_str`` carries a catalog key, and ``CatalogTranslator`` fills ``name_localizations`` and
 ``description_localizations`` from the catalog at sync time.
@@ -44,10 +45,20 @@ def localized_locales() -> list[str]:
     return [loc for lang in LANGUAGES if lang.code != CATALOG.reference.code for loc in lang.discord_locales]
 
 
+def locale_language(interaction: discord.Interaction) -> str:
+    """The language of an interaction with no world to go by: the server's preferred locale (Discord sends
+    it for interactions in a server) if a catalog language claims it, else the asker's locale, else English."""
+    known = {loc for lang in LANGUAGES for loc in lang.discord_locales}
+    for locale in (interaction.guild_locale, interaction.locale):
+        if locale is not None and str(locale) in known:
+            return for_discord_locale(str(locale))
+    return CATALOG.reference.code
+
+
 async def language_here(interaction: discord.Interaction) -> str:
-    """The language to answer in: the channel's world, else the server's, else the asker's locale."""
+    """The language to answer in: the channel's world, else the server's, else ``locale_language``."""
     bot: EnsembleBot = interaction.client  # type: ignore[assignment]
-    fallback = for_discord_locale(str(interaction.locale))
+    fallback = locale_language(interaction)
     if interaction.guild_id is None:
         return fallback
     store, worlds = bot.app.store, bot.app.library.worlds

@@ -27,6 +27,7 @@ from bot.engine.lines import Notice
 from bot.engine.metrics import Metrics
 from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, ChatResult, Clock, monotonic
 from bot.errors import ModelUnavailable
+from bot.i18n import tr
 from bot.store.usage import GuildLimitRow, UsageStore
 
 log = structlog.get_logger("limits")
@@ -38,15 +39,7 @@ WINDOW = timedelta(minutes=1)
 # Purposes whose usage the turn's own commit records (with its turn id); the rest is recorded here.
 TURN_RECORDED = ("npc", "guard")
 
-SLOW_DOWN = "You're writing faster than the characters can follow; they'll answer your lines again in a minute."
-SPENT = (
-    "The characters have fallen silent: this server's model budget for today is spent. "
-    "They answer again after midnight UTC (server admins can raise the budget with /limits)."
-)
-SPENT_ADMINS = (
-    "Ensemble: the server {guild} has used its model budget for today ({used:,} of {limit:,} tokens). "
-    "Characters are silent and off-screen life is paused until midnight UTC; raise it with /limits tokens_per_day."
-)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,26 +88,27 @@ def day_start(now: datetime) -> datetime:
     return datetime.combine(now.astimezone(UTC).date(), datetime.min.time(), tzinfo=UTC)
 
 
-def describe_limits(settings: LimitSettings, used_today: int) -> str:
-    """The limits in force and today's usage, in words (``/limits``, ``python -m bot stats``)."""
+def describe_limits(settings: LimitSettings, used_today: int, language: str | None = None) -> str:
+    """The limits in force and today's usage, in words (``/limits`` in the world's language, ``python -m bot stats``)."""
     lines = (
-        f"{settings.lines_per_minute} lines per player per minute" if settings.lines_per_minute
-        else "no limit on lines per player"
+        tr(language, "limits.lines", n=settings.lines_per_minute) if settings.lines_per_minute
+        else tr(language, "limits.lines_unlimited")
     )
     if settings.tokens_per_day:
         left = max(0, settings.tokens_per_day - used_today)
-        tokens = f"{used_today:,} of {settings.tokens_per_day:,} model tokens used today (UTC), {left:,} left"
+        tokens = tr(language, "limits.tokens", used=f"{used_today:,}", limit=f"{settings.tokens_per_day:,}", left=f"{left:,}")
     else:
-        tokens = f"{used_today:,} model tokens used today (UTC), no daily limit"
+        tokens = tr(language, "limits.tokens_unlimited", used=f"{used_today:,}")
     chain = (
-        f"at most {settings.tokens_per_chain:,} tokens per line and the reactions it sets off"
-        if settings.tokens_per_chain else "no limit per chain"
+        tr(language, "limits.chain", tokens=f"{settings.tokens_per_chain:,}") if settings.tokens_per_chain
+        else tr(language, "limits.chain_unlimited")
     )
-    return f"Limits: {lines}; {tokens}; {chain}."
+    return tr(language, "limits.summary", lines=lines, tokens=tokens, chain=chain)
 
 
 class BudgetSpent(ModelUnavailable):
-    """A call refused because the server's daily model budget is spent."""
+    """A call refused because the server's daily model budget is spent (its message is English; front
+    ends tell it as ``limits.spent`` in the reader's language)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +174,7 @@ class Limits:
     async def check(self, guild_id: str) -> None:
         """Before a model call: ``BudgetSpent`` if the server's day is spent."""
         if await self.spent(guild_id):
-            raise BudgetSpent(SPENT, detail=f"daily budget of guild {guild_id} spent")
+            raise BudgetSpent(tr("en", "limits.spent"), detail=f"daily budget of guild {guild_id} spent")
 
     async def record(self, guild_id: str, scene_id: int | None, tokens: int) -> None:
         """After a model call: its tokens count toward the server's day and the scene's chain."""
@@ -196,11 +190,12 @@ class Limits:
         """Whether the chain of the scene's current line may go on (its tokens not spent)."""
         return not is_spent(self._c.chain.get(scene_id, 0), self.defaults.tokens_per_chain)
 
-    async def hold(self, guild_id: str, channel_id: str, author_id: str) -> Held | None:
-        """Whether a line arriving now is held (stored, not answered), with the notices to give."""
+    async def hold(self, guild_id: str, channel_id: str, author_id: str, language: str | None = None) -> Held | None:
+        """Whether a line arriving now is held (stored, not answered), with the notices to give (in
+        ``language``, the scene's world's)."""
         now = self.clock.now()
         if await self.spent(guild_id):
-            return Held(BUDGET_SPENT, await self._spent_notices(guild_id, channel_id, now))
+            return Held(BUDGET_SPENT, await self._spent_notices(guild_id, channel_id, now, language))
         settings = await self.for_guild(guild_id)
         key = (guild_id, author_id)
         recent = self._c.lines.setdefault(key, deque())
@@ -216,22 +211,25 @@ class Limits:
             return Held(RATE_LIMITED)
         self._c.told_rate[key] = now
         log.info("limits.rate_limited", guild=guild_id, author=author_id, per_minute=settings.lines_per_minute)
-        return Held(RATE_LIMITED, (Notice(SLOW_DOWN, RATE_LIMITED),))
+        return Held(RATE_LIMITED, (Notice(tr(language, "limits.slow_down"), RATE_LIMITED),))
 
-    async def _spent_notices(self, guild_id: str, channel_id: str, now: datetime) -> tuple[Notice, ...]:
+    async def _spent_notices(
+        self, guild_id: str, channel_id: str, now: datetime, language: str | None
+    ) -> tuple[Notice, ...]:
         if self.metrics is not None:
             self.metrics.limited.labels(BUDGET_SPENT).inc()
         day = day_of(now)
         notices = []
         if (guild_id, channel_id, day) not in self._c.told_spent:
             self._c.told_spent.add((guild_id, channel_id, day))
-            notices.append(Notice(SPENT, BUDGET_SPENT))
+            notices.append(Notice(tr(language, "limits.spent"), BUDGET_SPENT))
         if (guild_id, day) not in self._c.told_admins:
             self._c.told_admins.add((guild_id, day))
             limit = (await self.for_guild(guild_id)).tokens_per_day or 0
             used = await self.used_today(guild_id)
             log.warning("limits.budget_spent", guild=guild_id, used=used, limit=limit)
-            notices.append(Notice(SPENT_ADMINS.format(guild=guild_id, used=used, limit=limit), BUDGET_SPENT_ADMINS))
+            said = tr(language, "limits.spent_admins", bot="Ensemble", guild=guild_id, used=f"{used:,}", limit=f"{limit:,}")
+            notices.append(Notice(said, BUDGET_SPENT_ADMINS))
         return tuple(notices)
 
     def metered(self, model: ChatModel, guild_id: str, purpose: str, scene_id: int | None = None) -> MeteredModel:

@@ -376,7 +376,9 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 generation = self.gate.generation(key.guild_id)
                 scene = await self.require_scene(key)
                 # -- limits: a held line is stored as in a paused scene, and not answered --
-                held = await self.limits.hold(scene.guild_id, scene.channel_id, line.author_id)
+                held = await self.limits.hold(
+                    scene.guild_id, scene.channel_id, line.author_id, self.world(scene.world_id).language
+                )
                 if held is not None:
                     stored = await self._user_turn(dataclasses.replace(scene, paused=True), line, generation)
                     stored = dataclasses.replace(stored, outputs=held.notices if not stored.duplicate else ())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.engine.lines import SceneKey
 from bot.errors import Refused
+from bot.i18n import sentences, tr
 
 if TYPE_CHECKING:
     from bot.engine.scene import SceneEngine
@@ -27,11 +28,10 @@ class ServerReset:
     forgotten: int
     reopened: int
 
-    def sentence(self) -> str:
-        return (
-            f"The story was reset: {self.forgotten} scene(s) forgotten. Role-play stays on in "
-            f"{self.reopened} channel(s), starting over."
-        )
+    def sentence(self, language: str | None = None) -> str:
+        """What the reset did, in ``language`` (the server's world's); no word on channels when none reopened."""
+        reopened = tr(language, "reset.reopened", n=self.reopened) if self.reopened else ""
+        return sentences(language, tr(language, "reset.forgotten", n=self.forgotten), reopened)
 
 
 async def _server_worlds(engine: SceneEngine, guild_id: str) -> set[str]:
@@ -95,10 +95,8 @@ async def setup_server(engine: SceneEngine, guild_id: str, world_id: str) -> Non
         for scene in await store.list_scenes(guild_id):
             if await store.recent_messages(scene.id, 1):
                 old = engine.library.worlds.get(current)
-                raise Refused(
-                    f"This server's story is under way in {old.name if old else current}. "
-                    "Run `/world reset` first to start over in another world."
-                )
+                language = old.language if old else world.language  # the story under way is told in its world's
+                raise Refused(tr(language, "world.under_way", world=old.name if old else current))
         await _replace(engine, guild_id, world.id)
 
 

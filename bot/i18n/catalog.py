@@ -74,8 +74,10 @@ class Catalog:
         the event log): ``retell`` renders them again in another language.
         """
         for key, template in self.reference.messages.items():
-            if key.startswith(prefix) and isinstance(template, str):
-                match = _pattern(template).fullmatch(said)
+            if not key.startswith(prefix):
+                continue
+            for form in templates_of(template):
+                match = _pattern(form).fullmatch(said)
                 if match:
                     return key, match.groupdict()
         return None

@@ -220,6 +220,73 @@ MESSAGES: dict[str, Template] = {
     "discord.map": "The map of {world}.",
     "discord.privacy.in": "Your swipes may go into this server's preference exports (never another server's). `/privacy share:False` to opt out.",
     "discord.privacy.out": "Scenes you play in are left out of this server's preference exports. `/privacy share:True` to allow.",
+    # -- server setup for admins (bot/discord_adapter/commands.py, bot/engine/servers.py) --------
+    "world.not_found": "There is no world called {name!r}. Worlds: {worlds}.",
+    "world.entry": "{name} (`{id}`)",
+    "world.none": "none",
+    "world.set_up": "This server now plays in **{world}**. Turn role-play on in a channel with `/scene channel`, then bring characters in with `/summon`.",
+    "world.info": "**{name}** (`{id}`)\n{description}\n\n**Cast:** {cast}\n**Places:** {places}\n**Role-play channels:** {channels}",
+    "world.nobody": "nobody",
+    "world.no_channels": "none yet",
+    "world.paused_channel": "{channel} (paused)",
+    "world.under_way": "This server's story is under way in {world}. Run `/world reset` first to start over in another world.",
+    "reset.confirm": "Reset this server's story? Every scene, transcript and character state on this server is forgotten; this cannot be undone.",
+    "reset.button": "Reset the story",
+    "reset.cancel_button": "Cancel",
+    "reset.cancelled": "Nothing was reset.",
+    "reset.not_yours": "Only the admin who asked can answer this.",
+    "reset.forgotten": {
+        "one": "The story was reset: {n} scene forgotten.",
+        "other": "The story was reset: {n} scenes forgotten.",
+    },
+    "reset.reopened": {
+        "one": "Role-play stays on in {n} channel, starting over.",
+        "other": "Role-play stays on in {n} channels, starting over.",
+    },
+    "scene.on": "Role-play is on in {channel} ({world}). Bring characters in with `/summon`.",
+    "scene.off": "Role-play is off in {channel}. The story is kept; turn it on again to continue.",
+    # Card import warnings (bot/cards): written in English when a card is read, told again in the
+    # server's language by /character import (``retell``).
+    "card.warn.v3_unreadable": "{problem}; used the V2 'chara' chunk instead",
+    "card.warn.icon_missing": "the CHARX icon '{path}' is missing from the archive",
+    "card.warn.icon_kind": "the CHARX icon is {kind}; only PNG avatars are kept",
+    "card.warn.icon_not_image": "the CHARX icon is not an image; only PNG avatars are kept",
+    "card.warn.icon_not_kept": "the CHARX icon was not kept: {problem}",
+    "card.warn.no_spec": "the card has no spec; its 'data' was read as a V2 card",
+    "card.warn.unknown_spec": "unknown card spec {spec}; read as a V2 card",
+    "card.warn.book_dropped": {
+        "one": "{n} lorebook entry with no content or no keys will never fire and was not imported (kept for export)",
+        "other": "{n} lorebook entries with no content or no keys will never fire and were not imported (kept for export)",
+    },
+    "card.warn.regex_keys": "some lorebook entries use regex keys; Ensemble matches keys as plain text",
+    "card.warn.name_shortened": "the name was longer than {limit} characters and was shortened to '{name}'",
+    "card.warn.bad_extensions": "the card's extensions field is not an object and was ignored",
+    "card.warn.depth_prompt": "the card's character note (depth_prompt) is kept for export but Ensemble does not use it",
+    "card.warn.sample_from_greeting": "the card has no usable example messages; one voice sample was made from the first greeting",
+    "card.warn.sample_stock": "the card has no usable example messages; one voice sample was made from a stock line",
+    "card.warn.bad_native": "the card's Ensemble extension is invalid and was ignored",
+    "import.too_large": "{file} is too large for a character card ({size} KiB; the limit is 20 MiB).",
+    # -- limits (bot/engine/limits.py) -----------------------------------------------------------
+    "limits.summary": "Limits: {lines}; {tokens}; {chain}.",
+    "limits.lines": {
+        "one": "{n} line per player per minute",
+        "other": "{n} lines per player per minute",
+    },
+    "limits.lines_unlimited": "no limit on lines per player",
+    "limits.tokens": "{used} of {limit} model tokens used today (UTC), {left} left",
+    "limits.tokens_unlimited": "{used} model tokens used today (UTC), no daily limit",
+    "limits.chain": "at most {tokens} tokens per line and the reactions it sets off",
+    "limits.chain_unlimited": "no limit per chain",
+    "limits.changed": "Changed.",
+    "limits.slow_down": "You're writing faster than the characters can follow; they'll answer your lines again in a minute.",
+    "limits.spent": (
+        "The characters have fallen silent: this server's model budget for today is spent. "
+        "They answer again after midnight UTC (server admins can raise the budget with /limits)."
+    ),
+    "limits.spent_admins": (
+        "{bot}: the server {guild} has used its model budget for today ({used} of {limit} tokens). "
+        "Characters are silent and off-screen life is paused until midnight UTC; raise it with /limits tokens_per_day."
+    ),
     # -- slash command names and descriptions (Discord shows them in the user's language) --------
     "cmd.summon": "summon",
     "cmd.summon.desc": "Bring a character into this scene",
@@ -339,6 +406,32 @@ MESSAGES: dict[str, Template] = {
     "cmd.mode.mode": "lively: as the scene calls; mentioned: only those named; manual: only on /nudge",
     "cmd.impersonate": "impersonate",
     "cmd.impersonate.desc": "A suggested next line for you, in your persona's voice (only you see it)",
+    # -- slash commands of server setup (admins) ------------------------------------------------
+    "cmd.limits": "limits",
+    "cmd.limits.desc": "See or change this server's limits (admins)",
+    "cmd.limits.lines_per_minute": "lines each player may send per minute before lines go unanswered (0: no limit)",
+    "cmd.limits.tokens_per_day": "model tokens this server may use per day, UTC (0: no limit)",
+    "cmd.world": "world",
+    "cmd.world.desc": "Choose and manage this server's world (Manage Server)",
+    "cmd.world.setup": "setup",
+    "cmd.world.setup.desc": "Bind this server to a world",
+    "cmd.world.setup.world": "a world from the worlds/ folder",
+    "cmd.world.info": "info",
+    "cmd.world.info.desc": "This server's world: places, cast and role-play channels",
+    "cmd.world.reset": "reset",
+    "cmd.world.reset.desc": "Forget every scene and the world's state on this server",
+    "cmd.character": "character",
+    "cmd.character.desc": "Add characters to this server's cast (Manage Server)",
+    "cmd.character.import": "import",
+    "cmd.character.import.desc": "Import a character card (PNG, JSON or CHARX) into this server's cast",
+    "cmd.character.import.file": "a Character Card V1/V2/V3 file",
+    "cmd.character.import.rename": "add it with a number if the name is taken",
+    "cmd.scene": "scene",
+    "cmd.scene.desc": "Where role-play happens on this server (Manage Server)",
+    "cmd.scene.channel": "channel",
+    "cmd.scene.channel.desc": "Turn role-play on or off in a channel",
+    "cmd.scene.channel.enabled": "on (True) or off (False)",
+    "cmd.scene.channel.channel": "the channel (default: this one)",
 }
 
 LANGUAGE = Language(

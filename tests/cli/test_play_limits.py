@@ -9,7 +9,9 @@ import sys
 
 from cli.conftest import ROOT, bot_env, play
 
-from bot.engine.limits import SLOW_DOWN
+from bot.i18n import tr
+
+SLOW_DOWN = tr("en", "limits.slow_down")
 
 
 def test_lines_past_the_limit_are_kept_and_told_once(model_server, tmp_path) -> None:

@@ -10,8 +10,10 @@ from discord_harness import Harness, content_of, is_ephemeral, make_settings
 
 from bot.discord_adapter.client import SLOW_DOWN_REACTION
 from bot.discord_adapter.errors import ADMIN_REFUSAL
-from bot.engine.limits import SPENT
+from bot.i18n import tr
 from bot.metrics_server import MetricsServer
+
+SPENT = tr("en", "limits.spent")
 
 pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
 

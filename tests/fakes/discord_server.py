@@ -162,6 +162,35 @@ class DiscordError(Exception):
         return {"Via": "1.1 google", "Retry-After": str(max(1, round(retry))), "X-RateLimit-Scope": "user"}
 
 
+def _check_options(options: list[dict[str, Any]], where: str) -> None:
+    """Discord's rules for options (and subcommands, recursively): names like command names, in every
+    locale too, descriptions of 1 to 100 characters, choice names of 1 to 100, at most 25 options."""
+    if len(options) > 25:
+        raise _form_error(f"{where}.options", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+    for index, option in enumerate(options):
+        at = f"{where}.options.{index}"
+        names = [("name", option.get("name", ""))] + [
+            (f"name_localizations.{loc}", text) for loc, text in (option.get("name_localizations") or {}).items()
+        ]
+        for field_name, text in names:
+            if not _NAME_RE.match(text) or text != text.lower():
+                raise _form_error(f"{at}.{field_name}", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+        descriptions = [("description", option.get("description", ""))] + [
+            (f"description_localizations.{loc}", text)
+            for loc, text in (option.get("description_localizations") or {}).items()
+        ]
+        for field_name, text in descriptions:
+            if not 1 <= len(text) <= 100:
+                raise _form_error(f"{at}.{field_name}", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        for c_index, choice in enumerate(option.get("choices") or []):
+            texts = [choice.get("name", ""), *(choice.get("name_localizations") or {}).values()]
+            if not all(1 <= len(text) <= 100 for text in texts):
+                raise _form_error(
+                    f"{at}.choices.{c_index}.name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
+                )
+        _check_options(option.get("options") or [], at)
+
+
 def _form_error(field_name: str, code: str, message: str) -> DiscordError:
     return DiscordError(
         400,
@@ -478,9 +507,11 @@ class FakeDiscordServer:
         *,
         owner_id: int,
         everyone_permissions: int = Perms.EVERYONE,
+        locale: str = "en-US",
         shard: tuple[int, int] | None = None,
     ) -> int:
-        """A new guild; ``shard=(shard_id, shard_count)`` picks an id Discord would deliver on that shard."""
+        """A server; ``locale`` is its preferred locale (Discord's default for servers is en-US);
+        ``shard=(shard_id, shard_count)`` picks an id Discord would deliver on that shard."""
         gid = self.snowflake()
         if shard is not None:
             while shard_of(gid, shard[1]) != shard[0]:
@@ -490,6 +521,7 @@ class FakeDiscordServer:
             "id": gid,
             "name": name,
             "owner_id": owner_id,
+            "preferred_locale": locale,
             "roles": {},
             "members": {},
             "channel_ids": [],
@@ -497,6 +529,10 @@ class FakeDiscordServer:
         }
         self.add_role(gid, "@everyone", everyone_permissions, role_id=gid, position=0)
         return gid
+
+    def set_guild_locale(self, guild_id: int, locale: str) -> None:
+        """The server's preferred locale (Community settings); interactions carry it as ``guild_locale``."""
+        self.guilds[guild_id]["preferred_locale"] = locale
 
     def add_role(
         self,
@@ -823,7 +859,7 @@ class FakeDiscordServer:
             "vanity_url_code": None,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": guild.get("preferred_locale", "en-US"),
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
             "max_members": 500000,
@@ -1479,6 +1515,7 @@ class FakeDiscordServer:
         channel_id: int | None,
         guild_id: int | None = None,
         message: dict[str, Any] | None = None,
+        locale: str = "en-US",
     ) -> dict[str, Any]:
         cid = self._default_channel(channel_id)
         gid = guild_id or self._guild_of(cid)
@@ -1494,17 +1531,18 @@ class FakeDiscordServer:
             "token": "fake-itoken." + secrets.token_urlsafe(48),
             "version": 1,
             "app_permissions": str(self._channel_perms(cid, self.application_id)),
-            "locale": "en-US",
+            "locale": locale,
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(gid)} if gid else {"1": str(uid)},
             "context": 0 if gid else 1,
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
         if gid is not None:
+            guild_locale = self.guilds[gid].get("preferred_locale", "en-US")
             payload.update(
                 guild_id=str(gid),
-                guild={"id": str(gid), "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={"id": str(gid), "locale": guild_locale, "features": []},
+                guild_locale=guild_locale,
                 member={**self._member_payload(gid, uid), "permissions": str(perms)},
             )
         else:
@@ -1633,17 +1671,19 @@ class FakeDiscordServer:
         channel_id: int | None = None,
         guild_id: int | None = None,
         command_guild_id: int | None = None,
+        locale: str = "en-US",
     ) -> InteractionHandle:
         """A user runs ``/name`` (``"group sub"`` nests subcommands): INTERACTION_CREATE type 2.
 
         ``options`` is Discord's list of ``{name, type, value}`` or a ``{name: value}`` dict (types inferred).
         ``data.guild_id`` is set when the command was synced to that guild (or ``command_guild_id`` is given).
+        ``locale`` is the user's client language (the server's own is ``add_guild(locale=...)``).
         """
         cid = self._default_channel(channel_id)
         gid = guild_id or self._guild_of(cid)
         data = self._command_data(name, options, gid, command_guild_id)
         return await self._inject_interaction(
-            self._interaction_payload(2, data, user=user, channel_id=cid, guild_id=gid)
+            self._interaction_payload(2, data, user=user, channel_id=cid, guild_id=gid, locale=locale)
         )
 
     async def invoke_autocomplete(
@@ -1679,6 +1719,7 @@ class FakeDiscordServer:
         user: int | str | dict[str, Any] | None = None,
         component_type: int = 2,
         values: list[str] | None = None,
+        locale: str = "en-US",
     ) -> InteractionHandle:
         """A user clicks a button (or picks from a select, ``component_type=3, values=[...]``): type 3."""
         msg = self.messages[message_id]
@@ -1686,7 +1727,7 @@ class FakeDiscordServer:
         if values is not None:
             data["values"] = values
         payload = self._interaction_payload(
-            3, data, user=user, channel_id=int(msg["channel_id"]), message=msg
+            3, data, user=user, channel_id=int(msg["channel_id"]), message=msg, locale=locale
         )
         return await self._inject_interaction(payload, source_message_id=message_id)
 
@@ -1992,6 +2033,8 @@ class FakeDiscordServer:
                     raise _form_error(
                         f"{index}.description_localizations.{locale}", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length."
                     )
+            if kind == 1:
+                _check_options(cmd.get("options") or [], str(index))
             if (name, kind) in seen:
                 raise _form_error(
                     f"{index}.name",

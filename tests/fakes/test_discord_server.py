@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import aiohttp
 import discord
 import pytest
 from discord import app_commands
@@ -97,6 +98,42 @@ async def test_tree_sync_global_and_guild(server: FakeDiscordServer) -> None:
     put = server.calls_to("PUT", "/applications/{app}/guilds/{guild}/commands")[0]
     assert put.json[0]["options"][0]["name"] == "title"
     assert server.synced_commands(guild.id)[0]["id"] == str(guild_cmds[0].id)
+
+
+async def test_option_localizations_are_checked_and_locales_reach_the_interaction(server: FakeDiscordServer) -> None:
+    """Options of (sub)commands follow Discord's rules in every locale; the user's and the server's locale
+    come with each interaction."""
+    bot = make_bot()
+    seen: list[tuple[str, str | None]] = []
+    world = app_commands.Group(name="world", description="World")
+
+    @world.command(name="setup", description="Bind")
+    @app_commands.describe(name="the world")
+    async def setup(interaction: discord.Interaction, name: str) -> None:
+        seen.append((str(interaction.locale), str(interaction.guild_locale)))
+        await interaction.response.send_message(name)
+
+    bot.tree.add_command(world)
+    body = [{
+        "name": "world", "description": "World", "type": 1,
+        "options": [{
+            "name": "setup", "description": "Bind", "type": 1,
+            "options": [{"name": "name", "description": "x", "description_localizations": {"zh-CN": "长" * 101}, "type": 3}],
+        }],
+    }]
+    async with running(bot, server):
+        await bot.tree.sync()
+        async with aiohttp.ClientSession() as session:
+            async with session.put(
+                f"{server.api_base}/applications/{server.application_id}/commands", json=body,
+                headers={"Authorization": f"Bot {server.token}"},
+            ) as refused:
+                error = await refused.json()
+        server.set_guild_locale(server.layout.guild_id, "zh-CN")
+        handle = await server.invoke_slash("world setup", {"name": "town"}, locale="en-GB")
+        await handle.wait_callback()
+    assert refused.status == 400 and "0.options.0.options.0.description_localizations.zh-CN" in str(error)
+    assert seen == [("en-GB", "zh-CN")]
 
 
 async def test_injected_message_reaches_on_message_and_echo_returns(server: FakeDiscordServer) -> None:

@@ -12,8 +12,9 @@ from bot.i18n.catalog import Catalog, Language
 
 REFERENCE = CATALOG.reference
 OTHERS = [lang for lang in LANGUAGES if lang.code != REFERENCE.code]
-# Latin script a translation may keep: slash commands, `code`, {placeholders} and these file/format names.
-KEPT_LATIN = re.compile(r"`[^`]*`|/[a-z]+(?: [a-z]+)?(?:\|[a-z]+)?|\{[^}]*\}|\b(?:JSONL|PNG)\b")
+# Latin script a translation may keep: slash commands, `code`, {placeholders}, these file/format names and
+# the abbreviations Chinese writes in Latin letters too (a time zone, units of size).
+KEPT_LATIN = re.compile(r"`[^`]*`|/[a-z]+(?: [a-z]+)?(?:\|[a-z]+)?|\{[^}]*\}|\b(?:JSONL?|PNG|CHARX|UTC|KiB|MiB)\b")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
