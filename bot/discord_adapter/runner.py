@@ -19,7 +19,7 @@ import structlog
 import yarl
 
 from bot.app import open_app, setup_logging
-from bot.engine.ports import ChatModel
+from bot.core.ports import ChatModel
 from bot.errors import ConfigError, EnsembleError
 from bot.failures import network_problem
 from bot.settings import Settings, load_settings

@@ -24,7 +24,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.engine.ports import Clock, SystemClock
+from bot.core.ports import Clock, SystemClock
 from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
 from bot.store.records import (
