@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.content.loader import Library, load_content
+from bot.core.ports import ChatModel, Clock, SystemClock
 from bot.engine.limits import LimitSettings
-from bot.engine.ports import ChatModel, Clock, SystemClock
 from bot.engine.scene import SceneEngine
 from bot.errors import StoreError
 from bot.failures import database_problem
@@ -134,7 +134,7 @@ def warm_up(library: Library | None = None, embedder: object | None = None) -> N
 
 
 def _compile_patterns(library: Library) -> None:
-    from bot.engine.addressing import find_mentions
+    from bot.core.addressing import find_mentions
     from bot.memory.lore import matches
     from bot.quality.detect import detect_all
     from bot.quality.findings import ReplyContext

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
 
-if TYPE_CHECKING:
-    from bot.shards.plan import ShardPlan
-
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+# URL schemes of DATABASE_URL that mean PostgreSQL (bot.store.database chooses the engine by them too).
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 @dataclass(frozen=True)
@@ -130,21 +130,13 @@ class Settings(BaseSettings):
         """Where the shared database is: the ``DATABASE_URL`` (PostgreSQL), else the SQLite file's path."""
         if self.database_url is None or not self.database_url.get_secret_value().strip():
             return str(self.database_path)
-        from bot.store.database import is_postgres_url
-
         url = self.database_url.get_secret_value().strip()
-        if not is_postgres_url(url):
+        if urlsplit(url).scheme not in POSTGRES_SCHEMES:
             raise ConfigError(
                 "DATABASE_URL must be a postgresql://user:password@host:5432/database URL; "
                 "leave it unset to use the SQLite file at DATABASE_PATH."
             )
         return url
-
-    def shard_plan(self) -> ShardPlan | None:
-        """The shards this process runs (``SHARD_COUNT``, ``SHARD_IDS``), ``None`` for one unsharded process."""
-        from bot.shards.plan import ShardPlan
-
-        return ShardPlan.from_settings(self.shard_count, self.shard_ids)
 
     def content_folders(self) -> tuple[list[Path], list[Path]]:
         """(character folders, world folders) in load order: the shipped ones, then the operator's.

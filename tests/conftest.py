@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.ports import FakeClock
+from bot.core.ports import FakeClock
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

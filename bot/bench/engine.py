@@ -44,8 +44,8 @@ from bot.bench import meter
 from bot.bench.lines import PLAYER_LINES
 from bot.bench.report import peak_rss_mb, percentile, print_table, write_json
 from bot.bench.server import ModelServerProcess
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions, ChatResult
 from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, ChatResult
 from bot.settings import Settings
 from bot.store.records import NewMessage, TurnCommit
 

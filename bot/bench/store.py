@@ -24,8 +24,8 @@ from typing import Any
 
 from bot.bench.report import percentile, print_table, write_json
 from bot.content.loader import Library, load_content
+from bot.core.ports import FakeClock
 from bot.engine.lines import InboundLine, SceneKey
-from bot.engine.ports import FakeClock
 from bot.engine.scene import SceneEngine, facts_of
 from bot.store import Store
 from bot.store.records import NewEvent, NewMessage, SceneRow, TurnCommit, UsageRecord

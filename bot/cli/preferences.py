@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
 
 def standard_roles(prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The engine's messages folded into standard roles, as ``bot.model.roles`` sends them to other models."""
-    from bot.engine.ports import ChatMessage
+    from bot.core.ports import ChatMessage
     from bot.model.roles import fold_roles
 
     return fold_roles([ChatMessage(m["role"], m["content"], m.get("name")) for m in prompt])

@@ -8,8 +8,8 @@ import asyncio
 import json
 
 from bot.app import limit_settings, open_store
+from bot.core.ports import SystemClock
 from bot.engine.limits import Limits, day_start, describe_limits
-from bot.engine.ports import SystemClock
 from bot.settings import load_settings
 from bot.store.usage import UsageStore
 

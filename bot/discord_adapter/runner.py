@@ -19,10 +19,11 @@ import structlog
 import yarl
 
 from bot.app import open_app, setup_logging
-from bot.engine.ports import ChatModel, SystemClock
+from bot.core.ports import ChatModel, SystemClock
 from bot.errors import ConfigError, EnsembleError
 from bot.failures import network_problem
 from bot.settings import Settings, load_settings
+from bot.shards.plan import ShardPlan
 
 log = structlog.get_logger("discord")
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace | None = None) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return EXIT_USAGE
     try:
-        settings.shard_plan()
+        ShardPlan.of(settings)
         settings.database_target()
     except EnsembleError as exc:
         print(exc.user_message, file=sys.stderr)
@@ -124,7 +125,7 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
 
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
-    plan = settings.shard_plan()
+    plan = ShardPlan.of(settings)
     shards: ShardRuntime | None = None
     clock = SystemClock()
     with discord_endpoints(settings.discord_api_base, settings.discord_gateway_url):

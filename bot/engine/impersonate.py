@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.engine.cleanup import clean_reply
 from bot.engine.lines import SceneKey
-from bot.engine.ports import ChatMessage, ChatOptions
 from bot.errors import ModelUnavailable
 from bot.i18n import tr
 

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions, ChatResult, Clock, monotonic
 from bot.engine.lines import Notice
 from bot.engine.metrics import Metrics
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, ChatResult, Clock, monotonic
 from bot.errors import ModelUnavailable
 from bot.i18n import tr
 from bot.store.usage import GuildLimitRow, UsageStore

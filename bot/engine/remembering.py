@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.engine.lines import SceneKey
-from bot.engine.ports import ChatMessage, ChatOptions
 from bot.engine.recollection import query_of
 from bot.errors import ModelUnavailable
 from bot.i18n import tr

@@ -30,8 +30,9 @@ import structlog
 
 from bot.content.loader import Library
 from bot.content.models import Character, World
+from bot.core.addressing import find_mentions, is_question
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
 from bot.engine import servers
-from bot.engine.addressing import find_mentions, is_question
 from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
 from bot.engine.gate import StaleWorld, WorldGate
@@ -42,8 +43,6 @@ from bot.engine.outbox import Deliver, OutboxPoster
 from bot.engine.own_lines import OwnLines
 from bot.engine.pacing import ScenePacing, pace_instruction, paced
 from bot.engine.personas import Personas, persona_block
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions, Clock, monotonic
-from bot.engine.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.engine.recollection import EmbeddingWorker, Recollection, query_of
 from bot.engine.remembering import Remembering
 from bot.engine.scheduler import (
@@ -63,6 +62,7 @@ from bot.i18n import tr
 from bot.memory.embedding import Embedder
 from bot.memory.facts import extract_facts
 from bot.memory.layout import NOTES, HeldMemory, Line, PromptInputs, assemble
+from bot.memory.prompting import HistoryLine, PresentCharacter, TurnContext
 from bot.memory.tokens import TokenCounter
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.content.models import Character
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions
 from bot.eval.records import Line
 from bot.eval.scenarios import Scenario
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ConfigError, ModelUnavailable
 from bot.eval.records import DimensionResult, JudgeFindingRecord, Line, Turn
 from bot.eval.scenarios import Scenario

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.lint import lint
 from bot.eval.judge import CATEGORIES, DIMENSIONS, WEIGHTS, category_scores, chunk_ranges, overall_score
 from bot.eval.records import SYSTEMS, Turn
 from bot.eval.runner import EvalOutcome, Job, atomic_write, is_complete
 from bot.quality.findings import DETECTORS
+from bot.quality.lint import lint
 from bot.quality.text import word_count
 from bot.quality.transcript import Transcript, TranscriptLine
 

@@ -33,8 +33,8 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from bot.core.ports import ChatModel, SystemClock
 from bot.engine.lines import InboundLine, Narration, SceneKey, Utterance
-from bot.engine.ports import ChatModel, SystemClock
 from bot.engine.scene import SceneEngine
 from bot.errors import EnsembleError, ModelUnavailable
 from bot.eval.baseline import Baseline, speaker_label

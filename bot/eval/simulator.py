@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ModelUnavailable
 from bot.eval.records import Line
 from bot.eval.scenarios import Scenario, Style

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.content.models import Character, LoreEntry, World
-from bot.engine.ports import ChatMessage
-from bot.engine.prompting import TurnContext, sample_messages, static_system_prompt, turn_instruction
+from bot.core.ports import ChatMessage
 from bot.memory.lore import triggered
+from bot.memory.prompting import TurnContext, sample_messages, static_system_prompt, turn_instruction
 from bot.memory.retrieval import Recalled
 from bot.memory.tokens import TokenCounter
 

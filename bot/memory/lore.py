@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from bot.content.models import LoreEntry
-from bot.engine.addressing import has_cjk
+from bot.core.addressing import has_cjk
 
 
 @lru_cache(maxsize=8192)

@@ -15,7 +15,7 @@ import structlog
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from tenacity import RetryCallState
 
-from bot.engine.ports import ChatMessage, ChatOptions, ChatResult
+from bot.core.ports import ChatMessage, ChatOptions, ChatResult
 from bot.errors import ModelUnavailable
 from bot.model.retry import BadResponse, CallBudget, RetryPolicy, describe, is_transient
 from bot.model.roles import is_native_model, to_wire
@@ -43,7 +43,7 @@ _STREAM_CLS = openai.AsyncStream[ChatCompletionChunk]
 
 
 class OpenAIChatModel:
-    """A :class:`bot.engine.ports.ChatModel` over ``openai.AsyncOpenAI`` with our own bounded retries.
+    """A :class:`bot.core.ports.ChatModel` over ``openai.AsyncOpenAI`` with our own bounded retries.
 
     ``request_timeout`` is a hard limit per HTTP request (also enforced with ``asyncio.timeout``,
     because the HTTP client's timeouts are per read); ``max_attempts`` and ``max_total_seconds``

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.engine.ports import ChatMessage
+from bot.core.ports import ChatMessage
 
 # OpenAI rejects a request whose ``name`` does not match this; other servers ignore ``name``.
 OPENAI_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from bot.engine.ports import ChatResult
+from bot.core.ports import ChatResult
 from bot.model.think import ThinkFilter
 
 

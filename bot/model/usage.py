@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.engine.ports import Usage
+from bot.core.ports import Usage
 
 
 @dataclass

@@ -17,7 +17,33 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.store.preferences import SwipedLine
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """One swipe of an NPC line: its text, whether it was on screen when the story moved on, its prompt."""
+
+    idx: int
+    text: str
+    kept: bool
+    prompt: list[dict[str, Any]] | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SwipedLine:
+    """A settled NPC line that players saw more than one alternative of."""
+
+    message_id: int
+    guild_id: str
+    scene_id: int
+    channel_id: str
+    world_id: str
+    character_id: str
+    speaker: str
+    created_at: str
+    alternatives: tuple[Alternative, ...]
+    players: frozenset[str]  # author ids of the human lines in the scene up to this line
+
 
 
 class _Message(Protocol):

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 
-from bot.engine.ports import Clock
+from bot.core.ports import Clock
 from bot.errors import ConfigError
 from bot.shards.plan import (
     IDENTIFY_WINDOW,

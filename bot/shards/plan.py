@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from bot.errors import ConfigError
+from bot.settings import Settings
 
 # Discord's window for max_concurrency IDENTIFYs.
 IDENTIFY_WINDOW = 5.0
@@ -51,6 +52,11 @@ class ShardPlan:
 
     shard_count: int
     shard_ids: tuple[int, ...]
+
+    @classmethod
+    def of(cls, settings: Settings) -> ShardPlan | None:
+        """The shards this process runs (``SHARD_COUNT``, ``SHARD_IDS``), ``None`` for one unsharded process."""
+        return cls.from_settings(settings.shard_count, settings.shard_ids)
 
     @classmethod
     def from_settings(cls, shard_count: int | None, shard_ids: str | None) -> ShardPlan | None:

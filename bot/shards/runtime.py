@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from bot.engine.ports import Clock
+from bot.core.ports import Clock
 from bot.errors import EnsembleError, StoreError
 from bot.shards.leases import (
     DEFAULT_TTL,

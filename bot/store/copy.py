@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.engine.ports import Clock, SystemClock
+from bot.core.ports import Clock, SystemClock
 from bot.errors import StoreError
 from bot.store.database import open_database, redacted
 from bot.store.introspect import FULL_TEXT_TABLES, TableShape, schema_shape, shape_differences

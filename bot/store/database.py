@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
+from bot.settings import POSTGRES_SCHEMES
+
 Dialect = Literal["sqlite", "postgresql"]
-POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 @runtime_checkable

@@ -7,37 +7,10 @@ for one server cannot include another's lines, and an opt-out on one server says
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from bot.quality.preferences import Alternative, SwipedLine
 from bot.store.store import Store
-
-
-@dataclass(frozen=True, slots=True)
-class Alternative:
-    """One swipe of an NPC line: its text, whether it was on screen when the story moved on, its prompt."""
-
-    idx: int
-    text: str
-    kept: bool
-    prompt: list[dict[str, Any]] | None
-    created_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class SwipedLine:
-    """A settled NPC line that players saw more than one alternative of."""
-
-    message_id: int
-    guild_id: str
-    scene_id: int
-    channel_id: str
-    world_id: str
-    character_id: str
-    speaker: str
-    created_at: str
-    alternatives: tuple[Alternative, ...]
-    players: frozenset[str]  # author ids of the human lines in the scene up to this line
 
 
 async def set_opt_out(store: Store, guild_id: str, user_id: str, opted_out: bool) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.engine.ports import Clock, SystemClock
+from bot.core.ports import Clock, SystemClock
 from bot.errors import EnsembleError, StoreError
 from bot.store.database import Database, Dialect, Row, is_postgres_url, redacted
 from bot.store.fencing import WriteFence

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
-from bot.engine.ports import ChatMessage, ChatOptions, ChatResult, Usage
+from bot.core.ports import ChatMessage, ChatOptions, ChatResult, Usage
 from bot.errors import ModelUnavailable
 
 

@@ -26,7 +26,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.models import Character, World
-from bot.engine.ports import ChatMessage, ChatOptions, Clock
+from bot.core.ports import ChatMessage, ChatOptions, Clock
 from bot.errors import ModelUnavailable
 from bot.i18n import sentences, tr
 from bot.store.records import NewEvent, NpcStateRow

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.content.models import World
-from bot.engine.addressing import find_mentions, has_cjk
+from bot.core.addressing import find_mentions, has_cjk
 
 # Verbs that take the speaker somewhere. The place (or person) follows within a short distance.
 EN_MOVE = re.compile(

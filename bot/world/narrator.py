@@ -16,7 +16,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.models import World
-from bot.engine.ports import ChatMessage, ChatModel, ChatOptions
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ModelUnavailable
 from bot.i18n import join, sentences, tr
 from bot.store.records import NewEvent

@@ -115,7 +115,7 @@ def test_the_exceptions_of_a_refused_key_do_not_carry_it() -> None:
         async with OpenAIServer(api_key="the-right-key") as server:
             model = OpenAIChatModel(base_url=server.base_url, api_key=LLM_KEY, model="m", max_attempts=1)
             try:
-                from bot.engine.ports import ChatMessage, ChatOptions
+                from bot.core.ports import ChatMessage, ChatOptions
 
                 await model.complete([ChatMessage("user", "hi")], ChatOptions())
             except ModelUnavailable as exc:

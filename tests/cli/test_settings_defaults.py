@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import build_model, limit_settings
 from bot.cli.eval import EvalSettings
-from bot.engine.ports import ChatMessage, ChatOptions
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.model.roles import is_native_model
 from bot.settings import DISCORD_API_BASE, DISCORD_GATEWAY_URL, Settings
 from bot.shipped import shipped_folder

@@ -19,8 +19,8 @@ from fakes.discord_client import running
 from fakes.discord_server import FakeDiscordServer, Perms, shard_of
 
 from bot.app import open_app
+from bot.core.ports import FakeClock
 from bot.discord_adapter.client import ShardedEnsembleBot
-from bot.engine.ports import FakeClock
 from bot.settings import Settings
 from bot.shards.plan import ShardPlan
 from bot.shards.runtime import ShardRuntime, shard_runtime

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.addressing import find_mentions, is_question
+from bot.core.addressing import find_mentions, is_question
 
 NAMES = {"tom": ["Tom"], "old-tom": ["Old Tom"], "mira": ["Mira", "Miri"], "lin": ["林晚", "阿晚"]}
 

@@ -184,8 +184,8 @@ async def test_a_spent_budget_refuses_background_calls(store, library, clock, ke
     engine = await make_engine(store, library, clock, key, tokens_per_day=1)
     await engine.handle(line(key, "ann", "Ada, hi?"))
     calls = len(engine.model.calls)
+    from bot.core.ports import ChatMessage, ChatOptions
     from bot.engine.limits import BudgetSpent
-    from bot.engine.ports import ChatMessage, ChatOptions
 
     with pytest.raises(BudgetSpent):
         await engine.model_for(key.guild_id, purpose).complete([ChatMessage("user", "x")], ChatOptions())

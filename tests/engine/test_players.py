@@ -463,7 +463,7 @@ async def test_a_summary_being_written_when_a_line_is_deleted_does_not_keep_it(e
     import asyncio
     import json
 
-    from bot.engine.ports import ChatResult
+    from bot.core.ports import ChatResult
 
     world = engine.library.worlds["manor"]
     engine.library.worlds["manor"] = world.model_copy(update={"settings": world.settings.model_copy(update={"summary_every": 3})})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from engine.conftest import WORLD, character
 
-from bot.engine.prompting import (
+from bot.memory.prompting import (
     PresentCharacter,
     TurnContext,
     sample_messages,

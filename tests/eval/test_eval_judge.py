@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEEDS
 
-from bot.engine.ports import ChatMessage, ChatOptions
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.eval.judge import (
     DIMENSIONS,
     REMINDER,

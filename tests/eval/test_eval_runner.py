@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
+from bot.core.ports import SystemClock
 from bot.engine.lines import SceneKey
-from bot.engine.ports import SystemClock
 from bot.engine.scene import SceneEngine
 from bot.eval.judge import DIMENSIONS, load_rubrics
 from bot.eval.runner import Checkpoints, EvalModels, EvalStateError, RunOptions, run_eval

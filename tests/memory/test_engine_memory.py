@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content.loader import Library
+from bot.core.ports import FakeClock
 from bot.engine.lines import InboundLine, SceneKey
-from bot.engine.ports import FakeClock
 from bot.engine.scene import SceneEngine
 from bot.store import Store
 from bot.testing.scripted_model import ScriptedModel, Unavailable
@@ -54,7 +54,7 @@ async def test_summary_runs_in_the_background_per_character(engine, key, model, 
     async def slow_summaries(messages, options):
         if "keep the memory" in messages[0].content:
             await gate.wait()
-            from bot.engine.ports import ChatResult
+            from bot.core.ports import ChatResult
 
             return ChatResult(json.dumps({"summary": "Ann greeted Ada and promised to return.", "facts": ["Ann promised Ada help."]}))
         return await original(messages, options)
@@ -91,7 +91,7 @@ async def test_failing_summary_changes_nothing(engine, key, model, store):
                 from bot.errors import ModelUnavailable
 
                 raise ModelUnavailable(item.user_message)
-            from bot.engine.ports import ChatResult
+            from bot.core.ports import ChatResult
 
             return ChatResult(item)
         return await original(messages, options)

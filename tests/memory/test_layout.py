@@ -7,8 +7,8 @@ import random
 from engine.conftest import WORLD, character
 
 from bot.content.models import LoreEntry
-from bot.engine.prompting import PresentCharacter, TurnContext
 from bot.memory.layout import Line, PromptInputs, assemble
+from bot.memory.prompting import PresentCharacter, TurnContext
 from bot.memory.retrieval import Recalled
 from bot.memory.tokens import TokenCounter
 

@@ -212,7 +212,7 @@ async def test_summaries_are_written_from_heard_lines_only_and_failures_back_off
 
     async def respond(messages, options):
         if "keep the memory of" in messages[0].content:
-            from bot.engine.ports import ChatResult
+            from bot.core.ports import ChatResult
 
             who = "Ada" if "memory of Ada" in messages[0].content else "Bram"
             requests[who].append(messages[1].content)

@@ -8,7 +8,7 @@ import time
 import pytest
 from structlog.testing import capture_logs
 
-from bot.engine.ports import ChatMessage, ChatOptions
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.errors import ModelUnavailable
 from bot.model.openai_chat import CUT_OFF, NOT_ANSWERING
 from bot.testing.openai_server import Fault, OpenAIServer, Reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.ports import ChatMessage
+from bot.core.ports import ChatMessage
 from bot.model.roles import fold_roles, is_native_model, to_wire
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine.ports import ChatMessage, ChatOptions
+from bot.core.ports import ChatMessage, ChatOptions
 from bot.testing.openai_server import Reply
 
 LONG_SCENE = [

@@ -21,10 +21,9 @@ from bot.engine.lines import InboundLine, SceneKey
 from bot.engine.scene import SceneEngine
 from bot.errors import EnsembleError
 from bot.model.openai_chat import OpenAIChatModel
-from bot.quality.preferences import ExportTally, preference_records
+from bot.quality.preferences import Alternative, ExportTally, SwipedLine, preference_records
 from bot.store import Store
 from bot.store import preferences as repo
-from bot.store.preferences import Alternative, SwipedLine
 from bot.testing.openai_server import OpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]

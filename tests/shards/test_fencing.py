@@ -16,8 +16,8 @@ import pytest
 from engine.conftest import WORLD, character
 
 from bot.content.loader import Library
+from bot.core.ports import FakeClock
 from bot.engine.lines import InboundLine, SceneKey
-from bot.engine.ports import FakeClock
 from bot.engine.scene import SceneEngine
 from bot.shards.leases import ShardFence, ShardKeeper, ShardLeases
 from bot.shards.plan import ShardPlan, Take

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.ports import FakeClock
+from bot.core.ports import FakeClock
 from bot.errors import ConfigError
 from bot.shards.leases import IdentifyGate, ShardKeeper, ShardLeases
 from bot.shards.plan import Refuse, ShardPlan, Take, Wait

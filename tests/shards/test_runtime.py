@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.engine.ports import FakeClock
+from bot.core.ports import FakeClock
 from bot.errors import StoreError
 from bot.shards.plan import ShardPlan
 from bot.shards.runtime import shard_runtime

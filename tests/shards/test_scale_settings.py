@@ -24,7 +24,7 @@ def settings(**values) -> Settings:
 
 def test_defaults_are_one_unsharded_process_on_the_sqlite_file():
     s = settings()
-    assert s.shard_plan() is None
+    assert ShardPlan.of(s) is None
     assert s.database_target() == str(Path("data/ensemble.db"))
     assert settings(DATABASE_PATH="/srv/bot.db", DATABASE_URL="  ").database_target() == "/srv/bot.db"
 
@@ -34,7 +34,7 @@ def test_a_postgres_url_is_the_shared_database_and_its_password_is_a_secret():
     assert s.database_target() == "postgresql://bot:pa55word@db:5432/ensemble"
     assert "pa55word" in s.secrets()
     assert "pa55word" not in repr(s)
-    assert s.shard_plan() == ShardPlan(4, (2, 3))
+    assert ShardPlan.of(s) == ShardPlan(4, (2, 3))
 
 
 def test_a_url_of_another_database_is_refused_in_one_sentence():
@@ -44,4 +44,4 @@ def test_a_url_of_another_database_is_refused_in_one_sentence():
 
 
 def test_shard_count_alone_runs_every_shard():
-    assert settings(SHARD_COUNT=3).shard_plan() == ShardPlan(3, (0, 1, 2))
+    assert ShardPlan.of(settings(SHARD_COUNT=3)) == ShardPlan(3, (0, 1, 2))

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content.loader import Library
+from bot.core.ports import ChatMessage, ChatOptions, ChatResult, FakeClock
 from bot.engine.lines import InboundLine, SceneKey
-from bot.engine.ports import ChatMessage, ChatOptions, ChatResult, FakeClock
 from bot.engine.scene import SceneEngine
 from bot.errors import EnsembleError
 from bot.store import Store

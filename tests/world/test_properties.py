@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content.loader import Library
+from bot.core.ports import FakeClock
 from bot.engine.lines import InboundLine, SceneKey
-from bot.engine.ports import FakeClock
 from bot.engine.scene import SceneEngine
 from bot.engine.scheduler import SchedulerSettings, chain_continues
 from bot.store import Store

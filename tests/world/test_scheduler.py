@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.engine.addressing import find_mentions, is_question
+from bot.core.addressing import find_mentions, is_question
 from bot.engine.lines import InboundLine
 from bot.engine.scheduler import (
     NEVER,

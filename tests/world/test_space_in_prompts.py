@@ -6,7 +6,7 @@ from engine.conftest import WORLD, character
 
 from bot.content.models import Location
 from bot.engine.lines import InboundLine
-from bot.engine.prompting import PresentCharacter, TurnContext, turn_instruction
+from bot.memory.prompting import PresentCharacter, TurnContext, turn_instruction
 
 
 def said(key, text):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.content.models import Character, Location, World
-from bot.engine.ports import ChatMessage
+from bot.core.ports import ChatMessage
 
 DEFAULT_USER_NAME = "User"
 
