@@ -8,7 +8,7 @@ found at run time by ``bot.shipped.shipped_folder``. Metadata lives in pyproject
 from setuptools import find_packages, setup
 
 SHIPPED_DATA = {
-    "migrations": ["*.sql"],
+    "migrations": ["*.sql", "postgresql/*.sql"],
     "schemas": ["*.json"],
     "worlds": ["*.yaml", "*.yml"],
     "characters": ["*.yaml", "*.yml", "avatars/*.png"],

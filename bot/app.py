@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +24,7 @@ from bot.logs import configure_logging
 from bot.memory.embedding import Embedder
 from bot.settings import ModelConfig, Settings
 from bot.store import Store
+from bot.store.fencing import WriteFence
 
 
 @dataclass
@@ -86,9 +87,10 @@ def load_library(settings: Settings) -> Library:
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
-    """Open and migrate the database; a folder or file that cannot be used is one ``StoreError`` sentence."""
+    """Open and migrate the database (``DATABASE_URL``'s PostgreSQL, else the SQLite file at
+    ``DATABASE_PATH``); a folder, file or server that cannot be used is one ``StoreError`` sentence."""
     try:
-        return await Store.open(settings.database_path, clock=clock)
+        return await Store.open(settings.database_target(), clock=clock)
     except (OSError, sqlite3.Error) as exc:
         raise _unusable(settings, exc) from exc
 
@@ -159,8 +161,13 @@ async def open_app(
     clock: Clock | None = None,
     rng: random.Random | None = None,
     embedder: Embedder | None | Literal["settings"] = "settings",
+    owns_guild: Callable[[str], bool] | None = None,
+    fence: WriteFence | None = None,
 ) -> AsyncIterator[App]:
     """Open the store, load content, build the model and the engine; close everything on exit.
+
+    A sharded process passes ``owns_guild`` (start-up recovery then marks only its own servers' open
+    turns interrupted) and the store's ``fence`` (turn commits check the shard lease).
 
     Raises ``ConfigError`` (missing model settings), ``ContentError`` (bad content files) or
     ``StoreError`` (unusable database), each with a sentence meant for the person.
@@ -177,13 +184,14 @@ async def open_app(
         config = settings.require_model() if model is None else None
         clock = clock or SystemClock()
         store = await open_store(settings, clock)
+        store.fence = fence
     except BaseException:
         await asyncio.gather(warming, return_exceptions=True)  # the start-up error is the one to report
         raise
     try:
         try:
             # The first write: a database another process holds locked fails here, not at open.
-            interrupted = await store.interrupt_all_open_turns()
+            interrupted = await store.interrupt_open_turns(owns_guild)
         except sqlite3.Error as exc:
             raise _unusable(settings, exc) from exc
         model_name = ""

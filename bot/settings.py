@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,8 @@ from bot.errors import ConfigError
 
 DISCORD_API_BASE = "https://discord.com/api/v10"
 DISCORD_GATEWAY_URL = "wss://gateway.discord.gg/"
+# URL schemes of DATABASE_URL that mean PostgreSQL (bot.store.database chooses the engine by them too).
+POSTGRES_SCHEMES = ("postgresql", "postgres")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ class Settings(BaseSettings):
     llm_max_total_seconds: float = Field(90.0, gt=0, validation_alias="LLM_MAX_TOTAL_SECONDS")
 
     database_path: Path = Field(Path("data/ensemble.db"), validation_alias="DATABASE_PATH")
+    # PostgreSQL shared by several processes: the story store, the shard leases and IDENTIFY slots.
+    # Unset: everything stays in the SQLite file at DATABASE_PATH.
+    database_url: SecretStr | None = Field(None, validation_alias="DATABASE_URL")
+    # Sharded processes (bot.shards): unset means one process, all servers, discord.py's plain client.
+    shard_count: int | None = Field(None, validation_alias="SHARD_COUNT")
+    shard_ids: str | None = Field(None, validation_alias="SHARD_IDS")
     # None: ./characters and ./worlds when they exist; the shipped content loads in any case.
     characters_dir: Path | None = Field(None, validation_alias="CHARACTERS_DIR")
     worlds_dir: Path | None = Field(None, validation_alias="WORLDS_DIR")
@@ -109,7 +118,25 @@ class Settings(BaseSettings):
         for secret in (self.llm_api_key, self.discord_token, self.sim_api_key, self.judge_api_key, self.embeddings_api_key):
             if secret is not None and secret.get_secret_value():
                 values.append(secret.get_secret_value())
+        if self.database_url is not None:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.database_url.get_secret_value()).password
+            if password:
+                values.append(password)
         return values
+
+    def database_target(self) -> str:
+        """Where the shared database is: the ``DATABASE_URL`` (PostgreSQL), else the SQLite file's path."""
+        if self.database_url is None or not self.database_url.get_secret_value().strip():
+            return str(self.database_path)
+        url = self.database_url.get_secret_value().strip()
+        if urlsplit(url).scheme not in POSTGRES_SCHEMES:
+            raise ConfigError(
+                "DATABASE_URL must be a postgresql://user:password@host:5432/database URL; "
+                "leave it unset to use the SQLite file at DATABASE_PATH."
+            )
+        return url
 
     def content_folders(self) -> tuple[list[Path], list[Path]]:
         """(character folders, world folders) in load order: the shipped ones, then the operator's.

@@ -1,6 +1,7 @@
 """``bench engine``: what one NPC reply costs the bot, measured like an outsider would.
 
-Real parts only: the app built by ``bot.app.open_app`` (SQLite on disk, content, the warm-up), the real
+Real parts only: the app built by ``bot.app.open_app`` (SQLite on disk, or with ``--database-url`` a fresh
+database per section on that PostgreSQL server; content, the warm-up), the real
 openai SDK, and the zero-latency model server ``python -m bot.testing.openai_server`` in **another
 process** (its CPU is not ours; the SDK's request building and response parsing are). Player lines come
 from a pool of 217 distinct lines (``bot.bench.lines``), one scene per server (guild).
@@ -16,7 +17,7 @@ A committed turn with two NPC lines gives two samples of half its cost; a line n
 cost into the next reply. Background summaries run in tasks of their own: never charged to a reply, and
 their model time never subtracted from one; they do count in the process CPU per reply. Warm-up lines
 are excluded (the first reply after start is reported on its own). The floor, measured in the same run
-(one SQLite WAL transaction, one SDK round trip), turns every figure into a ratio.
+(one store transaction, SQLite WAL or PostgreSQL, and one SDK round trip), turns every figure into a ratio.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -235,13 +237,68 @@ def _r(value: float) -> float:
     return round(value, 3)
 
 
+# -- where each section's database is ----------------------------------------------------------------
+
+
+class BenchDatabases:
+    """A fresh database per section: a SQLite file in the run's folder, or (``database_url``) a new database
+    on that PostgreSQL server, created for the section (its user needs CREATEDB) and dropped at the end."""
+
+    def __init__(self, tmp: Path, database_url: str | None) -> None:
+        self.tmp = tmp
+        self.url = database_url
+        self.created: list[str] = []
+
+    @property
+    def engine(self) -> str:
+        return "PostgreSQL" if self.url else "SQLite WAL"
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg
+
+        assert self.url is not None
+        conn = await asyncpg.connect(self.url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def fresh(self, name: str) -> dict[str, Any]:
+        """The settings that point a section at its own empty database."""
+        if self.url is None:
+            return {"DATABASE_PATH": self.tmp / f"{name}.db", "DATABASE_URL": None}  # never a DATABASE_URL of the environment
+        database = f"ensemble_bench_{os.getpid()}_{name}"
+        await self._admin(f'DROP DATABASE IF EXISTS "{database}"')
+        await self._admin(f'CREATE DATABASE "{database}"')
+        self.created.append(database)
+        parts = urlsplit(self.url)
+        return {"DATABASE_PATH": self.tmp / "unused.db", "DATABASE_URL": urlunsplit(parts._replace(path=f"/{database}"))}
+
+    async def version(self) -> str:
+        if self.url is None:
+            return f"SQLite {sqlite3.sqlite_version}"
+        import asyncpg
+
+        conn = await asyncpg.connect(self.url)
+        try:
+            return f"PostgreSQL {await conn.fetchval('SHOW server_version')}"
+        finally:
+            await conn.close()
+
+    async def drop_all(self) -> None:
+        for database in self.created:
+            with contextlib.suppress(Exception):
+                await self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        self.created.clear()
+
+
 # -- the app, content and stored scenes -------------------------------------------------------------
 
 
 @contextlib.asynccontextmanager
-async def _app(tmp: Path, name: str, server: ModelServerProcess, characters: Path, worlds: Path) -> AsyncIterator[App]:
+async def _app(where: BenchDatabases, name: str, server: ModelServerProcess, characters: Path, worlds: Path) -> AsyncIterator[App]:
     settings = Settings(
-        DATABASE_PATH=tmp / f"{name}.db", CHARACTERS_DIR=characters, WORLDS_DIR=worlds,
+        **await where.fresh(name), CHARACTERS_DIR=characters, WORLDS_DIR=worlds,
         LLM_BASE_URL=server.base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED=7,
         USER_LINES_PER_MINUTE=0,  # the benchmark plays faster than any person: measure the engine, not the limit
     )
@@ -312,24 +369,27 @@ async def _store_scenes(app: App, count: int, messages: int = 30) -> None:
 # -- the floor -------------------------------------------------------------------------------------
 
 
-async def _floor(tmp: Path, server: ModelServerProcess, samples: int) -> dict[str, Any]:
-    """One SQLite WAL transaction (aiosqlite, the store's pragmas) and one SDK round trip, same run."""
-    import aiosqlite
+async def _floor(where: BenchDatabases, server: ModelServerProcess, samples: int) -> dict[str, Any]:
+    """One store transaction (SQLite WAL with the store's pragmas, or a PostgreSQL transaction on the pool)
+    of one insert, and one SDK round trip, same run."""
+    from bot.store.database import open_database
 
     walls, cpus = [], []
-    async with aiosqlite.connect(tmp / "floor.db", isolation_level=None) as conn:
-        for pragma in ("journal_mode = WAL", "synchronous = NORMAL"):
-            await conn.execute(f"PRAGMA {pragma}")
-        await conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    settings = await where.fresh("floor")
+    db = await open_database(settings.get("DATABASE_URL") or settings["DATABASE_PATH"])
+    try:
+        # SQLite's rowid alias (INTEGER PRIMARY KEY), PostgreSQL's BIGINT: each engine's cheapest keyed insert.
+        await db.execute(f"CREATE TABLE t (id {'BIGINT' if where.url else 'INTEGER'} PRIMARY KEY, body TEXT)")
         for i in range(samples + 10):
             wall, cpu = time.perf_counter(), time.thread_time()
-            await conn.execute("BEGIN IMMEDIATE")
-            await conn.execute("INSERT INTO t (body) VALUES (?)", (f"line {i}",))
-            await conn.execute("COMMIT")
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO t (id, body) VALUES (?, ?)", (i, f"line {i}"))
             if i >= 10:
                 walls.append((time.perf_counter() - wall) * 1000)
                 cpus.append((time.thread_time() - cpu) * 1000)
-    sqlite_figures = {"wall_ms_p50": _r(percentile(walls, 50)), "loop_cpu_ms_p50": _r(percentile(cpus, 50))}
+    finally:
+        await db.close()
+    store_figures = {"engine": where.engine, "wall_ms_p50": _r(percentile(walls, 50)), "loop_cpu_ms_p50": _r(percentile(cpus, 50))}
 
     model = build_model(Settings(LLM_BASE_URL=server.base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model").require_model())
     messages = [ChatMessage("system", "You are Mira."), ChatMessage("user", "Hello there.", name="Ann")]
@@ -346,21 +406,21 @@ async def _floor(tmp: Path, server: ModelServerProcess, samples: int) -> dict[st
     sdk = {"wall_ms_p50": _r(percentile(walls, 50)), "loop_cpu_ms_p50": _r(percentile(cpus, 50))}
     return {
         "samples": samples,
-        "sqlite_transaction": sqlite_figures,
+        "store_transaction": store_figures,
         "sdk_round_trip": sdk,
-        "wall_ms": _r(sqlite_figures["wall_ms_p50"] + sdk["wall_ms_p50"]),
-        "loop_cpu_ms": _r(sqlite_figures["loop_cpu_ms_p50"] + sdk["loop_cpu_ms_p50"]),
+        "wall_ms": _r(store_figures["wall_ms_p50"] + sdk["wall_ms_p50"]),
+        "loop_cpu_ms": _r(store_figures["loop_cpu_ms_p50"] + sdk["loop_cpu_ms_p50"]),
     }
 
 
 # -- the whole run ---------------------------------------------------------------------------------
 
 
-async def _run(plan: Plan, characters: Path, worlds: Path, tmp: Path, server: ModelServerProcess) -> dict[str, Any]:
+async def _run(plan: Plan, characters: Path, worlds: Path, where: BenchDatabases, server: ModelServerProcess) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # 1. Start: the first reply of a freshly opened app, then the median of the same scene's next ones.
     started = time.perf_counter()
-    async with _app(tmp, "start", server, characters, worlds) as app:
+    async with _app(where, "start", server, characters, worlds) as app:
         ready = time.perf_counter()
         task, _ = meter.start_metered(
             _play_scene(app, SceneKey("start-g", "roleplay"), "harbor", HARBOR_TRIO, _script(1, 31), warmup=0)
@@ -378,15 +438,15 @@ async def _run(plan: Plan, characters: Path, worlds: Path, tmp: Path, server: Mo
         "first_over_median_cpu": _r(first.cpu / percentile([s.cpu for s in rest], 50)) if rest else 0.0,
     }
     # 2. The floor, with the SDK and the loop warm.
-    out["floor"] = await _floor(tmp, server, plan.floor_samples)
+    out["floor"] = await _floor(where, server, plan.floor_samples)
     # 3. Concurrency: 1, 10, 100 scenes in one process. The single scene plays on to the age windows.
     out["concurrency"] = []
     for scenes, lines in plan.concurrency:
-        async with _app(tmp, f"c{scenes}", server, characters, worlds) as app:
+        async with _app(where, f"c{scenes}", server, characters, worlds) as app:
             out["concurrency"].append(await _scenes(app, scenes, lines))
     # 4. Growth: scene age (one scene played to the last window), cast size, stored scenes.
     growth: dict[str, Any] = {}
-    async with _app(tmp, "age", server, characters, worlds) as app:
+    async with _app(where, "age", server, characters, worlds) as app:
         task, _ = meter.start_metered(
             _play_scene(app, SceneKey("age-g", "roleplay"), "harbor", HARBOR_TRIO, _script(2, max(plan.age_turns)), warmup=WARMUP_LINES)
         )
@@ -395,16 +455,16 @@ async def _run(plan: Plan, characters: Path, worlds: Path, tmp: Path, server: Mo
         {"turn": t, "from": max(t - plan.age_window, WARMUP_LINES) + 1, **_figures([s for s in run.samples if t - plan.age_window <= s.line < t])}
         for t in plan.age_turns
     ]
-    big_chars, big_worlds, big_world = _big_cast(tmp / "cast30", characters, worlds, 30)
+    big_chars, big_worlds, big_world = _big_cast(where.tmp / "cast30", characters, worlds, 30)
     growth["cast"] = []
     for label, size in (("3 of 30", 3), ("30 of 30", 30)):
-        async with _app(tmp, f"cast{size}", server, big_chars, big_worlds) as app:
+        async with _app(where, f"cast{size}", server, big_chars, big_worlds) as app:
             summon = [c.name for c in app.library.cast_of(big_world)][:size] if size > 3 else list(HARBOR_TRIO)
             fig = await _scenes(app, 1, plan.cast_lines, world_id=big_world, summon=summon, warmup=WARMUP_LINES)
             growth["cast"].append({"world_cast": 30, "scene_cast": size, "label": label, **fig})
     growth["stored_scenes"] = []
     for stored in (1, plan.stored_scenes):
-        async with _app(tmp, f"stored{stored}", server, characters, worlds) as app:
+        async with _app(where, f"stored{stored}", server, characters, worlds) as app:
             await _store_scenes(app, stored - 1)
             fig = await _scenes(app, 1, plan.stored_lines)
             growth["stored_scenes"].append({"stored_scenes": stored, **fig})
@@ -413,9 +473,10 @@ async def _run(plan: Plan, characters: Path, worlds: Path, tmp: Path, server: Mo
 
 
 def run_engine_bench(
-    *, characters_dir: Path, worlds_dir: Path, quick: bool = False, play: bool = True
+    *, characters_dir: Path, worlds_dir: Path, quick: bool = False, play: bool = True, database_url: str | None = None
 ) -> dict[str, Any]:
-    """Run every section (on a metered event loop) and return the figures, goals included."""
+    """Run every section (on a metered event loop) and return the figures, goals included; with
+    ``database_url``, every section's store (and the ``play`` subprocess's) is a fresh PostgreSQL database."""
     from bot.bench.playpath import run_play_bench
 
     plan = Plan.quick() if quick else Plan.full()
@@ -423,17 +484,26 @@ def run_engine_bench(
     with tempfile.TemporaryDirectory(prefix="ensemble-bench-") as tmp_name, ModelServerProcess() as server:
         server.warm()
         tmp = Path(tmp_name)
-        figures: dict[str, Any] = {
-            "benchmark": "engine",
-            "quick": quick,
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
-            "load_before": [round(x, 2) for x in load_before],
-        }
-        figures.update(meter.run(_run(plan, characters_dir, worlds_dir, tmp, server)))
-        if play:
-            figures["play"] = run_play_bench(
-                lines=plan.play_lines, base_url=server.base_url, tmp=tmp, characters_dir=characters_dir, worlds_dir=worlds_dir
-            )
+        where = BenchDatabases(tmp, database_url)
+        try:
+            figures: dict[str, Any] = {
+                "benchmark": "engine",
+                "quick": quick,
+                "machine": {
+                    "cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+                    "database": asyncio.run(where.version()),
+                },
+                "load_before": [round(x, 2) for x in load_before],
+            }
+            figures.update(meter.run(_run(plan, characters_dir, worlds_dir, where, server)))
+            if play:
+                play_db = asyncio.run(where.fresh("play"))
+                figures["play"] = run_play_bench(
+                    lines=plan.play_lines, base_url=server.base_url, tmp=tmp, characters_dir=characters_dir, worlds_dir=worlds_dir,
+                    database_url=play_db.get("DATABASE_URL"),
+                )
+        finally:
+            asyncio.run(where.drop_all())
         figures["model_server_cpu_ms_per_request"] = server.cpu_ms_per_request()
     figures["load_after"] = [round(x, 2) for x in os.getloadavg()]
     figures["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -484,10 +554,11 @@ def goals(figures: dict[str, Any]) -> list[dict[str, Any]]:
 def report(figures: dict[str, Any], json_path: str | None) -> None:
     """Print the tables; write the JSON when asked."""
     print(f"bench engine{' (quick)' if figures['quick'] else ''}: load before {figures['load_before']}, after {figures['load_after']}, "
-          f"{figures['machine']['cpus']} CPUs")
+          f"{figures['machine']['cpus']} CPUs, {figures['machine']['database']}")
     start, floor = figures["start"], figures["floor"]
     print_table("floor (p50)", [
-        ("SQLite WAL transaction", f"{floor['sqlite_transaction']['wall_ms_p50']:.3f} ms wall, {floor['sqlite_transaction']['loop_cpu_ms_p50']:.3f} ms loop CPU"),
+        (f"{floor['store_transaction']['engine']} transaction", f"{floor['store_transaction']['wall_ms_p50']:.3f} ms wall, "
+                                                                  f"{floor['store_transaction']['loop_cpu_ms_p50']:.3f} ms loop CPU"),
         ("SDK round trip", f"{floor['sdk_round_trip']['wall_ms_p50']:.3f} ms wall, {floor['sdk_round_trip']['loop_cpu_ms_p50']:.3f} ms loop CPU"),
         ("model server CPU per request", f"{figures['model_server_cpu_ms_per_request']:.3f} ms (other process)"),
     ])
@@ -530,7 +601,7 @@ def markdown(figures: dict[str, Any]) -> str:
     floor, start = figures["floor"], figures["start"]
     lines = [
         f"Load average {figures['load_before']} before, {figures['load_after']} after, on {figures['machine']['cpus']} CPUs "
-        f"(Python {figures['machine']['python']}, SQLite {figures['machine']['sqlite']}).",
+        f"(Python {figures['machine']['python']}, {figures['machine']['database']}).",
         "",
         "| per NPC reply | replies | loop CPU p50 / p99 (ms) | overhead p50 / p99 (ms) | queued p99 (ms) | x floor (CPU, overhead p50) "
         "| model calls | process CPU (ms) | replies/s |",
@@ -552,10 +623,10 @@ def markdown(figures: dict[str, Any]) -> str:
     lines += [row(f"{f['stored_scenes']:,} stored scene{'s' if f['stored_scenes'] > 1 else ''}", f) for f in figures["growth"]["stored_scenes"]]
     lines += [
         "",
-        "x floor: loop CPU over the floor's loop CPU (one SDK round trip plus one SQLite transaction), overhead over the "
-        "floor's wall time.",
+        f"x floor: loop CPU over the floor's loop CPU (one SDK round trip plus one {floor['store_transaction']['engine']} transaction), "
+        "overhead over the floor's wall time.",
         "",
-        f"Floor in the same run (p50): one SQLite WAL transaction {floor['sqlite_transaction']['wall_ms_p50']:.2f} ms wall; "
+        f"Floor in the same run (p50): one {floor['store_transaction']['engine']} transaction {floor['store_transaction']['wall_ms_p50']:.2f} ms wall; "
         f"one SDK round trip {floor['sdk_round_trip']['wall_ms_p50']:.2f} ms wall, {floor['sdk_round_trip']['loop_cpu_ms_p50']:.2f} ms "
         f"loop CPU (the model server spent {figures['model_server_cpu_ms_per_request']:.2f} ms CPU per request in its own process). "
         f"First reply after start: {start['first_reply_wall_ms']:.0f} ms wall, {start['first_over_median']:.1f}x the median "

@@ -26,8 +26,11 @@ SUMMON = ("Mira", "Old Tom", "Captain Vell")
 USER = "Ann"
 
 
-def run_play_bench(*, lines: int, base_url: str, tmp: Path, characters_dir: Path, worlds_dir: Path) -> dict[str, Any]:
-    """Play ``lines`` player lines with three characters; CPU per NPC reply overall and per window."""
+def run_play_bench(
+    *, lines: int, base_url: str, tmp: Path, characters_dir: Path, worlds_dir: Path, database_url: str | None = None
+) -> dict[str, Any]:
+    """Play ``lines`` player lines with three characters; CPU per NPC reply overall and per window (the
+    store in ``database_url``'s PostgreSQL when given, else a SQLite file)."""
     import random
 
     rng = random.Random(3)
@@ -38,6 +41,9 @@ def run_play_bench(*, lines: int, base_url: str, tmp: Path, characters_dir: Path
         DATABASE_PATH=str(tmp / "play.db"), CHARACTERS_DIR=str(characters_dir), WORLDS_DIR=str(worlds_dir),
         LOG_LEVEL="WARNING",
     )
+    env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     stdin_lines = [f"/summon {name}" for name in SUMMON] + script + ["/quit"]
     with open(tmp / "play.stderr", "w", encoding="utf-8") as errors:
         child = subprocess.Popen(

@@ -15,4 +15,5 @@ COMMANDS: tuple[str, ...] = (
     "bot.cli.eval",
     "bot.cli.score",
     "bot.cli.preferences",
+    "bot.cli.migrate_db",
 )

@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     engine.add_argument("--quick", action="store_true", help="a small run (a smoke test, figures not meaningful)")
     engine.add_argument("--no-play", action="store_true", help="skip the scripted `play` subprocess measurement")
+    engine.add_argument("--database-url", default=None, metavar="URL",
+                        help="run on PostgreSQL: a fresh database per section on this server (its user needs CREATEDB)")
     _content_and_json(engine, "engine")
     engine.set_defaults(func=_engine)
 
@@ -71,7 +73,8 @@ def _engine(args: argparse.Namespace) -> int:
 
     configure_logging("console", "WARNING")
     figures = run_engine_bench(
-        characters_dir=args.characters, worlds_dir=args.worlds, quick=args.quick, play=not args.no_play
+        characters_dir=args.characters, worlds_dir=args.worlds, quick=args.quick, play=not args.no_play,
+        database_url=args.database_url,
     )
     report(figures, args.json)
     return 0

@@ -51,7 +51,7 @@ def standard_roles(prompt: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def export(
-    database: Path, *, guild: str | None, scene: str | None, pairs: bool, roles: str = "standard"
+    database: Path | str, *, guild: str | None, scene: str | None, pairs: bool, roles: str = "standard"
 ) -> tuple[list[dict[str, Any]], Any, str]:
     """The records, the tally and the server they came from; ``EnsembleError`` when the server is ambiguous."""
     from bot.quality.preferences import ExportTally, preference_records
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings()
         records, tally, guild = asyncio.run(
-            export(Path(settings.database_path), guild=args.guild, scene=args.scene, pairs=args.pairs, roles=args.roles)
+            export(settings.database_target(), guild=args.guild, scene=args.scene, pairs=args.pairs, roles=args.roles)
         )
     except EnsembleError as exc:
         print(f"{COMMAND}: error: {exc.user_message}", file=sys.stderr)

@@ -26,6 +26,7 @@ from bot.engine.limits import BUDGET_SPENT_ADMINS, RATE_LIMITED
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, TurnOutcome, Utterance
 from bot.errors import EnsembleError
 from bot.i18n import tr
+from bot.shards.runtime import ShardRuntime
 from bot.store.outbox import OutboxLine
 from bot.store.records import SceneRow
 from bot.world.director import Director, director_random
@@ -55,7 +56,9 @@ def silence_voice_warnings() -> None:
 class EnsembleBot(commands.Bot):
     """Ensemble on Discord: converts messages, commands and clicks into engine calls and renders the results."""
 
-    def __init__(self, app: App, *, dev_guild_id: int | None = None, **options: Any) -> None:
+    def __init__(
+        self, app: App, *, dev_guild_id: int | None = None, sharding: ShardRuntime | None = None, **options: Any
+    ) -> None:
         silence_voice_warnings()
         options.setdefault("command_prefix", commands.when_mentioned)
         options.setdefault("intents", bot_intents())
@@ -71,6 +74,12 @@ class EnsembleBot(commands.Bot):
         # Story lines reach the channel through the engine's outbox: committed with the turn, posted here
         # in order with retries (also those left from before a restart), never while a lock is held.
         self.poster = app.engine.attach_poster(self._deliver_line)
+        # Sharded: this process handles only the servers of the shards whose lease it holds.
+        # (Not ``self.shards``: that is AutoShardedClient's map of shard id to ShardInfo.)
+        self.sharding = sharding
+        self._max_concurrency: int | None = None
+        if sharding is not None:
+            self.poster.owns_guild = sharding.owns_guild
         self.intake: ChannelQueues[int, discord.Message] = ChannelQueues(self._take_turn)
         self.synced: list[app_commands.AppCommand] = []
         self.close_grace = 5.0
@@ -82,6 +91,7 @@ class EnsembleBot(commands.Bot):
             interval=settings.director_interval,
             idle_after=settings.director_idle_after,
             on_meanwhile=self._post_meanwhile if settings.meanwhile else None,
+            owns_guild=sharding.owns_guild if sharding is not None else None,
         )
         self._director_task: asyncio.Task[None] | None = None
         # -- players' lines: proxies, re-posts under personas, edits and deletes (bot/discord_adapter/proxies.py) --
@@ -113,6 +123,21 @@ class EnsembleBot(commands.Bot):
             log.info("outbox.resumed", channels=resumed)
         # Off-screen life: owned by the bot, cancelled on close.
         self._director_task = asyncio.create_task(self.director.run(), name="director")
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Sharded: wait for the shard's IDENTIFY slot in the shared database, so that all processes
+        together stay within Discord's ``max_concurrency`` IDENTIFYs per 5 s; else discord.py's pause."""
+        if self.sharding is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            try:
+                _, _, limits = await self.http.get_bot_gateway()
+                self._max_concurrency = max(int(limits.get("max_concurrency", 1)), 1)
+            except (discord.HTTPException, discord.GatewayNotFound, KeyError, TypeError, ValueError):
+                self._max_concurrency = 1  # the safe assumption: one at a time
+        waited = await self.sharding.identify.wait_turn(shard_id or 0, self._max_concurrency)
+        log.info("discord.identify", shard=shard_id, waited=round(waited, 2), max_concurrency=self._max_concurrency)
 
     async def sync_commands(self) -> None:
         """Register the slash commands: to the dev guild (instant) if set, else globally."""
@@ -196,6 +221,8 @@ class EnsembleBot(commands.Bot):
             return
         if why is not None:
             return
+        if self.sharding is not None and message.guild is not None and not self.sharding.owns_guild(message.guild.id):
+            return  # a shard whose lease this process has lost: its new holder answers
         key = SceneKey(str(message.guild.id), str(message.channel.id)) if message.guild is not None else None
         self.proxies.note_line(message.channel.id, message.id, message.author.id, message.content, self.proxy_clock())
         # Queued at once, before any await, so lines keep their arrival order. Each queued line is
@@ -419,3 +446,8 @@ class EnsembleBot(commands.Bot):
             await respond(interaction, text, ephemeral=True)
         except discord.HTTPException:
             log.warning("discord.error_reply_failed", command=command, exc_info=True)
+
+
+class ShardedEnsembleBot(EnsembleBot, commands.AutoShardedBot):
+    """Ensemble over several gateway shards in one process (``SHARD_COUNT``/``SHARD_IDS``): discord.py's
+    ``AutoShardedClient`` with the given ``shard_ids`` and ``shard_count``, everything else as ``EnsembleBot``."""

@@ -19,10 +19,11 @@ import structlog
 import yarl
 
 from bot.app import open_app, setup_logging
-from bot.core.ports import ChatModel
+from bot.core.ports import ChatModel, SystemClock
 from bot.errors import ConfigError, EnsembleError
 from bot.failures import network_problem
 from bot.settings import Settings, load_settings
+from bot.shards.plan import ShardPlan
 
 log = structlog.get_logger("discord")
 
@@ -51,6 +52,12 @@ def run(args: argparse.Namespace | None = None) -> int:
         return EXIT_USAGE
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(NO_TOKEN, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        ShardPlan.of(settings)
+        settings.database_target()
+    except EnsembleError as exc:
+        print(exc.user_message, file=sys.stderr)
         return EXIT_USAGE
     setup_logging(settings)
     try:
@@ -107,15 +114,55 @@ def discord_endpoints(api_base: str, gateway_url: str) -> Iterator[None]:
 
 
 async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_options: object) -> None:
-    """Open the app, start the bot, and run until it is closed; SIGTERM closes it cleanly."""
-    from bot.discord_adapter.client import EnsembleBot
+    """Open the app, start the bot, and run until it is closed; SIGTERM closes it cleanly.
+
+    With ``SHARD_COUNT`` set the bot is discord.py's ``AutoShardedClient`` for ``SHARD_IDS``, started only
+    once this process holds every one of those shards' leases (``bot.shards``); losing one closes the bot
+    and ends with a ``ShardLost`` sentence.
+    """
+    from bot.discord_adapter.client import EnsembleBot, ShardedEnsembleBot
+    from bot.shards.runtime import ShardRuntime, shard_runtime
 
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
+    plan = ShardPlan.of(settings)
+    shards: ShardRuntime | None = None
+    clock = SystemClock()
     with discord_endpoints(settings.discord_api_base, settings.discord_gateway_url):
-        async with open_app(settings, model=model) as app:
-            bot = EnsembleBot(app, dev_guild_id=settings.discord_dev_guild, **bot_options)
+        async with contextlib.AsyncExitStack() as stack:
             loop = asyncio.get_running_loop()
+            if plan is not None:
+                # The leases first: a process that must wait for a shard touches no scene meanwhile, and
+                # start-up recovery then marks only its own servers' open turns interrupted.
+                shards = await stack.enter_async_context(shard_runtime(settings.database_target(), plan, clock=clock))
+                log.info("discord.sharded", shard_count=plan.shard_count, shard_ids=list(plan.shard_ids))
+            app = await stack.enter_async_context(
+                open_app(
+                    settings, model=model, clock=clock,
+                    owns_guild=shards.owns_guild if shards is not None else None,
+                    # Every turn's commit checks the lease of its server's shard (bot.store.fencing).
+                    fence=shards.fence_for(settings.database_target()) if shards is not None else None,
+                )
+            )
+            if shards is not None:
+                assert plan is not None
+                bot: EnsembleBot = ShardedEnsembleBot(
+                    app,
+                    dev_guild_id=settings.discord_dev_guild,
+                    sharding=shards,
+                    shard_count=plan.shard_count,
+                    shard_ids=list(plan.shard_ids),
+                    **bot_options,
+                )
+                runtime = shards
+
+                def lost(shard_id: int) -> None:
+                    runtime.lost.append(shard_id)
+                    loop.create_task(bot.close())
+
+                shards.keeper.on_lost = lost
+            else:
+                bot = EnsembleBot(app, dev_guild_id=settings.discord_dev_guild, **bot_options)
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 # Not on Windows or off the main thread; Ctrl+C still works there.
                 loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
@@ -143,3 +190,5 @@ async def serve(settings: Settings, *, model: ChatModel | None = None, **bot_opt
                 closer = getattr(app.model, "aclose", None) if model is None else None
                 if closer is not None:
                     await closer()
+    if shards is not None and (error := shards.lost_error()) is not None:
+        raise error

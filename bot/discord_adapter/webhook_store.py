@@ -35,8 +35,7 @@ class WebhookStore:
         return datetime.now(UTC).isoformat()
 
     async def _fetchall(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
-        async with self.store.connection.execute(sql, tuple(params)) as cursor:
-            return [tuple(row) for row in await cursor.fetchall()]
+        return [tuple(row) for row in await self.store.fetch_all(sql, params)]
 
     # -- webhooks --------------------------------------------------------------------------------
 
@@ -68,12 +67,12 @@ class WebhookStore:
     async def first_notice(self, guild_id: int, channel_id: int, kind: str) -> bool:
         """Record that admins were told about ``kind`` here; True only the first time."""
         async with self.store.transaction() as conn:
-            cursor = await conn.execute(
+            added = await conn.execute(
                 "INSERT INTO discord_notices (guild_id, channel_id, kind, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (str(guild_id), str(channel_id), kind, self._now()),
             )
-            return cursor.rowcount > 0
+            return added > 0
 
     async def clear_notices(self, guild_id: int, channel_id: int) -> None:
         """The problem is fixed (a webhook works again): a new problem will be reported again."""

@@ -47,6 +47,8 @@ class OutboxPoster:
         self.sleep = sleep
         self._workers: dict[SceneKey, asyncio.Task[None]] = {}
         self._locks: dict[SceneKey, asyncio.Lock] = {}
+        # Sharded processes: lines of servers this process does not own are another process's to post.
+        self.owns_guild: Callable[[str], bool] = lambda guild_id: True
 
     def output_of(self, line: OutboxLine) -> Utterance | Narration:
         """How the line is shown: a character's utterance (name, face, swipe position) or narration."""
@@ -59,6 +61,8 @@ class OutboxPoster:
 
     def wake(self, key: SceneKey) -> None:
         """Lines were committed for this channel: make sure a worker delivers them."""
+        if not self.owns_guild(key.guild_id):
+            return
         worker = self._workers.get(key)
         if worker is None or worker.done():
             task = asyncio.create_task(self.flush(key), name=f"outbox-{key.guild_id}-{key.channel_id}")
@@ -66,8 +70,8 @@ class OutboxPoster:
             task.add_done_callback(lambda t, k=key: self._workers.pop(k, None) if self._workers.get(k) is t else None)
 
     async def resume(self) -> int:
-        """At start: wake every channel that still has lines waiting (from before a restart)."""
-        channels = await self.repo.channels_with_pending()
+        """At start: wake every channel of ours that still has lines waiting (from before a restart)."""
+        channels = [(g, c) for g, c in await self.repo.channels_with_pending() if self.owns_guild(g)]
         for guild_id, channel_id in channels:
             self.wake(SceneKey(guild_id, channel_id))
         return len(channels)

@@ -1,9 +1,9 @@
 """What a character recalls for the line in front of it, and the background worker that embeds lines.
 
-``Recollection.recall`` runs in a turn: one BM25 query in SQLite (filtered to what the character
-heard, ``LIMIT k``), one query embedding (of the line without the listener's name as address), one
-bounded matrix product over the character's ``VectorSet`` ranked twice (all it heard, and the
-speaker's own lines), fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
+``Recollection.recall`` runs in a turn: one word query (BM25 in SQLite, ts_rank in PostgreSQL;
+filtered to what the character heard, ``LIMIT k``), one query embedding (of the line without the listener's
+name as address), one bounded matrix product over the character's ``VectorSet`` ranked twice (all it heard,
+and the speaker's own lines), fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
 
 ``EmbeddingWorker`` runs beside the turns: it embeds committed lines and notes in batches (the
 model on its own thread), so a turn only ever embeds its query. At start it catches up whatever

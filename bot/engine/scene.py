@@ -21,7 +21,8 @@ import asyncio
 import dataclasses
 import hashlib
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -67,6 +68,7 @@ from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardStats, guard_reply
 from bot.quality.preferences import prompt_json
 from bot.store import Store
+from bot.store.fencing import Fenced
 from bot.store.personas import PersonaStore
 from bot.store.records import (
     FactRecord,
@@ -177,6 +179,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self.model_name = model_name
         self.narrator_model = narrator_model
         self._locks: dict[int, asyncio.Lock] = {}
+        self._arrivals: dict[SceneKey, asyncio.Lock] = {}
         self.gate = WorldGate()
         # Lines of a channel announced by a front end (queued there) and lines inside ``handle`` waiting
         # for the scene's lock: a chain goes on only while both are zero.
@@ -222,6 +225,20 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
     def lock(self, scene_id: int) -> asyncio.Lock:
         """The lock that keeps one scene's turns in order."""
         return self._locks.setdefault(scene_id, asyncio.Lock())
+
+    @asynccontextmanager
+    async def _scene_lock_in_arrival_order(self, key: SceneKey) -> AsyncIterator[None]:
+        """The scene's lock, taken in the order its lines arrived: the scene is looked up under a
+        per-channel lock taken before the first await, so a lookup that returns sooner (PostgreSQL's pool
+        answers on several connections, in any order) cannot let a later line overtake an earlier one."""
+        async with self._arrivals.setdefault(key, asyncio.Lock()):
+            scene = await self.require_scene(key)
+            lock = self.lock(scene.id)
+            await lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
     def interrupt(self, key: SceneKey) -> None:
         """A new user line is on its way (queued by a front end): a running chain of NPC reactions stops
@@ -351,8 +368,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         waiting = True
         try:
-            scene = await self.require_scene(key)
-            async with self.lock(scene.id):
+            async with self._scene_lock_in_arrival_order(key):
                 self._waiting[key] -= 1
                 waiting = False
                 line = await self.personas.as_persona(line)  # the player speaks as their persona, if they set one
@@ -389,6 +405,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                         reaction = await self._reaction_turn(await self.require_scene(key), last, step, generation)
                     except (StaleWorld, NotFound):
                         break  # the story was reset meanwhile: the chain ends with the old scene
+                    except Fenced:
+                        break  # another process owns the server now: its chain is not ours to go on with
                     if reaction is None:
                         break
                     self.metrics.turns.labels("reaction").inc()
@@ -429,6 +447,11 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         except StaleWorld as exc:
             bound.info("turn.stale")
             return TurnOutcome((Notice(exc.user_message, code="stale"),), start.turn_id, start.turn_seq)
+        except Fenced:
+            # Another process owns this server now: nothing of the turn was written, and nothing is said
+            # here (its line is stored; the turn stays open, as after a stop).
+            bound.warning("turn.fenced")
+            return TurnOutcome((), start.turn_id, start.turn_seq)
         except Exception as exc:  # the line is stored; record the failure and say so briefly
             code = error_code(exc)
             bound.exception("turn.failed", code=code)

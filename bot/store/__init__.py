@@ -1,4 +1,4 @@
-"""Persistence: SQLite through aiosqlite, numbered migrations, repositories for the engine."""
+"""Persistence: SQLite (aiosqlite) or PostgreSQL (asyncpg) through the SQL port, numbered migrations, repositories for the engine."""
 
 from bot.store.store import Store, TurnStart
 

@@ -1,9 +1,16 @@
-"""The memory index: who heard each line, full-text search (FTS5 BM25) and embeddings, in SQLite.
+"""The memory index: who heard each line, full-text search and embeddings, through the SQL port.
 
 Used by ``Store``: lines are indexed inside the transaction that commits them, so a line is searchable
 by exactly its hearers from the moment it exists, and a rewound line leaves the index with it (SQL
 triggers). Every read filters by (character, scene) in the database and ends in ``LIMIT``: the cost of a
 lookup depends on how many lines match, never on how long the scene is.
+
+Both dialects (``bot.store.database``): on SQLite the lexical part is FTS5 with BM25 (porter stemming); on
+PostgreSQL a ``tsvector`` column with a GIN index in the 'english' configuration (Snowball stemming),
+ranked by ``ts_rank`` with length normalisation. The two rankings are not the same numbers (BM25 weighs rare
+words up, ``ts_rank`` has no inverse document frequency), only their order is used (reciprocal-rank
+fusion), and both give lower-is-better scores here. The dense part is the same on both: the newest
+``limit`` float32 vectors of what the character heard, read in one bounded range query.
 
 Item ids: a line is its message id; a model-written note is minus its note id (one id space for the
 full-text and vector tables, so fusion can mix both kinds without a second lookup).
@@ -17,8 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
 import numpy as np
+
+from bot.store.database import Database
 
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-][^\W_])*", re.UNICODE)
@@ -35,6 +43,8 @@ STOP = frozenset(
 )
 CJK_STOP = frozenset("的了是我你他她它们在有不也都就还这那个吗呢吧啊么什怎")
 MAX_QUERY_TERMS = 24
+# Vectors upserted per statement (three parameters each, far below either engine's limit).
+VECTOR_ROWS_PER_STATEMENT = 200
 
 
 def cjk_bigrams(run: str) -> list[str]:
@@ -74,6 +84,12 @@ def match_expression(terms: Sequence[str]) -> str | None:
     return " OR ".join(quoted) if quoted else None
 
 
+def tsquery_expression(terms: Sequence[str]) -> str | None:
+    """A PostgreSQL ``to_tsquery`` expression: any of the terms, each a quoted lexeme (never syntax)."""
+    quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms if t]
+    return " | ".join(quoted) if quoted else None
+
+
 def normalise_note(text: str) -> str:
     """The form under which two notes count as the same: case, spacing and punctuation folded."""
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -90,7 +106,8 @@ def from_blob(blob: bytes) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One lexical hit: the item and its BM25 score (lower is better, as SQLite reports it)."""
+    """One lexical hit: the item and its score, lower is better (SQLite's BM25 as it reports it; minus
+    PostgreSQL's ``ts_rank``)."""
 
     item_id: int
     score: float
@@ -107,7 +124,7 @@ class MemoryItem:
     kind: str  # 'user', 'npc', 'narration' for lines; 'note' for notes
 
 
-# The two retrieval queries, kept as constants so the query-plan test checks exactly what runs.
+# The retrieval queries, kept as constants so the query-plan tests check exactly what runs.
 LEXICAL_LINES_SQL = (
     "SELECT t.rowid, bm25(memory_text) AS score FROM memory_text t"
     " JOIN message_hearers h ON h.character_id = ? AND h.scene_id = ? AND h.message_id = t.rowid"
@@ -124,6 +141,20 @@ VECTORS_SQL = (
     " JOIN messages m ON m.id = h.message_id WHERE h.character_id = ? AND h.scene_id = ? AND h.message_id > ? AND v.model = ?"
     " ORDER BY h.message_id DESC LIMIT ?"
 )
+# PostgreSQL's lexical queries: the same filters, the tsvector's GIN index instead of FTS5.
+PG_TEXT_SEARCH = "english"
+LEXICAL_LINES_PG = (
+    "SELECT t.rowid, -ts_rank(t.search, q.query, 1) AS score"
+    f" FROM (SELECT to_tsquery('{PG_TEXT_SEARCH}', ?) AS query) q JOIN memory_text t ON t.search @@ q.query"
+    " JOIN message_hearers h ON h.character_id = ? AND h.scene_id = ? AND h.message_id = t.rowid"
+    " WHERE t.rowid > 0 AND t.rowid < ? ORDER BY score LIMIT ?"
+)
+LEXICAL_NOTES_PG = (
+    "SELECT t.rowid, -ts_rank(t.search, q.query, 1) AS score"
+    f" FROM (SELECT to_tsquery('{PG_TEXT_SEARCH}', ?) AS query) q JOIN memory_text t ON t.search @@ q.query"
+    " JOIN memory_notes n ON n.id = -t.rowid"
+    " WHERE t.rowid < 0 AND n.scene_id = ? AND n.character_id = ? ORDER BY score LIMIT ?"
+)
 NOTE_VECTORS_SQL = (
     "SELECT -n.id, v.vector, '' FROM memory_notes n JOIN memory_vectors v ON v.item_id = -n.id"
     " WHERE n.scene_id = ? AND n.character_id = ? AND n.id > ? AND v.model = ? ORDER BY n.id DESC LIMIT ?"
@@ -131,38 +162,45 @@ NOTE_VECTORS_SQL = (
 
 
 class MemoryIndex:
-    """Reads and writes of the memory tables over the store's connection (writes inside its transactions)."""
+    """Reads and writes of the memory tables over the store's database (writes inside its transactions:
+    each write method takes the open transaction's handle)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
-
-    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # -- writes (called inside a transaction) -----------------------------------------------------
 
     async def add_line(
-        self, conn: aiosqlite.Connection, scene_id: int, message_id: int, *, kind: str, speaker: str, text: str,
+        self, tx: Database, scene_id: int, message_id: int, *, kind: str, speaker: str, text: str,
         hearers: Iterable[str],
     ) -> None:
         """Index a committed line for its hearers (OOC notes are not story and are not indexed)."""
         if kind == "ooc":
             return
-        await conn.executemany(
-            "INSERT OR IGNORE INTO message_hearers (character_id, scene_id, message_id) VALUES (?, ?, ?)",
-            [(h, scene_id, message_id) for h in sorted(set(hearers)) if h],
-        )
-        await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
+        who = [h for h in sorted(set(hearers)) if h]
+        if who:
+            await tx.execute(
+                "INSERT INTO message_hearers (character_id, scene_id, message_id) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in who)
+                + " ON CONFLICT DO NOTHING",
+                [value for h in who for value in (h, scene_id, message_id)],
+            )
+        await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
 
-    async def replace_text(self, conn: aiosqlite.Connection, message_id: int, speaker: str, text: str) -> None:
+    async def replace_text(self, tx: Database, message_id: int, speaker: str, text: str) -> None:
         """A line's text changed (a swipe): re-index it, and drop its vector so the embedder redoes it."""
-        await conn.execute("DELETE FROM memory_text WHERE rowid = ?", (message_id,))
-        await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
-        await conn.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
+        await tx.execute("DELETE FROM memory_text WHERE rowid = ?", (message_id,))
+        await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (message_id, index_body(speaker, text)))
+        await tx.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
+
+    async def forget_line(self, tx: Database, message_id: int) -> None:
+        """A line nobody saw (its posting failed): out of every hearer's memory, words and vector alike."""
+        await tx.execute("DELETE FROM message_hearers WHERE message_id = ?", (message_id,))
+        await tx.execute("DELETE FROM memory_text WHERE rowid = ?", (message_id,))
+        await tx.execute("DELETE FROM memory_vectors WHERE item_id = ?", (message_id,))
 
     async def add_notes(
-        self, conn: aiosqlite.Connection, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str], now: str
+        self, tx: Database, scene_id: int, character_id: str, upto_message: int, texts: Iterable[str], now: str
     ) -> list[int]:
         """Store a character's notes, skipping any it already has (same normalised text); new ids returned."""
         added = []
@@ -170,43 +208,56 @@ class MemoryIndex:
             norm = normalise_note(text)
             if not norm:
                 continue
-            cursor = await conn.execute(
+            note_id = await tx.fetch_value(
                 "INSERT INTO memory_notes (scene_id, character_id, upto_message, text, norm, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scene_id, character_id, norm) DO NOTHING",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (scene_id, character_id, norm) DO NOTHING RETURNING id",
                 (scene_id, character_id, upto_message, text, norm, now),
             )
-            if cursor.rowcount:
-                note_id = int(cursor.lastrowid or 0)
-                await conn.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (-note_id, index_body("", text)))
-                added.append(note_id)
+            if note_id is not None:
+                await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, ?)", (-int(note_id), index_body("", text)))
+                added.append(int(note_id))
         return added
 
-    async def forget_notes_after(self, conn: aiosqlite.Connection, scene_id: int, last_message: int) -> None:
+    async def forget_notes_after(self, tx: Database, scene_id: int, last_message: int) -> None:
         """A rewind: notes drawn from lines that no longer exist go (the trigger clears their index rows)."""
-        await conn.execute("DELETE FROM memory_notes WHERE scene_id = ? AND upto_message > ?", (scene_id, last_message))
+        await tx.execute("DELETE FROM memory_notes WHERE scene_id = ? AND upto_message > ?", (scene_id, last_message))
 
-    async def store_vectors(self, conn: aiosqlite.Connection, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> None:
-        await conn.executemany(
-            "INSERT INTO memory_vectors (item_id, model, vector) VALUES (?, ?, ?)"
-            " ON CONFLICT (item_id) DO UPDATE SET model = excluded.model, vector = excluded.vector",
-            [(item_id, model, to_blob(v)) for item_id, v in vectors],
-        )
+    async def store_vectors(self, tx: Database, model: str, vectors: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Upsert embeddings (the last one given for an item wins), a few hundred rows per statement."""
+        latest = {int(item_id): to_blob(v) for item_id, v in vectors}
+        rows = list(latest.items())
+        for start in range(0, len(rows), VECTOR_ROWS_PER_STATEMENT):
+            chunk = rows[start : start + VECTOR_ROWS_PER_STATEMENT]
+            await tx.execute(
+                "INSERT INTO memory_vectors (item_id, model, vector) VALUES "
+                + ", ".join("(?, ?, ?)" for _ in chunk)
+                + " ON CONFLICT (item_id) DO UPDATE SET model = excluded.model, vector = excluded.vector",
+                [value for item_id, blob in chunk for value in (item_id, model, blob)],
+            )
 
     # -- reads ------------------------------------------------------------------------------------
 
     async def lexical(
         self, scene_id: int, character_id: str, text: str, *, k: int, before_id: int, drop: Iterable[str] = ()
     ) -> list[Hit]:
-        """The k best BM25 hits among lines this character heard before ``before_id`` and its notes.
+        """The k best lexical hits among lines this character heard before ``before_id`` and its notes.
 
         ``drop``: words not to search for (the listener's own names: every line addressed to it has them).
         """
         dropped = {t for name in drop for t in query_terms(name)}
-        expression = match_expression([t for t in query_terms(text) if t not in dropped])
-        if expression is None:
-            return []
-        lines = await self._all(LEXICAL_LINES_SQL, (character_id, scene_id, expression, before_id, k))
-        notes = await self._all(LEXICAL_NOTES_SQL, (expression, scene_id, character_id, k))
+        terms = [t for t in query_terms(text) if t not in dropped]
+        if self._db.dialect == "postgresql":
+            expression = tsquery_expression(terms)
+            if expression is None:
+                return []
+            lines = await self._db.fetch_all(LEXICAL_LINES_PG, (expression, character_id, scene_id, before_id, k))
+            notes = await self._db.fetch_all(LEXICAL_NOTES_PG, (expression, scene_id, character_id, k))
+        else:
+            expression = match_expression(terms)
+            if expression is None:
+                return []
+            lines = await self._db.fetch_all(LEXICAL_LINES_SQL, (character_id, scene_id, expression, before_id, k))
+            notes = await self._db.fetch_all(LEXICAL_NOTES_SQL, (expression, scene_id, character_id, k))
         hits = [Hit(int(r[0]), float(r[1])) for r in [*lines, *notes]]
         hits.sort(key=lambda h: (h.score, -h.item_id))
         return hits[:k]
@@ -216,28 +267,30 @@ class MemoryIndex:
     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(ids, matrix, speakers) of the newest ``limit`` embedded lines a character heard after ``after_line``,
         and of its notes after ``after_note`` (so a cached set is topped up with a short range read)."""
-        rows = await self._all(VECTORS_SQL, (character_id, scene_id, after_line, model, limit))
-        rows += await self._all(NOTE_VECTORS_SQL, (scene_id, character_id, after_note, model, limit))
+        rows = await self._db.fetch_all(VECTORS_SQL, (character_id, scene_id, after_line, model, limit))
+        rows += await self._db.fetch_all(NOTE_VECTORS_SQL, (scene_id, character_id, after_note, model, limit))
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), []
         ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-        return ids, np.stack([from_blob(r[1]) for r in rows]), [r[2] for r in rows]
+        return ids, np.stack([from_blob(bytes(r[1])) for r in rows]), [r[2] for r in rows]
 
     async def items(self, item_ids: Sequence[int]) -> dict[int, MemoryItem]:
-        """The lines and notes behind item ids (with the turn each line was said in)."""
+        """The lines and notes behind item ids (with the turn each line was said in); a line that could
+        not be posted is nobody's memory and is left out (a vector cached before it failed finds nothing)."""
         found: dict[int, MemoryItem] = {}
-        lines = [i for i in item_ids if i > 0]
-        notes = [-i for i in item_ids if i < 0]
+        lines = [int(i) for i in item_ids if i > 0]
+        notes = [-int(i) for i in item_ids if i < 0]
         if lines:
             marks = ",".join("?" for _ in lines)
-            for r in await self._all(
-                f"SELECT m.id, t.seq, m.speaker, m.text, m.kind FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.id IN ({marks})",
+            for r in await self._db.fetch_all(
+                f"SELECT m.id, t.seq, m.speaker, m.text, m.kind FROM messages m JOIN turns t ON t.id = m.turn_id"
+                f" WHERE m.id IN ({marks}) AND m.undelivered = 0",
                 lines,
             ):
                 found[int(r[0])] = MemoryItem(int(r[0]), int(r[1]), r[2], r[3], r[4])
         if notes:
             marks = ",".join("?" for _ in notes)
-            for r in await self._all(
+            for r in await self._db.fetch_all(
                 f"SELECT n.id, COALESCE((SELECT t.seq FROM messages m JOIN turns t ON t.id = m.turn_id WHERE m.id = n.upto_message), 0),"
                 f" n.text FROM memory_notes n WHERE n.id IN ({marks})",
                 notes,
@@ -252,7 +305,7 @@ class MemoryIndex:
         if upto_message is not None:
             sql += " AND upto_message <= ?"
             params.append(upto_message)
-        rows = await self._all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        rows = await self._db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [MemoryItem(-int(r[0]), 0, "", r[1], "note") for r in reversed(rows)]
 
     async def unembedded(self, model: str, *, after_id: int, limit: int) -> list[tuple[int, str]]:
@@ -261,12 +314,12 @@ class MemoryIndex:
         Lines are read in id order from ``after_id`` (the embedder's watermark), so catching up a
         backlog is a sequence of short range reads, never one long scan.
         """
-        lines = await self._all(
-            "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc'"
+        lines = await self._db.fetch_all(
+            "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc' AND m.undelivered = 0"
             " AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = m.id AND v.model = ?) ORDER BY m.id LIMIT ?",
             (after_id, model, limit),
         )
-        notes = await self._all(
+        notes = await self._db.fetch_all(
             "SELECT -n.id, '', n.text FROM memory_notes n"
             " WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = -n.id AND v.model = ?) ORDER BY n.id LIMIT ?",
             (model, limit),
@@ -275,8 +328,10 @@ class MemoryIndex:
 
     async def unindexed_lines(self, *, limit: int) -> list[tuple[int, int, str, str, str, str | None, str]]:
         """Lines written before the index existed (an upgraded database): none after the first catch-up."""
-        return await self._all(
+        rows = await self._db.fetch_all(
             "SELECT m.id, m.scene_id, m.kind, m.speaker, m.text, m.character_id, m.heard_by FROM messages m"
-            " WHERE m.kind != 'ooc' AND NOT EXISTS (SELECT 1 FROM memory_text t WHERE t.rowid = m.id) ORDER BY m.id LIMIT ?",
+            " WHERE m.kind != 'ooc' AND m.undelivered = 0 AND NOT EXISTS (SELECT 1 FROM memory_text t WHERE t.rowid = m.id)"
+            " ORDER BY m.id LIMIT ?",
             (limit,),
         )
+        return [tuple(r) for r in rows]  # type: ignore[misc]

@@ -3,7 +3,7 @@
 What players see and what characters remember come from the same committed rows: a line is committed
 with its outbox row, delivered by a poster afterwards (never while a lock is held), marked posted, or,
 after the poster gave up, marked failed, and then it is no longer part of what anyone heard (its
-``heard_by`` emptied, its facts dropped, the message flagged ``undelivered``). Pending rows survive a
+``heard_by`` emptied, its facts dropped, out of the memory index, the message flagged ``undelivered``). Pending rows survive a
 restart. Rows go with their message (foreign key), so a rewind or reset takes unposted lines along.
 """
 
@@ -41,8 +41,7 @@ class OutboxStore:
         self.store = store
 
     async def _fetchall(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        async with self.store.connection.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return await self.store.fetch_all(sql, params)
 
     async def pending(self, guild_id: str, channel_id: str, limit: int = 20) -> list[OutboxLine]:
         """The channel's lines not yet posted, oldest first."""
@@ -84,16 +83,17 @@ class OutboxStore:
     async def mark_failed(self, line_id: int, error: str) -> None:
         """Given up: nobody saw the line, so nobody remembers it (call inside the world's gate)."""
         async with self.store.transaction() as conn:
-            rows = await self._fetchall("SELECT message_id FROM outbox WHERE id = ?", (line_id,))
-            if not rows:
+            found = await conn.fetch_value("SELECT message_id FROM outbox WHERE id = ?", (line_id,))
+            if found is None:
                 return  # rewound or reset meanwhile: the line is gone anyway
-            message_id = int(rows[0][0])
+            message_id = int(found)
             await conn.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
                 (error[:500], self.store._now(), line_id),
             )
             await conn.execute("UPDATE messages SET undelivered = 1, heard_by = '[]' WHERE id = ?", (message_id,))
             await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))
+            await self.store.memory.forget_line(conn, message_id)
 
     async def status_of(self, message_id: int) -> str | None:
         rows = await self._fetchall("SELECT status FROM outbox WHERE message_id = ?", (message_id,))

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import aiosqlite
-
+from bot.store.database import Database
 from bot.store.records import FactRecord, MessageRow
 from bot.store.store import MESSAGE_COLUMNS, Store, _message
 
@@ -34,7 +33,7 @@ async def answered(store: Store, message: MessageRow) -> bool:
     return row is not None
 
 
-async def _forget_retellings(store: Store, conn: aiosqlite.Connection, message: MessageRow) -> None:
+async def _forget_retellings(store: Store, conn: Database, message: MessageRow) -> None:
     """Summaries, and the notes written with them, that covered this line: rewritten later without it."""
     await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message >= ?", (message.scene_id, message.id))
     await store.memory.forget_notes_after(conn, message.scene_id, message.id - 1)

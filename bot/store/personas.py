@@ -59,8 +59,7 @@ class PersonaStore:
     async def clear(self, guild_id: str, user_id: str) -> bool:
         """Forget a player's persona; False when there was none."""
         async with self.store.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM personas WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-            return bool(cursor.rowcount)
+            return bool(await conn.execute("DELETE FROM personas WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)))
 
     async def repost(self, guild_id: str) -> bool:
         """Whether the server's admins turned on re-posting players' lines under their personas (off by default)."""

@@ -18,7 +18,7 @@ async def set_opt_out(store: Store, guild_id: str, user_id: str, opted_out: bool
     async with store.transaction() as conn:
         if opted_out:
             await conn.execute(
-                "INSERT OR IGNORE INTO privacy_optouts (guild_id, user_id, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO privacy_optouts (guild_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (guild_id, user_id, store._now()),
             )
         else:

@@ -1,13 +1,22 @@
-"""The SQLite store: one aiosqlite connection, WAL, foreign keys, and repositories for the engine.
+"""The store: repositories for the engine over the SQL port, on SQLite (the default) or PostgreSQL.
+
+``Store.open(DATABASE_PATH)`` is one aiosqlite connection with WAL and foreign keys;
+``Store.open("postgresql://...")`` (``DATABASE_URL``) an asyncpg pool, the database several bot processes
+share. The SQL is the same for both but for a few phrases written per dialect (reading a JSON list).
 
 Contracts worth knowing:
-- Writes happen inside ``transaction()``, which serialises writers on the one connection, so two
-  scenes committing at once never interleave their statements.
+- Writes happen inside ``transaction()``, which serialises this store's writers (one connection on
+  SQLite, one pooled connection at a time on PostgreSQL), so two scenes committing at once never
+  interleave their statements. Reads outside a transaction run beside it (on PostgreSQL, on other
+  pooled connections); reads that must see a transaction's own writes use its handle.
 - ``begin_turn`` stores the inbound line in its own transaction *before* any model is called, and is
   idempotent on the platform message id: a message delivered twice is processed once.
 - ``commit_turn`` writes everything a turn produced in one transaction: a crash leaves either the
   whole turn or none of it.
 - Every query that reaches scene data goes through a scene id obtained with the caller's guild id.
+- With a ``fence`` (sharded processes), the transactions that commit a turn or a world's changes check
+  inside themselves that this process still owns the server (``bot.store.fencing``); if not, they
+  raise ``Fenced`` and write nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +34,11 @@ from typing import Any
 import aiosqlite
 
 from bot.core.ports import Clock, SystemClock
+from bot.errors import EnsembleError, StoreError
+from bot.store.database import Database, Dialect, Row, is_postgres_url, redacted
+from bot.store.fencing import WriteFence
 from bot.store.memory_index import MemoryIndex
-from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, migrate
+from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, migrate, migrate_database
 from bot.store.records import (
     FactRecord,
     MessageRow,
@@ -38,6 +50,7 @@ from bot.store.records import (
     SwipeRow,
     TurnCommit,
 )
+from bot.store.sqlite_db import SqliteTransaction
 
 # Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
 KEEP_SCHEDULES = 64
@@ -149,79 +162,151 @@ SCENE_COLUMNS = "id, guild_id, channel_id, world_id, user_location, enabled, pau
 
 
 class Store:
-    """Repositories over one SQLite file."""
+    """Repositories over one SQLite file or one PostgreSQL database."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
-        self._conn = conn
+    def __init__(self, db: Database, clock: Clock, *, connection: aiosqlite.Connection | None = None) -> None:
+        self._db = db
+        self._sqlite = connection
+        # Reads outside transactions: on SQLite straight on the one connection (as every statement is),
+        # on PostgreSQL through the pool.
+        self._reader: Database = SqliteTransaction(connection) if connection is not None else db
         self._clock = clock
         self._write_lock = asyncio.Lock()
-        self.memory = MemoryIndex(conn)
+        self.memory = MemoryIndex(self._reader)
+        # Sharded processes: the lease check of every turn's commit (None: one process owns everything).
+        self.fence: WriteFence | None = None
 
     @classmethod
     async def open(
         cls,
-        path: str | Path,
+        target: str | Path,
         *,
         clock: Clock | None = None,
-        migrations_dir: Path = DEFAULT_MIGRATIONS_DIR,
+        migrations_dir: Path | None = None,
     ) -> Store:
-        """Open (creating folders and file as needed), configure and migrate the database."""
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        try:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await migrate(conn, migrations_dir)
-        except BaseException:
-            await conn.close()
-            raise
-        store = cls(conn, clock or SystemClock())
+        """Open and migrate the database ``target`` names: a ``postgresql://`` URL, or else a SQLite file
+        (created, with its folders, as needed)."""
+        if is_postgres_url(str(target)):
+            store = await cls._open_postgres(str(target), clock or SystemClock(), migrations_dir or POSTGRES_MIGRATIONS_DIR)
+        else:
+            path = target
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = await aiosqlite.connect(str(path), isolation_level=None)
+            try:
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA foreign_keys = ON")
+                await conn.execute("PRAGMA busy_timeout = 5000")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+                await migrate(conn, migrations_dir or DEFAULT_MIGRATIONS_DIR)
+            except BaseException:
+                await conn.close()
+                raise
+            from bot.store.sqlite_db import SqliteDatabase
+
+            store = cls(SqliteDatabase.over(conn), clock or SystemClock(), connection=conn)
         await store.index_backlog()
         return store
 
+    @classmethod
+    async def _open_postgres(cls, url: str, clock: Clock, migrations_dir: Path) -> Store:
+        from bot.store.postgres import PostgresDatabase
+
+        db = await PostgresDatabase.connect(url)
+        try:
+            await migrate_database(db, migrations_dir)
+        except EnsembleError:
+            await db.close()
+            raise
+        except Exception as exc:  # asyncpg's own error (no right to create tables...): one sentence
+            await db.close()
+            raise StoreError(
+                f"Cannot prepare the PostgreSQL database {redacted(url)} ({type(exc).__name__}: {exc}): "
+                "check that DATABASE_URL's user may create tables there.",
+                detail=repr(exc),
+            ) from exc
+        return cls(db, clock)
+
     async def close(self) -> None:
-        await self._conn.close()
+        if self._sqlite is not None:
+            await self._sqlite.close()
+        else:
+            await self._db.close()
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._db.dialect
+
+    @property
+    def database(self) -> Database:
+        """The port this store runs on (for tools that copy or inspect a database)."""
+        return self._db
 
     @property
     def connection(self) -> aiosqlite.Connection:
-        """The raw connection, for migrations tests and diagnostics only."""
-        return self._conn
+        """The raw SQLite connection, for migrations tests and diagnostics only."""
+        if self._sqlite is None:
+            raise AttributeError("a PostgreSQL store has no SQLite connection; use Store.database")
+        return self._sqlite
 
     def _now(self) -> str:
         now: datetime = self._clock.now()
         return now.isoformat()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; serialised with every other writer of this store."""
+    async def transaction(self) -> AsyncIterator[Database]:
+        """One write transaction; serialised with every other writer of this store. Yields the handle
+        its statements (and the reads that must see them) go through."""
         async with self._write_lock:
+            if self._sqlite is None:
+                async with self._db.transaction() as tx:
+                    yield tx
+                return
+            conn = self._sqlite
             # BEGIN runs on aiosqlite's thread; if this task is cancelled while waiting for it, the
             # transaction still opens, so wait for it and roll it back instead of leaving it open.
-            begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
+            begin = asyncio.ensure_future(conn.execute("BEGIN IMMEDIATE"))
             try:
                 await asyncio.shield(begin)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     await begin
-                    await self._conn.rollback()
+                    await conn.rollback()
                 raise
             try:
-                yield self._conn
+                yield SqliteTransaction(conn)
             except BaseException:
-                await self._conn.rollback()
+                await conn.rollback()
                 raise
-            await self._conn.commit()
+            await conn.commit()
 
-    async def _fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+    @asynccontextmanager
+    async def _fenced_transaction(self, guild_id: str) -> AsyncIterator[Database]:
+        """``transaction()``, and with a fence, only while this process still owns ``guild_id``'s shard:
+        checked inside the transaction, held until it has committed."""
+        if self.fence is None:
+            async with self.transaction() as tx:
+                yield tx
+            return
+        async with self.fence.hold(guild_id) as check, self.transaction() as tx:
+            await check(tx)
+            yield tx
 
-    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        """A read outside any transaction, for the repositories beside the store (outbox, usage, pacing...)."""
+        return await self._reader.fetch_one(sql, tuple(params))
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return await self._reader.fetch_all(sql, tuple(params))
+
+    _fetchone = fetch_one
+    _fetchall = fetch_all
+
+    def json_has(self, column: str) -> str:
+        """A condition: the JSON list in ``column`` holds the next ``?`` parameter (per dialect)."""
+        if self.dialect == "postgresql":
+            return f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}::jsonb) AS j(value) WHERE j.value = ?)"
+        return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = ?)"
 
     # -- servers ---------------------------------------------------------------------------------
 
@@ -315,15 +400,16 @@ class Store:
     async def add_member(self, scene_id: int, character_id: str) -> bool:
         """Add a character to a scene; False when it was already there."""
         async with self.transaction() as conn:
-            cursor = await conn.execute(
+            added = await conn.execute(
                 "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (scene_id, character_id, self._now()),
             )
-            return cursor.rowcount > 0
+            return added > 0
 
-    async def npc_states(self, guild_id: str, world_id: str) -> dict[str, NpcStateRow]:
-        rows = await self._fetchall(
+    async def npc_states(self, guild_id: str, world_id: str, *, reader: Database | None = None) -> dict[str, NpcStateRow]:
+        """A world's NPC states on a server (``reader``: a transaction's handle, to see its own writes)."""
+        rows = await (reader or self._reader).fetch_all(
             "SELECT character_id, location, mood_label, mood_intensity, goals, relationships"
             " FROM npc_state WHERE guild_id = ? AND world_id = ?",
             (guild_id, world_id),
@@ -358,7 +444,7 @@ class Store:
         )
 
     async def _upsert_npc(
-        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, state: NpcStateRow
+        self, conn: Database, guild_id: str, world_id: str, state: NpcStateRow
     ) -> None:
         await conn.execute(
             "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label, mood_intensity,"
@@ -388,26 +474,26 @@ class Store:
                 seq = await self._fetchone("SELECT seq FROM turns WHERE id = ?", (existing.turn_id,))
                 return TurnStart(existing.turn_id, int(seq[0]), existing.id, False)
         async with self.transaction() as conn:
-            row = await self._fetchone(
+            row = await conn.fetch_one(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene_id,)
             )
+            assert row is not None
             seq = int(row[0])
-            cursor = await conn.execute(
-                "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
+            turn_id = int(await conn.fetch_value(
+                "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?) RETURNING id",
                 (scene_id, seq, self._now()),
-            )
-            turn_id = int(cursor.lastrowid or 0)
+            ))
             message_id = await self._insert_message(conn, scene_id, turn_id, 0, inbound)
             await self._settle(conn, scene_id)
         return TurnStart(turn_id, seq, message_id, True)
 
     async def _insert_message(
-        self, conn: aiosqlite.Connection, scene_id: int, turn_id: int, position: int, msg: NewMessage
+        self, conn: Database, scene_id: int, turn_id: int, position: int, msg: NewMessage
     ) -> int:
-        cursor = await conn.execute(
+        message_id = await conn.fetch_value(
             "INSERT INTO messages (scene_id, turn_id, position, kind, author_id, speaker, character_id,"
             " location, text, heard_by, reply_to_id, platform_message_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 scene_id,
                 turn_id,
@@ -424,7 +510,7 @@ class Store:
                 self._now(),
             ),
         )
-        message_id = int(cursor.lastrowid or 0)
+        message_id = int(message_id)
         await self.memory.add_line(
             conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
             hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
@@ -438,7 +524,7 @@ class Store:
         return message_id
 
     async def _insert_facts(
-        self, conn: aiosqlite.Connection, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
+        self, conn: Database, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
     ) -> None:
         for fact in facts:
             await conn.execute(
@@ -448,7 +534,7 @@ class Store:
                  json.dumps(sorted(set(fact.known_by)), ensure_ascii=False), self._now()),
             )
 
-    async def _settle(self, conn: aiosqlite.Connection, scene_id: int) -> None:
+    async def _settle(self, conn: Database, scene_id: int) -> None:
         """The story moved on: the alternative on screen becomes canonical and is marked kept."""
         await conn.execute(
             "UPDATE swipes SET kept = 1 WHERE id IN (SELECT s.id FROM swipes s JOIN messages m"
@@ -461,15 +547,16 @@ class Store:
 
     async def commit_turn(self, scene: SceneRow, turn_id: int, commit: TurnCommit) -> list[int]:
         """Write everything a turn produced in one transaction; return the new message ids in order."""
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(scene.guild_id) as conn:
             return await self._write_commit(conn, scene, turn_id, commit)
 
     async def _write_commit(
-        self, conn: aiosqlite.Connection, scene: SceneRow, turn_id: int, commit: TurnCommit
+        self, conn: Database, scene: SceneRow, turn_id: int, commit: TurnCommit
     ) -> list[int]:
-        row = await self._fetchone(
+        row = await conn.fetch_one(
             "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE turn_id = ?", (turn_id,)
         )
+        assert row is not None
         position = int(row[0])
         ids = []
         for msg in commit.messages:
@@ -514,7 +601,7 @@ class Store:
                 if n:
                     await conn.execute(
                         "INSERT INTO quality_counts (guild_id, detector, counter, n) VALUES (?, ?, ?, ?)"
-                        " ON CONFLICT (guild_id, detector, counter) DO UPDATE SET n = n + excluded.n",
+                        " ON CONFLICT (guild_id, detector, counter) DO UPDATE SET n = quality_counts.n + excluded.n",
                         (scene.guild_id, detector, counter, n),
                     )
         if commit.user_location is not None:
@@ -529,7 +616,7 @@ class Store:
 
     async def _write_world_changes(
         self,
-        conn: aiosqlite.Connection,
+        conn: Database,
         guild_id: str,
         world_id: str,
         scene_id: int | None,
@@ -550,7 +637,7 @@ class Store:
         events to ``message_id``.
         """
         if settle is not None:
-            events, states = settle(await self.npc_states(guild_id, world_id))
+            events, states = settle(await self.npc_states(guild_id, world_id, reader=conn))
         events = list(events)
         last_id = 0
         for event in events:
@@ -570,14 +657,15 @@ class Store:
             await self._checkpoint_if_due(conn, guild_id, world_id, last_id, now)
         return events
 
-    async def _checkpoint_if_due(self, conn: aiosqlite.Connection, guild_id: str, world_id: str, last_id: int, now: str) -> None:
-        row = await self._fetchone(
+    async def _checkpoint_if_due(self, conn: Database, guild_id: str, world_id: str, last_id: int, now: str) -> None:
+        row = await conn.fetch_one(
             "SELECT COALESCE(MAX(upto_event), 0) FROM world_checkpoints WHERE guild_id = ? AND world_id = ?",
             (guild_id, world_id),
         )
+        assert row is not None
         if last_id - int(row[0]) < CHECKPOINT_EVERY:
             return
-        states = await self.npc_states(guild_id, world_id)
+        states = await self.npc_states(guild_id, world_id, reader=conn)
         await conn.execute(
             "INSERT INTO world_checkpoints (guild_id, world_id, upto_event, states, created_at) VALUES (?, ?, ?, ?, ?)",
             (guild_id, world_id, last_id, json.dumps({cid: _state_json(st) for cid, st in states.items()}, ensure_ascii=False), now),
@@ -585,7 +673,7 @@ class Store:
 
     async def _insert_event(
         self,
-        conn: aiosqlite.Connection,
+        conn: Database,
         guild_id: str,
         world_id: str,
         scene_id: int | None,
@@ -594,9 +682,9 @@ class Store:
         now: str | None = None,
         message_id: int | None = None,
     ) -> int:
-        cursor = await conn.execute(
+        event_id = await conn.fetch_value(
             "INSERT INTO events (guild_id, world_id, scene_id, turn_id, message_id, kind, subject, payload, witnesses,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 guild_id,
                 world_id,
@@ -610,27 +698,21 @@ class Store:
                 now or self._now(),
             ),
         )
-        event_id = int(cursor.lastrowid or 0)
+        event_id = int(event_id)
         if event.kind not in WITNESSED_KINDS:
             return event_id
         for witness in sorted(set(event.witnesses)):
             await conn.execute(
-                "INSERT OR IGNORE INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (event_id, guild_id, world_id, witness, event.kind),
             )
         return event_id
 
     async def record_turn(self, scene: SceneRow, commit: TurnCommit) -> tuple[int, list[int]]:
         """A turn with no inbound line (a command's narration): created and written in one transaction."""
-        async with self.transaction() as conn:
-            row = await self._fetchone(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,)
-            )
-            cursor = await conn.execute(
-                "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
-                (scene.id, int(row[0]), self._now()),
-            )
-            turn_id = int(cursor.lastrowid or 0)
+        async with self._fenced_transaction(scene.guild_id) as conn:
+            turn_id = await self._new_turn(conn, scene.id)
             ids = await self._write_commit(conn, scene, turn_id, commit)
         return turn_id, ids
 
@@ -638,24 +720,47 @@ class Store:
         """Many turns with no inbound line in one transaction (a transcript imported, a benchmark's history):
         each written exactly as ``record_turn`` writes one. Returns how many."""
         count = 0
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(scene.guild_id) as conn:
             for commit in commits:
-                row = await self._fetchone("SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?", (scene.id,))
-                cursor = await conn.execute(
-                    "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, ?, 'open', ?)",
-                    (scene.id, int(row[0]), self._now()),
-                )
-                await self._write_commit(conn, scene, int(cursor.lastrowid or 0), commit)
+                await self._write_commit(conn, scene, await self._new_turn(conn, scene.id), commit)
                 count += 1
         return count
 
+    async def _new_turn(self, conn: Database, scene_id: int) -> int:
+        """A new open turn at the end of the scene (inside the caller's transaction); its id."""
+        return int(
+            await conn.fetch_value(
+                "INSERT INTO turns (scene_id, seq, status, created_at)"
+                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE scene_id = ?), 'open', ?) RETURNING id",
+                (scene_id, scene_id, self._now()),
+            )
+        )
+
     async def interrupt_all_open_turns(self) -> int:
         """At start-up: every turn still open was cut off by a stop; keep its line, mark it interrupted."""
+        return await self.interrupt_open_turns(None)
+
+    async def interrupt_open_turns(self, owns_guild: Callable[[str], bool] | None) -> int:
+        """``interrupt_all_open_turns`` for the servers ``owns_guild`` accepts (all of them for ``None``).
+
+        A sharded process starting next to others marks only its own servers' open turns: another
+        process's open turn is a turn it is playing right now. Open turns are few (one per scene at most,
+        reached through the partial index on open turns), so they are read and filtered here.
+        """
         async with self.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE status = 'open'", (self._now(),)
+            if owns_guild is None:
+                return await conn.execute(
+                    "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE status = 'open'", (self._now(),)
+                )
+            rows = await conn.fetch_all(
+                "SELECT t.id, s.guild_id FROM turns t JOIN scenes s ON s.id = t.scene_id WHERE t.status = 'open'"
             )
-            return cursor.rowcount
+            ours = [int(r[0]) for r in rows if owns_guild(r[1])]
+            for turn_id in ours:
+                await conn.execute(
+                    "UPDATE turns SET status = 'interrupted', completed_at = ? WHERE id = ? AND status = 'open'", (self._now(), turn_id)
+                )
+            return len(ours)
 
     async def turn_status(self, turn_id: int) -> str | None:
         row = await self._fetchone("SELECT status FROM turns WHERE id = ?", (turn_id,))
@@ -763,31 +868,30 @@ class Store:
         already the ones in the world. ``None`` when the message is settled or has no such alternative.
         """
         async with self.transaction() as conn:
-            row = await self._fetchone(
+            row = await conn.fetch_one(
                 "SELECT turn_id FROM messages WHERE scene_id = ? AND id = ? AND kind = 'npc' AND settled = 0", (scene.id, message_id)
             )
             if row is None:
                 return None
             turn_id = int(row[0])
             if text is not None:
-                top = await self._fetchone("SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,))
-                idx = int(top[0])
+                idx = int(await conn.fetch_value("SELECT COALESCE(MAX(idx), -1) + 1 FROM swipes WHERE message_id = ?", (message_id,)))
                 events, facts = list(events), list(facts)
                 await conn.execute(
                     "INSERT INTO swipes (message_id, idx, text, effects, prompt, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                     (message_id, idx, text, effects_json(events, facts), prompt, self._now()),
                 )
             else:
-                chosen = await self._fetchone("SELECT text, effects FROM swipes WHERE message_id = ? AND idx = ?", (message_id, idx))
+                chosen = await conn.fetch_one("SELECT text, effects FROM swipes WHERE message_id = ? AND idx = ?", (message_id, idx))
                 if chosen is None:
                     return None
                 text = str(chosen[0])
                 events, facts = effects_of(chosen[1])
-            first = await self._fetchone("SELECT MIN(id) FROM events WHERE message_id = ?", (message_id,))
+            first = await conn.fetch_value("SELECT MIN(id) FROM events WHERE message_id = ?", (message_id,))
             await conn.execute("DELETE FROM events WHERE message_id = ?", (message_id,))
             await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))
-            if first[0] is not None:
-                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first[0]), rebuild)
+            if first is not None:
+                states = await self._replay_world(conn, scene.guild_id, scene.world_id, int(first), rebuild)
                 await self._replace_npc_states(conn, scene.guild_id, scene.world_id, states)
             await self._write_world_changes(
                 conn, scene.guild_id, scene.world_id, scene.id, turn_id, list(events), (),
@@ -802,7 +906,7 @@ class Store:
         return SwipeRow(idx, text, False)
 
     async def _replay_world(
-        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, first_removed: int, rebuild: Any
+        self, conn: Database, guild_id: str, world_id: str, first_removed: int, rebuild: Any
     ) -> dict[str, NpcStateRow]:
         """The world's NPC states rebuilt after events from ``first_removed`` on were removed: from the
         newest checkpoint before it (later ones are dropped), replaying the events after that."""
@@ -810,7 +914,7 @@ class Store:
             "DELETE FROM world_checkpoints WHERE guild_id = ? AND world_id = ? AND upto_event >= ?",
             (guild_id, world_id, first_removed),
         )
-        row = await self._fetchone(
+        row = await conn.fetch_one(
             "SELECT upto_event, states FROM world_checkpoints WHERE guild_id = ? AND world_id = ? ORDER BY upto_event DESC LIMIT 1",
             (guild_id, world_id),
         )
@@ -818,30 +922,35 @@ class Store:
         if row is not None:
             since = int(row[0])
             checkpoint = {cid: _state_of(cid, data) for cid, data in json.loads(row[1]).items()}
-        return rebuild(checkpoint, await self.events(guild_id, world_id, since_id=since, limit=-1))
+        return rebuild(checkpoint, await self.events(guild_id, world_id, since_id=since, limit=None, reader=conn))
 
     async def _replace_npc_states(
-        self, conn: aiosqlite.Connection, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
+        self, conn: Database, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
     ) -> None:
         await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
         for state in states.values():
             await self._upsert_npc(conn, guild_id, world_id, state)
 
-    async def _reindex(self, conn: aiosqlite.Connection, scene_id: int, message_id: int) -> None:
-        row = await self._fetchone("SELECT speaker, text FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id))
+    async def _reindex(self, conn: Database, scene_id: int, message_id: int) -> None:
+        row = await conn.fetch_one("SELECT speaker, text FROM messages WHERE scene_id = ? AND id = ?", (scene_id, message_id))
         if row is not None:
             await self.memory.replace_text(conn, message_id, row[0], row[1])
 
     # -- events and usage ------------------------------------------------------------------------
 
     async def events(
-        self, guild_id: str, world_id: str, *, since_id: int = 0, limit: int = 1000
+        self, guild_id: str, world_id: str, *, since_id: int = 0, limit: int | None = 1000, reader: Database | None = None
     ) -> list[dict[str, Any]]:
-        rows = await self._fetchall(
+        """A world's events after ``since_id`` in order (``limit`` None or negative: all of them)."""
+        sql = (
             "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
-            " WHERE guild_id = ? AND world_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (guild_id, world_id, since_id, limit),
+            " WHERE guild_id = ? AND world_id = ? AND id > ? ORDER BY id"
         )
+        params: tuple[Any, ...] = (guild_id, world_id, since_id)
+        if limit is not None and limit >= 0:
+            sql += " LIMIT ?"
+            params += (limit,)
+        rows = await (reader or self._reader).fetch_all(sql, params)
         return [_event(r) for r in rows]
 
     async def commit_world_events(
@@ -854,7 +963,7 @@ class Store:
         settle: Settler | None = None,
     ) -> list[NewEvent]:
         """Off-screen events and the NPC states they lead to, in one transaction; returns the events stored."""
-        async with self.transaction() as conn:
+        async with self._fenced_transaction(guild_id) as conn:
             return await self._write_world_changes(conn, guild_id, world_id, None, None, events, states, settle, self._now())
 
     async def active_worlds(self, since: str) -> list[tuple[str, str]]:
@@ -921,7 +1030,7 @@ class Store:
         marks = ",".join("?" for _ in kinds)
         row = await self._fetchone(
             f"SELECT COUNT(*) FROM (SELECT 1 FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
-            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0) LIMIT ?)",
+            f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0) LIMIT ?) AS recent",
             (scene_id, scene_id, *kinds, cap),
         )
         return int(row[0])
@@ -942,7 +1051,7 @@ class Store:
         sql = (
             f"SELECT {', '.join('m.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}, t.seq FROM messages m"
             " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
-            " AND (m.character_id = ? OR EXISTS (SELECT 1 FROM json_each(m.heard_by) h WHERE h.value = ?))"
+            f" AND (m.character_id = ? OR {self.json_has('m.heard_by')})"
         )
         params: list[Any] = [scene_id, character_id, character_id]
         if before_id is not None:
@@ -957,7 +1066,7 @@ class Store:
         """Facts of a scene a character knows: (id, kind, text, importance, turn seq), oldest first."""
         rows = await self._fetchall(
             "SELECT f.id, f.kind, f.text, f.importance, t.seq FROM facts f JOIN turns t ON t.id = f.turn_id"
-            " WHERE f.scene_id = ? AND EXISTS (SELECT 1 FROM json_each(f.known_by) k WHERE k.value = ?)"
+            f" WHERE f.scene_id = ? AND {self.json_has('f.known_by')}"
             " ORDER BY f.id",
             (scene_id, character_id),
         )
@@ -1038,20 +1147,19 @@ class Store:
         that covered them are dropped, and so are checkpoints taken after the first removed event.
         """
         async with self.transaction() as conn:
-            rows = await self._fetchall(
+            rows = await conn.fetch_all(
                 "SELECT id FROM turns WHERE scene_id = ? ORDER BY seq DESC LIMIT ?", (scene.id, turns)
             )
             ids = [r[0] for r in rows]
             if not ids:
                 return 0
             marks = ",".join("?" for _ in ids)
-            first = await self._fetchone(f"SELECT MIN(id) FROM events WHERE turn_id IN ({marks})", ids)
-            first_removed = first[0]
+            first_removed = await conn.fetch_value(f"SELECT MIN(id) FROM events WHERE turn_id IN ({marks})", ids)
             await conn.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids)
-            last = await self._fetchone("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,))
-            await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, int(last[0])))
-            await self.memory.forget_notes_after(conn, scene.id, int(last[0]))
-            scene_rows = await self._fetchall(
+            last = int(await conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM messages WHERE scene_id = ?", (scene.id,)))
+            await conn.execute("DELETE FROM summaries WHERE scene_id = ? AND upto_message > ?", (scene.id, last))
+            await self.memory.forget_notes_after(conn, scene.id, last)
+            scene_rows = await conn.fetch_all(
                 "SELECT id, scene_id, turn_id, kind, subject, payload, witnesses, created_at FROM events"
                 " WHERE scene_id = ? AND kind IN ('move', 'summon', 'dismiss') ORDER BY id",
                 (scene.id,),

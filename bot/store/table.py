@@ -39,12 +39,12 @@ class TableStore:
         """Hush or release a character; False when nothing changed (already so)."""
         async with self.store.transaction() as conn:
             if hushed:
-                cursor = await conn.execute(
-                    "INSERT OR IGNORE INTO scene_hushed (scene_id, character_id, created_at) VALUES (?, ?, ?)",
+                changed = await conn.execute(
+                    "INSERT INTO scene_hushed (scene_id, character_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (scene_id, character_id, self.store._now()),
                 )
             else:
-                cursor = await conn.execute(
+                changed = await conn.execute(
                     "DELETE FROM scene_hushed WHERE scene_id = ? AND character_id = ?", (scene_id, character_id)
                 )
-            return bool(cursor.rowcount)
+            return bool(changed)

@@ -60,26 +60,23 @@ class UsageStore:
         if since is not None:
             sql += " AND created_at >= ?"
             params.append(since)
-        async with self.store.connection.execute(sql + " GROUP BY purpose ORDER BY purpose", params) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self.store.fetch_all(sql + " GROUP BY purpose ORDER BY purpose", params)
         return {r[0]: {"calls": int(r[1]), "prompt_tokens": int(r[2]), "completion_tokens": int(r[3])} for r in rows}
 
     async def guilds_since(self, since: str) -> list[str]:
-        async with self.store.connection.execute(
+        rows = await self.store.fetch_all(
             "SELECT DISTINCT guild_id FROM model_usage WHERE guild_id IS NOT NULL AND created_at >= ? ORDER BY guild_id",
             (since,),
-        ) as cursor:
-            return [r[0] for r in await cursor.fetchall()]
+        )
+        return [r[0] for r in rows]
 
     async def guild_limits(self, guild_id: str) -> GuildLimitRow:
         row = await self._one("SELECT lines_per_minute, tokens_per_day FROM guild_limits WHERE guild_id = ?", (guild_id,))
         return GuildLimitRow(*row) if row else GuildLimitRow()
 
     async def all_guild_limits(self) -> dict[str, GuildLimitRow]:
-        async with self.store.connection.execute(
-            "SELECT guild_id, lines_per_minute, tokens_per_day FROM guild_limits ORDER BY guild_id"
-        ) as cursor:
-            return {r[0]: GuildLimitRow(r[1], r[2]) for r in await cursor.fetchall()}
+        rows = await self.store.fetch_all("SELECT guild_id, lines_per_minute, tokens_per_day FROM guild_limits ORDER BY guild_id")
+        return {r[0]: GuildLimitRow(r[1], r[2]) for r in rows}
 
     async def set_guild_limits(self, guild_id: str, limits: GuildLimitRow, updated_at: str) -> None:
         async with self.store.transaction() as conn:
@@ -91,5 +88,4 @@ class UsageStore:
             )
 
     async def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        async with self.store.connection.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        return await self.store.fetch_one(sql, params)

@@ -268,8 +268,11 @@ class Director:
         per_tick: int = 3,
         on_meanwhile: Callable[[str, str, str], Awaitable[None]] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        owns_guild: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
+        # Sharded processes: only servers of this process's shards get ticks (bot.shards); None: all.
+        self.owns_guild = owns_guild
         self.clock = clock
         self.rng = rng
         self.interval = interval
@@ -287,7 +290,10 @@ class Director:
     async def active_worlds(self) -> list[tuple[str, str]]:
         """(guild, world) pairs with a human line within ``idle_after``."""
         since = self.clock.now() - timedelta(seconds=self.idle_after)
-        return await self.engine.store.active_worlds(since.isoformat())
+        worlds = await self.engine.store.active_worlds(since.isoformat())
+        if self.owns_guild is None:
+            return worlds
+        return [(guild_id, world_id) for guild_id, world_id in worlds if self.owns_guild(guild_id)]
 
     async def tick(self, guild_id: str, world_id: str) -> TickReport:
         """One round of off-screen life in one server's copy of a world."""

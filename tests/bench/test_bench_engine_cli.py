@@ -11,13 +11,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quick_bench_engine_writes_every_section(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_quick_bench_engine_writes_every_section(tmp_path, request, database):
     out = tmp_path / "engine.json"
+    where = [] if database == "sqlite" else ["--database-url", request.getfixturevalue("pg_url")]
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "bench", "engine", "--quick", "--json", str(out)],
+        [sys.executable, "-m", "bot", "bench", "engine", "--quick", "--json", str(out), *where],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
@@ -26,7 +30,9 @@ def test_quick_bench_engine_writes_every_section(tmp_path):
 
     assert figures["quick"] is True and len(figures["load_before"]) == 3
     floor = figures["floor"]
-    assert floor["sdk_round_trip"]["loop_cpu_ms_p50"] > 0 and floor["sqlite_transaction"]["wall_ms_p50"] > 0
+    assert floor["sdk_round_trip"]["loop_cpu_ms_p50"] > 0 and floor["store_transaction"]["wall_ms_p50"] > 0
+    engine = "PostgreSQL" if database == "postgresql" else "SQLite"
+    assert floor["store_transaction"]["engine"].startswith(engine) and figures["machine"]["database"].startswith(engine)
     assert figures["start"]["first_reply_wall_ms"] > 0 and figures["start"]["median_wall_ms"] > 0
 
     rows = [*figures["concurrency"], *figures["growth"]["turn"], *figures["growth"]["cast"], *figures["growth"]["stored_scenes"]]

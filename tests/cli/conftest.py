@@ -22,7 +22,7 @@ def model_server() -> Iterator[ServerThread]:
 
 
 def bot_env(server: ServerThread, db: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI_", "DISCORD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_", "OPENAI_", "DISCORD_", "DATABASE_", "SHARD_"))}
     env.update(
         LLM_BASE_URL=server.base_url,
         LLM_API_KEY="test-key",

@@ -22,7 +22,7 @@ import pytest
 from cli.conftest import ROOT
 
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "bot", "migrations", "schemas", "worlds", "characters")
-DATA = {"migrations": "*.sql", "schemas": "*.json", "worlds": "*.yaml", "characters": "*.yaml"}
+DATA = {"migrations": "*.sql", "migrations/postgresql": "*.sql", "schemas": "*.json", "worlds": "*.yaml", "characters": "*.yaml"}
 
 
 def run(args: list[str], *, cwd: Path, env: dict[str, str], stdin: str | None = None, timeout: float = 120):
@@ -84,7 +84,7 @@ def test_the_wheel_carries_the_data_and_declares_its_dependencies(built: Path) -
     assert {f"bot/eval/rubrics/{name}" for name in rubrics} <= names
     assert "bot/testing/openai_server.py" in names and "bot/shipped/__init__.py" in names
     requires = re.findall(r"^Requires-Dist: ([A-Za-z0-9_.-]+)", metadata, re.M)
-    assert {"aiohttp", "prometheus-client", "discord.py", "openai"} <= {r.lower() for r in requires}
+    assert {"aiohttp", "prometheus-client", "discord.py", "openai", "asyncpg"} <= {r.lower() for r in requires}
 
 
 def test_the_installed_copy_checks_and_plays_from_an_empty_folder(installed: Path, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """End-to-end fixtures: the real discord.py client (EnsembleBot) against the fake Discord server, the real
-openai SDK against the local model server, a real SQLite file, and a small world written as YAML."""
+openai SDK against the local model server, a real SQLite file (or, in modules marked ``both_databases``, also a
+real PostgreSQL database), and a small world written as YAML."""
 
 from __future__ import annotations
 
@@ -41,9 +42,16 @@ async def discord_server() -> AsyncIterator[FakeDiscordServer]:
         yield server
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A module marked both_databases plays every test twice: the store on SQLite, then on PostgreSQL.
+    if "settings" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_databases"):
+        metafunc.parametrize("settings", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, content, model_server, discord_server) -> Settings:
-    return make_settings(tmp_path, content, model_server, discord_server)
+def settings(request: pytest.FixtureRequest, tmp_path: Path, content, model_server, discord_server) -> Settings:
+    extra = {} if getattr(request, "param", "sqlite") == "sqlite" else {"DATABASE_URL": request.getfixturevalue("pg_migrated_url")}
+    return make_settings(tmp_path, content, model_server, discord_server, **extra)
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def make_settings(
 ) -> Settings:
     values: dict[str, Any] = {
         "DATABASE_PATH": tmp_path / "data" / "ensemble.db",
+        "DATABASE_URL": None,  # SQLite unless a test asks for PostgreSQL, whatever the environment holds
         "CHARACTERS_DIR": content[0],
         "WORLDS_DIR": content[1],
         "LLM_BASE_URL": model_server.base_url,

@@ -96,3 +96,36 @@ def test_compose_serves_metrics_and_checks_health() -> None:
         service = services[name]
         assert service["environment"]["METRICS_PORT"] == "9464" and service["environment"]["METRICS_HOST"] == "0.0.0.0"
         assert "9464/healthz" in " ".join(service["healthcheck"]["test"])
+
+
+def test_sharded_profile_runs_two_processes_over_all_shards_against_postgres() -> None:
+    """The postgres service (official image, named volume, health check) and two bots that wait for it,
+    reach it by its service name, and split the shards between them without gap or overlap."""
+    from urllib.parse import urlsplit
+
+    from bot.shards.plan import ShardPlan
+
+    services = compose()["services"]
+    postgres = services["postgres"]
+    assert postgres["image"].split(":")[0] == "postgres" and postgres["profiles"] == ["sharded"]
+    volume = postgres["volumes"][0].split(":")
+    assert volume[1] == "/var/lib/postgresql/data" and volume[0] in compose()["volumes"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    env = postgres["environment"]
+    bots = [name for name, service in services.items() if "SHARD_COUNT" in service.get("environment", {})]
+    assert len(bots) == 2
+    plans = []
+    for name in bots:
+        service = services[name]
+        assert service["profiles"] == ["sharded"]
+        assert service["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+        url = urlsplit(service["environment"]["DATABASE_URL"].replace("${POSTGRES_PASSWORD:-ensemble}", "pw"))
+        assert url.scheme == "postgresql" and url.hostname == "postgres" and url.port == 5432
+        assert url.username == env["POSTGRES_USER"] and url.path == f"/{env['POSTGRES_DB']}"
+        assert service["volumes"] == services["bot"]["volumes"]  # the SQLite story store, shared on one host
+        plan = ShardPlan.from_settings(int(service["environment"]["SHARD_COUNT"]), service["environment"]["SHARD_IDS"])
+        assert plan is not None
+        plans.append(plan)
+    assert len({p.shard_count for p in plans}) == 1
+    owned = [i for p in plans for i in p.shard_ids]
+    assert sorted(owned) == list(range(plans[0].shard_count)), "every shard run by exactly one process"

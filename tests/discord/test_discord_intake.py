@@ -9,6 +9,8 @@ import pytest
 
 from bot.discord_adapter.intake import ChannelQueues, MessageFacts, reason_to_ignore, typing_in
 
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
+
 BOT_ID = 1
 PERSON = MessageFacts(author_id=7, author_is_bot=False, webhook_id=None, guild_id=100, message_type=0, content="Hi Ada")
 

@@ -15,6 +15,8 @@ from bot.metrics_server import MetricsServer
 
 SPENT = tr("en", "limits.spent")
 
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
+
 
 @pytest.fixture
 def settings(tmp_path, content, model_server, discord_server):

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from discord_harness import Harness
 
 from bot.store.outbox import OutboxStore
+
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
 
 WEBHOOK_EXECUTE = "/webhooks/{id}/{token}"
 BOT_MESSAGE = "/channels/{c}/messages"

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
 from discord_harness import Harness, content_of, is_ephemeral
 from fakes.discord_server import Perms
 
 from bot.i18n import tr
+
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
 
 FOREIGN_HOOK = 777_000_000_000_000_001  # a proxy bot's webhook (PluralKit, Tupperbox)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from discord_harness import Harness, content_of, is_ephemeral
 
 from bot.store import preferences
+
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
 
 
 async def test_privacy_opt_out_and_back_in(harness: Harness) -> None:

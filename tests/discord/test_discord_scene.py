@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from discord_harness import Harness, content_of, custom_ids, executes, is_ephemeral, labels
 
 from bot.discord_adapter.errors import ADMIN_REFUSAL
 from bot.testing.openai_server import Fault, Reply
+
+pytestmark = pytest.mark.both_databases  # the store on SQLite, then on PostgreSQL
 
 COMMAND_NAMES = {
     "summon", "dismiss", "cast", "look", "go", "map", "regenerate", "ooc", "pause", "resume", "privacy", "pacing", "why", "memory", "rewind",

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.discord_adapter.webhook_store import WebhookStore
+from bot.store.introspect import schema_shape
 from bot.store.migrate import discover
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 async def test_migration_creates_the_discord_tables(store) -> None:
     names = [m.path.name for m in discover()]
     assert any(n.endswith("_discord.sql") for n in names)
-    async with store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-        tables = {row[0] for row in await cursor.fetchall()}
+    tables = set(await schema_shape(store.database))
     assert {"discord_webhooks", "discord_notices", "discord_posts"} <= tables
 
 

@@ -23,6 +23,8 @@ from bot.engine.scene import SceneEngine
 from bot.testing.scripted_model import ScriptedModel
 from bot.world.director import Director
 
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
+
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
@@ -159,8 +161,7 @@ async def test_a_chain_stops_when_its_tokens_are_spent(store, library, clock, ke
 
 
 async def usage_rows(store) -> list[tuple]:
-    async with store.connection.execute("SELECT guild_id, purpose, turn_id FROM model_usage ORDER BY id") as cursor:
-        return [tuple(r) for r in await cursor.fetchall()]
+    return [tuple(r) for r in await store.fetch_all("SELECT guild_id, purpose, turn_id FROM model_usage ORDER BY id")]
 
 
 async def test_narrator_director_and_summary_calls_are_recorded(store, library, clock, key) -> None:

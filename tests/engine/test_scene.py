@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine.lines import InboundLine, Narration, Notice, SceneKey, Utterance
 from bot.testing.scripted_model import Unavailable
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def line(key: SceneKey, text: str, pid: str | None = None, reply_to: str | None = None) -> InboundLine:

@@ -9,6 +9,8 @@ import pytest
 from bot.engine.lines import InboundLine
 from bot.world.events import rebuild
 
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
+
 SECRET = "My secret: the key is under the third rose, and only you know it now."
 WALK = "*walks off toward the Garden* I need some air, I will be among the roses."
 HEATED = "You fool! I hate this, you idiot, I hate every word of it."

@@ -119,6 +119,15 @@ class SnowflakeGenerator:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def bump(self, used: int) -> None:
+        """An id was taken out of order (``add_guild(shard=...)``): later ids stay above it."""
+        self._last = max(self._last, used)
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's rule: the shard a guild's events are sent on."""
+    return (guild_id >> 22) % shard_count
+
 
 class DiscordError(Exception):
     """An error answered with Discord's JSON error body."""
@@ -395,6 +404,9 @@ class FakeDiscordServer:
 
         # Switches a test flips.
         self.allowed_privileged_intents = Intents.PRIVILEGED
+        # What GET /gateway/bot answers: the shard count Discord recommends and IDENTIFYs allowed per 5 s.
+        self.recommended_shards = 1
+        self.max_concurrency = 1
         self.refuse_gateway_token = False
         self._failures: list[_Failure] = []
         self._gate = asyncio.Event()
@@ -490,10 +502,21 @@ class FakeDiscordServer:
         return user
 
     def add_guild(
-        self, name: str, *, owner_id: int, everyone_permissions: int = Perms.EVERYONE, locale: str = "en-US"
+        self,
+        name: str,
+        *,
+        owner_id: int,
+        everyone_permissions: int = Perms.EVERYONE,
+        locale: str = "en-US",
+        shard: tuple[int, int] | None = None,
     ) -> int:
-        """A server; ``locale`` is its preferred locale (Discord's default for servers is en-US)."""
+        """A server; ``locale`` is its preferred locale (Discord's default for servers is en-US);
+        ``shard=(shard_id, shard_count)`` picks an id Discord would deliver on that shard."""
         gid = self.snowflake()
+        if shard is not None:
+            while shard_of(gid, shard[1]) != shard[0]:
+                gid += 1 << 22  # one millisecond later: the timestamp bits decide the shard
+            self.snowflake.bump(gid)
         self.guilds[gid] = {
             "id": gid,
             "name": name,
@@ -1145,15 +1168,23 @@ class FakeDiscordServer:
         if intents & Intents.PRIVILEGED & ~self.allowed_privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
+        shard = data.get("shard")
+        if shard is not None and not (
+            isinstance(shard, list) and len(shard) == 2 and all(isinstance(n, int) for n in shard) and 0 <= shard[0] < shard[1]
+        ):
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        # A new IDENTIFY replaces the earlier session of the same shard only: other shards stay connected.
         for old in self.sessions.values():
-            old.valid = False
-        session = _Session(session_id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"), conn=conn)
+            if old.shard == shard:
+                old.valid = False
+        session = _Session(session_id=uuid.uuid4().hex, intents=intents, shard=shard, conn=conn)
         self.sessions[session.session_id] = session
         conn.session = session
         ready = {
             "v": 10,
             "user": self.bot_user,
-            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds if self._on_shard(session, g)],
             "session_id": session.session_id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_gateway_url,
@@ -1172,6 +1203,8 @@ class FakeDiscordServer:
         async with session.lock:
             await self._emit(session, "READY", ready)
             for gid in self.guilds:
+                if not self._on_shard(session, gid):
+                    continue
                 await self._emit(
                     session, "GUILD_CREATE", self._guild_payload(gid, full=True, intents=intents)
                 )
@@ -1259,10 +1292,41 @@ class FakeDiscordServer:
             return data
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
+    @staticmethod
+    def _on_shard(session: _Session, guild_id: int | None) -> bool:
+        """Whether a session receives a guild's events: its shard's guilds; events of no guild (DMs) go to
+        shard 0, as Discord sends them. An unsharded session receives everything."""
+        if session.shard is None:
+            return True
+        shard_id, shard_count = session.shard
+        if guild_id is None:
+            return shard_id == 0
+        return shard_of(guild_id, shard_count) == shard_id
+
+    @staticmethod
+    def _guild_of_event(event: str, data: dict[str, Any]) -> int | None:
+        if data.get("guild_id"):
+            return int(data["guild_id"])
+        if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") and data.get("id"):
+            return int(data["id"])
+        return None
+
+    def frames_on_shard(self, shard_id: int, event: str | None = None) -> list[dict[str, Any]]:
+        """Dispatch frames sent on the sessions of one shard (optionally only ``event``), in order."""
+        return [
+            frame
+            for session in self.sessions.values()
+            if session.shard is not None and session.shard[0] == shard_id
+            for frame in session.buffer
+            if event is None or frame["t"] == event
+        ]
+
     async def _dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a dispatch to every live session (buffered for RESUME if the socket is down)."""
+        """Send a dispatch to every live session that should get it (the guild's shard; buffered for RESUME
+        if the socket is down)."""
+        guild_id = self._guild_of_event(event, data)
         for session in list(self.sessions.values()):
-            if not session.valid or not self._wants(session, event, data):
+            if not session.valid or not self._wants(session, event, data) or not self._on_shard(session, guild_id):
                 continue
             async with session.lock:
                 await self._emit(session, event, self._shape(session, event, data))
@@ -1923,12 +1987,12 @@ class FakeDiscordServer:
     async def _get_gateway_bot(self, call: Call) -> tuple[int, Any]:
         return 200, {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": self.recommended_shards,
             "session_start_limit": {
                 "total": 1000,
                 "remaining": 999,
                 "reset_after": 14400000,
-                "max_concurrency": 1,
+                "max_concurrency": self.max_concurrency,
             },
         }
 

@@ -8,6 +8,7 @@ import random
 import tempfile
 from pathlib import Path
 
+import pytest
 from engine.conftest import WORLD, character
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,8 @@ from bot.engine.lines import InboundLine, SceneKey
 from bot.engine.scene import SceneEngine
 from bot.store import Store
 from bot.testing.scripted_model import ScriptedModel, Unavailable
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def said(key, text):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import numpy as np
+import pytest
 
 from bot.engine.lines import InboundLine
 from bot.store.memory_index import (
@@ -36,6 +37,7 @@ async def scene_with_lines(store, lines):
     return scene, ids
 
 
+@pytest.mark.both_databases
 async def test_a_line_is_found_only_by_those_who_heard_it(store):
     """A secret heard by Bram alone is a BM25 hit for Bram and for nobody else; the speaker finds its own line."""
     scene, ids = await scene_with_lines(
@@ -50,15 +52,17 @@ async def test_a_line_is_found_only_by_those_who_heard_it(store):
     assert [h.item_id for h in bram] == [secret]
     assert await store.memory.lexical(scene.id, "ada", "Who repairs clocks?", k=5, before_id=10**9) == []
     assert [h.item_id for h in await store.memory.lexical(scene.id, "ada", "roses", k=5, before_id=10**9)] == [ids[3]]
-    rows = await store.connection.execute_fetchall("SELECT character_id FROM message_hearers WHERE message_id = ?", (secret,))
+    rows = await store.fetch_all("SELECT character_id FROM message_hearers WHERE message_id = ?", (secret,))
     assert [r[0] for r in rows] == ["bram"]
 
 
+@pytest.mark.both_databases
 async def test_the_current_line_and_later_lines_are_not_recalled(store):
     scene, ids = await scene_with_lines(store, [("Ann", "The lighthouse keeper drinks.", ["ada"], None)])
     assert await store.memory.lexical(scene.id, "ada", "lighthouse keeper", k=5, before_id=ids[1]) == []
 
 
+@pytest.mark.both_databases
 async def test_chinese_is_found_by_its_words_through_bigrams(store):
     """Unspaced Chinese: "钟表" finds the line about the uncle who repairs clocks; unrelated lines do not match."""
     scene, ids = await scene_with_lines(
@@ -104,6 +108,7 @@ async def test_retrieval_queries_use_indexes_not_scans(store):
         assert any("USING" in s or "VIRTUAL TABLE INDEX" in s for s in plan), plan
 
 
+@pytest.mark.both_databases
 async def test_notes_are_deduplicated_per_character_and_searchable(store):
     scene = await store.create_scene("g", "c", "manor", "hall")
     first = await store.add_notes(scene.id, "ada", 0, ["Ann's uncle repairs clocks in Wexmoor.", "ann's  uncle repairs clocks in wexmoor"])
@@ -115,6 +120,7 @@ async def test_notes_are_deduplicated_per_character_and_searchable(store):
     assert [n.text for n in await store.memory.notes(scene.id, "ada", limit=5)] == ["Ann's uncle repairs clocks in Wexmoor."]
 
 
+@pytest.mark.both_databases
 async def test_rewind_takes_lines_vectors_and_notes_out_of_the_index(engine, key, store):
     await engine.summon(key, "Ada")
     await engine.handle(InboundLine(key, "u1", "Ann", "Ada, the brass key is in the well."))
@@ -125,11 +131,12 @@ async def test_rewind_takes_lines_vectors_and_notes_out_of_the_index(engine, key
     assert await store.memory.lexical(scene.id, "ada", "brass key", k=5, before_id=10**9)
     await engine.rewind(key, 1)
     assert await store.memory.lexical(scene.id, "ada", "brass key", k=5, before_id=10**9) == []
-    left = await store.connection.execute_fetchall("SELECT COUNT(*) FROM memory_vectors WHERE item_id > ?", (ids[-3] if len(ids) > 2 else 0,))
+    left = await store.fetch_all("SELECT COUNT(*) FROM memory_vectors WHERE item_id > ?", (ids[-3] if len(ids) > 2 else 0,))
     assert left[0][0] == 0
     assert await store.memory.notes(scene.id, "ada", limit=5) == []
 
 
+@pytest.mark.both_databases
 async def test_a_swipe_reindexes_the_line(engine, key, store, model):
     await engine.summon(key, "Ada")
     model.enqueue("The tide brings herring.")

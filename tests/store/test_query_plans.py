@@ -82,6 +82,7 @@ async def test_hot_queries_use_indexes(store, clock):
     await engine.drain()
     await store.connection.set_trace_callback(None)
 
+    tables = {r[0] for r in await store.connection.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
     checked, scans = 0, []
     for sql in dict.fromkeys(statements):
         if not re.match(r"\s*(SELECT|UPDATE|DELETE|INSERT\s+INTO\s+\w+\s*(\(.*?\))?\s*SELECT)", sql, re.IGNORECASE | re.DOTALL):
@@ -93,6 +94,8 @@ async def test_hot_queries_use_indexes(store, clock):
             if match is None or "VIRTUAL TABLE" in detail:
                 continue
             table = aliases.get(match.group(1), match.group(1))
+            if table not in tables:
+                continue  # a subquery in FROM (its own tables are reported on their own lines)
             if table not in SMALL_TABLES:
                 scans.append(f"{detail} :: {sql[:160]}")
     assert checked > 20, "the scene ran too few queries to mean anything"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+import asyncpg
 import pytest
 
 from bot.store.records import NewEvent, NewMessage, NpcStateRow, TurnCommit
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def user_line(text: str, pid: str | None = None) -> NewMessage:
@@ -43,7 +46,7 @@ async def test_commit_is_all_or_nothing(store):
         messages=[npc_line("first reply"), NewMessage(kind="npc", speaker="X", text="x", reply_to_id=999_999)],
         events=[NewEvent("mood", "mira", {"label": "glad"})],
     )
-    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError), match="(?i)foreign key"):
         await store.commit_turn(scene, start.turn_id, broken)
     assert [m.text for m in await store.transcript(scene.id)] == ["hi"]
     assert await store.events("g", "harbor") == []

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from bot.engine.lines import InboundLine
 from bot.world.director import Director, detect_stagnation, similarity
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def said(key, text):
@@ -122,3 +126,12 @@ async def test_stalled_scene_gets_a_plot_hook(engine, key, model):
     assert len(hooked) == 1, "the hook is handed to exactly one reply"
     assert "Bring in this development now" in hooked[0].messages[-1].content
     assert await engine.store.hooks_used("guild-1", "manor") == ["A stranger knocks at the manor gate, soaked and frightened."]
+
+
+async def test_a_sharded_process_ticks_only_the_servers_it_owns(engine, key, clock):
+    """With owns_guild (a sharded process), active worlds of other shards' servers are left to their process."""
+    await engine.summon(key, "Bram")
+    await engine.handle(said(key, "Bram?"))
+    assert await director(engine, clock).active_worlds() == [("guild-1", "manor")]
+    assert await director(engine, clock, owns_guild=lambda guild: guild == "guild-1").active_worlds() == [("guild-1", "manor")]
+    assert await director(engine, clock, owns_guild=lambda guild: guild != "guild-1").active_worlds() == []

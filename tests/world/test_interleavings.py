@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from engine.conftest import WORLD, character
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,8 @@ from bot.store import Store
 from bot.testing.scripted_model import ScriptedModel
 from bot.world.director import Director
 from bot.world.events import rebuild
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 KEYS = [SceneKey("g", "a"), SceneKey("g", "b")]
 LINES = [

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from engine.conftest import WORLD
 from world.test_knowledge_and_chains import chain_engine, said
 
 from bot.engine.scheduler import SchedulerSettings
 from bot.world.director import Director, director_random
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def certain_chains(engine, cap: int = 5) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import random
 
+import pytest
 from engine.conftest import WORLD
 
 from bot.engine.lines import InboundLine
 from bot.engine.scene import SceneEngine
 from bot.store.records import NewEvent
 from bot.testing.scripted_model import ScriptedModel
+
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
 
 
 def said(key, text):

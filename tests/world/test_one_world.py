@@ -21,6 +21,8 @@ from bot.testing.openai_server import OpenAIServer, Reply
 from bot.world.director import Director
 from bot.world.events import rebuild
 
+pytestmark = pytest.mark.both_databases  # every test with the store: on SQLite and on PostgreSQL
+
 SLOW = 1.5
 A = SceneKey("g", "a")
 B = SceneKey("g", "b")

@@ -1,0 +1,188 @@
+"""The ``Database`` port on SQLite: one aiosqlite connection, WAL, foreign keys.
+
+One connection means one transaction at a time: a lock serialises transactions with each other and with
+single statements, so a statement of another task can never land inside someone else's transaction.
+The connection runs in autocommit mode (``isolation_level=None``) and transactions are explicit
+``BEGIN IMMEDIATE``, taking SQLite's write lock up front, so two processes on one file wait for each
+other (``busy_timeout``) instead of failing half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.store.database import Dialect, Row
+
+
+def split_script(script: str) -> list[str]:
+    """A SQLite script split into complete statements (comment-only and blank lines between them dropped).
+
+    ``sqlite3.executescript`` would commit on its own, so scripts are run statement by statement inside
+    an explicit transaction instead.
+    """
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and (not line.strip() or line.lstrip().startswith("--")):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError("the script ends with an incomplete SQL statement")
+    return statements
+
+
+class _Executor:
+    """Statements on the connection, without locking: the caller holds the lock (or owns a transaction)."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> int:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            return max(cursor.rowcount, 0)
+
+    async def _fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            cursor.row_factory = sqlite3.Row
+            return await cursor.fetchone()
+
+    async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        async with self._conn.execute(sql, tuple(params)) as cursor:
+            cursor.row_factory = sqlite3.Row
+            return list(await cursor.fetchall())
+
+    async def _script(self, script: str) -> None:
+        for statement in split_script(script):
+            await self._conn.execute(statement)
+
+
+class SqliteTransaction(_Executor):
+    """The handle of an open transaction: its statements run in it, unlocked (the transaction holds the lock)."""
+
+    _savepoints = itertools.count(1)
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return await self._execute(sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        return await self._fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return await self._fetch_all(sql, params)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self._fetch_one(sql, params)
+        return row[0] if row is not None else None
+
+    async def executescript(self, script: str) -> None:
+        async with self.transaction() as inner:
+            await inner._script(script)  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTransaction]:
+        """A savepoint inside the open transaction: rolled back alone if the block raises."""
+        name = f"sp_{next(self._savepoints)}"
+        await self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            await self._conn.execute(f"ROLLBACK TO {name}")
+            await self._conn.execute(f"RELEASE {name}")
+            raise
+        await self._conn.execute(f"RELEASE {name}")
+
+    async def close(self) -> None:
+        raise RuntimeError("close the database, not a transaction handle")
+
+
+class SqliteDatabase(_Executor):
+    """The port over one SQLite file (or ``:memory:``)."""
+
+    def __init__(self, conn: aiosqlite.Connection, *, owned: bool = True) -> None:
+        super().__init__(conn)
+        self._lock = asyncio.Lock()
+        self._owned = owned
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = 5000) -> SqliteDatabase:
+        """Open (creating the folder and file as needed) and configure the file."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    @classmethod
+    def over(cls, conn: aiosqlite.Connection) -> SqliteDatabase:
+        """The port over a connection someone else owns and closes (the migration runner of ``Store``)."""
+        return cls(conn, owned=False)
+
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        return self._conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async with self._lock:
+            return await self._execute(sql, params)
+
+    async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        async with self._lock:
+            return await self._fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        async with self._lock:
+            return await self._fetch_all(sql, params)
+
+    async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return row[0] if row is not None else None
+
+    async def executescript(self, script: str) -> None:
+        async with self.transaction() as tx:
+            await tx._script(script)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteTransaction]:
+        """One write transaction (``BEGIN IMMEDIATE``), serialised with everything else on this connection."""
+        async with self._lock:
+            # BEGIN runs on aiosqlite's thread; if this task is cancelled while waiting for it, the
+            # transaction still opens, so wait for it and roll it back instead of leaving it open.
+            begin = asyncio.ensure_future(self._conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await begin
+                    await self._conn.rollback()
+                raise
+            try:
+                yield SqliteTransaction(self._conn)
+            except BaseException:
+                await self._conn.rollback()
+                raise
+            await self._conn.commit()
+
+    async def close(self) -> None:
+        if self._owned:
+            await self._conn.close()
