@@ -108,6 +108,45 @@ def test_other_header_finding_runs_to_the_npc_next_header() -> None:
     assert finding.excerpt == "Bob: Wait for me!\n"
 
 
+def _other_lines(reply: str, ctx: dict[str, object]) -> list[str]:
+    return [f.code for f in detect_all(reply, ReplyContext(**ctx)) if f.detector == "speaks_as_other"]
+
+
+def test_another_characters_voice_framed_into_a_quote_is_their_line() -> None:
+    """A narration clause about someone else's voice that runs into a quote writes that person's words."""
+    named = '"Quiet." *Then Bob\'s voice drifts in through the shutters:* "Anyone home? I brought the nets back."'
+    unnamed = '"Channel open." *A voice hisses out of the handset,* "Tower to all boats, hold at the breakwater."'
+    assert _other_lines(named, EN) == ["other_line"]
+    assert _other_lines(unnamed, EN) == ["other_line"]
+    zh = "“嘘。”*老陈的声音隔着院墙飘过来：*“米我给你放门口了，记得收！”"
+    assert _other_lines(zh, ZH) == ["other_line"]
+
+
+def test_the_npcs_own_voice_and_a_marked_impression_are_not() -> None:
+    own = '"Listen." *Her voice drops to a hush:* "The tide turns at nine."'
+    impression = '"Picture it." *Bob\'s voice, as she imagines it, comes out of her own mouth:* "Who left the door open?"'
+    assert _other_lines(own, EN) == []
+    assert _other_lines(impression, EN) == []
+
+
+def test_a_his_voice_counts_only_when_the_npc_is_she() -> None:
+    """A pronoun's voice is another person's when the narration calls the NPC by the other pronoun."""
+    theirs = '"Hold on." *She presses the phone to her cheek. His crackly voice comes down the line:* "Tell Mira I\'m late."'
+    hers = '"Hold on." *She presses the phone to her cheek. Her voice goes flat:* "I said I\'m busy."'
+    assert _other_lines(theirs, EN) == ["other_line"]
+    assert _other_lines(hers, EN) == []
+
+
+def test_another_character_as_subject_of_a_long_clause_ending_in_speech() -> None:
+    long_en = '"Late again." *Bob pushes through the crowd with a crate on his shoulder and grumbles,* "Move, move, hot soup."'
+    long_zh = "“来了。”*老陈掀开帘子，抖了抖伞上的雨，冲屋里大声喊道：*“开饭喽！”"
+    assert _other_lines(long_en, EN) == ["other_line"]
+    assert _other_lines(long_zh, ZH) == ["other_line"]
+    # The clause hands the subject to the NPC before the speech verb: Mira speaks.
+    handed = '"Late again." *Bob pushes through the crowd, and she laughs and calls,* "Over here!"'
+    assert _other_lines(handed, EN) == []
+
+
 def test_user_name_as_generic_role_is_left_to_formatting() -> None:
     """With the Role-Play Bench default user name "user", a "User:" line is a leaked role tag, counted once."""
     ctx = ReplyContext(npc_name="", user_names=["user"])
