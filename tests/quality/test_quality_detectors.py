@@ -147,6 +147,25 @@ def test_another_character_as_subject_of_a_long_clause_ending_in_speech() -> Non
     assert _other_lines(handed, EN) == []
 
 
+def _formatting_codes(reply: str) -> list[str]:
+    return [f.code for f in detect_all(reply, ReplyContext(**EN)) if f.detector == "formatting"]
+
+
+def test_single_mis_decoded_characters_twice_in_a_reply_are_mojibake() -> None:
+    assert _formatting_codes('"Weâ€™re late. The cafÃ© closes at nine."') == ["garbled", "garbled"]
+    # One accented word, correctly decoded, is not.
+    assert _formatting_codes('"We\'re late. The café closes at nine."') == []
+
+
+def test_a_bracketed_note_from_the_writer_is_broken_formatting() -> None:
+    reply = '"Sit, the soup is hot." *She ladles two bowls.* (A/N: Mira trusts Alex a little more now.)'
+    assert _formatting_codes(reply) == ["writer_note"]
+    zh = "“坐吧，汤还热着。”*她盛了两碗。*【作者注：下一章老陈会出场。】"
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "formatting"] == ["writer_note"]
+    # A note inside the story (a label on a jar) is not.
+    assert _formatting_codes('"Sit." *The jar is labelled [Note: salt, not sugar].*') == []
+
+
 def test_user_name_as_generic_role_is_left_to_formatting() -> None:
     """With the Role-Play Bench default user name "user", a "User:" line is a leaked role tag, counted once."""
     ctx = ReplyContext(npc_name="", user_names=["user"])
