@@ -137,6 +137,16 @@ def test_a_his_voice_counts_only_when_the_npc_is_she() -> None:
     assert _other_lines(hers, EN) == []
 
 
+def test_a_device_that_speaks_hands_the_floor_to_the_other_end() -> None:
+    radio = '"Say again?" *The old radio crackles twice:* "Mira, the pass is snowed in, turn back."'
+    zh = "“喂？”*对讲机里沙沙地传来：*“苏婉，桥塌了，绕路走！”"
+    assert _other_lines(radio, EN) == ["other_line"]
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "speaks_as_other"] == ["other_line"]
+    # A recording the NPC plays, set off on its own line after a full stop, is not framed into speech.
+    played = '"Listen." *The speaker clicks.*\n[LOG 04:10]\n"Depot to convoy, all clear."'
+    assert _other_lines(played, EN) == []
+
+
 def test_another_character_as_subject_of_a_long_clause_ending_in_speech() -> None:
     long_en = '"Late again." *Bob pushes through the crowd with a crate on his shoulder and grumbles,* "Move, move, hot soup."'
     long_zh = "“来了。”*老陈掀开帘子，抖了抖伞上的雨，冲屋里大声喊道：*“开饭喽！”"

@@ -269,6 +269,20 @@ _IMPRESSION_RE = re.compile(
     r"(?:own )?mouth)\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
     re.IGNORECASE,
 )
+# A device that speaks with nobody of the scene holding it ("The radio crackles:", "The intercom clicks on,",
+# "对讲机里传来：") hands the floor to whoever is on the other end.
+_DEVICES_EN = (
+    r"radio|phone|telephone|intercom|speaker|loudspeaker|receiver|handset|comms?|headset|earpiece|walkie-talkie|"
+    r"tannoy|PA|line|channel|console|terminal"
+)
+_DEVICE_EN_RE = re.compile(
+    rf"(?<![\w'’])(?:[Tt]he|[Aa])\s+(?:[\w-]+\s+){{0,2}}?(?:{_DEVICES_EN})\s+(?:crackles|buzzes|clicks|hisses|squawks|"
+    rf"blares|chirps|pops|beeps|rasps|comes alive|comes to life|wakes)\b[^.!?\n{MASK}]{{0,40}}?[:,]\**\s*{MASK}"
+)
+_DEVICE_ZH_RE = re.compile(
+    rf"(?:对讲机|电话|听筒|喇叭|广播|耳机|无线电|话筒|扩音器)(?:里|那头|那边|中)[^。！？\n{MASK}]{{0,12}}?"
+    rf"(?:传来|传出|响起)[^。！？\n{MASK}]{{0,10}}?[：:]\**\s*{MASK}"
+)
 _SUBJECT_PRONOUN_RE = re.compile(r"(?:^|[.!?*;]\s*|\b(?:and|then|but|as)\s+)(?P<p>[Ss]he|[Hh]e)\b")
 
 
@@ -291,6 +305,8 @@ def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str])
         if _IMPRESSION_RE.search(m.group()):
             continue
         out.append(_voice_finding(reply, a, m, m.group("name")))
+    for pattern in (_DEVICE_EN_RE, _DEVICE_ZH_RE):
+        out += [_voice_finding(reply, a, m, "the voice on the line") for m in pattern.finditer(view)]
     return out
 
 
