@@ -147,6 +147,15 @@ def test_a_device_that_speaks_hands_the_floor_to_the_other_end() -> None:
     assert _other_lines(played, EN) == []
 
 
+def test_someone_unnamed_speaking_into_a_quote_is_another_character() -> None:
+    en = '"Stay low." *Someone near the cellar door hisses,* "They\'re coming up the hill!"'
+    zh = "“别出声。”*有人在窗外压低声音喊：*“巡夜的来了！”"
+    assert _other_lines(en, EN) == ["other_line"]
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "speaks_as_other"] == ["other_line"]
+    # Someone only mentioned, with the NPC's own line after, is not.
+    assert _other_lines('*Someone left the gate open.* "Close it behind you."', EN) == []
+
+
 def test_another_character_as_subject_of_a_long_clause_ending_in_speech() -> None:
     long_en = '"Late again." *Bob pushes through the crowd with a crate on his shoulder and grumbles,* "Move, move, hot soup."'
     long_zh = "“来了。”*老陈掀开帘子，抖了抖伞上的雨，冲屋里大声喊道：*“开饭喽！”"

@@ -283,6 +283,11 @@ _DEVICE_ZH_RE = re.compile(
     rf"(?:对讲机|电话|听筒|喇叭|广播|耳机|无线电|话筒|扩音器)(?:里|那头|那边|中)[^。！？\n{MASK}]{{0,12}}?"
     rf"(?:传来|传出|响起)[^。！？\n{MASK}]{{0,10}}?[：:]\**\s*{MASK}"
 )
+# Someone unnamed speaking ("Someone at the back shouts,", "有人在门外喊：") is by definition not the NPC.
+_SOMEONE_EN_RE = re.compile(
+    rf"(?<![\w'’])(?:[Ss]omeone|[Ss]omebody)\s+(?:[\w'’-]+,?\s+){{0,8}}?(?:{_EN_SPEECH})[,:]\**\s*{MASK}"
+)
+_SOMEONE_ZH_RE = re.compile(rf"有人[^。！？\n{MASK}]{{0,12}}?(?:{_ZH_SPEECH})[：:，,]\**\s*{MASK}")
 _SUBJECT_PRONOUN_RE = re.compile(r"(?:^|[.!?*;]\s*|\b(?:and|then|but|as)\s+)(?P<p>[Ss]he|[Hh]e)\b")
 
 
@@ -307,6 +312,9 @@ def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str])
         out.append(_voice_finding(reply, a, m, m.group("name")))
     for pattern in (_DEVICE_EN_RE, _DEVICE_ZH_RE):
         out += [_voice_finding(reply, a, m, "the voice on the line") for m in pattern.finditer(view)]
+    for pattern in (_SOMEONE_EN_RE, _SOMEONE_ZH_RE):
+        out += [_voice_finding(reply, a, m, "someone") for m in pattern.finditer(view)
+                if not _IMPRESSION_RE.search(m.group())]
     return out
 
 
