@@ -20,7 +20,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, analyse, cjk_share, sentence_spans, tokens
+from bot.quality.text import Analysis, analyse, cjk_share, is_cjk, sentence_spans, tokens
 
 DETECTOR = "repetition"
 
@@ -148,16 +148,24 @@ _VARIED_LOOPS = ((1, 6, 0.5), (2, 4, 0.5), (3, 3, 0.6), (4, 3, 0.6), (5, 3, 0.6)
 def _varied_loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
     words = [t for t, _, _ in toks]
     out: list[Finding] = []
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    # A phrase can only come back as often as its first word does: most positions are out at once.
+    starts = [i for i, w in enumerate(words) if counts[w] >= 3]
     for size, least, share in _VARIED_LOOPS:
         where: dict[tuple[str, ...], list[int]] = {}
-        for i in range(len(words) - size + 1):
+        for i in starts:
+            if i + size > len(words) or counts[words[i]] < least:
+                continue
             key = tuple(words[i : i + size])
             hits = where.setdefault(key, [])
             if not hits or i >= hits[-1] + size:  # non-overlapping occurrences
                 hits.append(i)
         for key, hits in where.items():
-            cjk = all(cjk_share(w) for w in key)
-            if len(hits) < least or (cjk and size < 3):
+            if len(hits) < least:
+                continue
+            if size < 3 and all(is_cjk(w[0]) for w in key):
                 continue  # one or two CJK characters are one or two words, which a chant may repeat
             run = _densest_run(words, hits, size, least, share)
             if run is None:
