@@ -17,7 +17,7 @@ from bot.quality.meta import LengthTarget, TranscriptMeta
 from bot.quality.text import length_of
 from bot.quality.transcript import Transcript, TranscriptLine
 
-RECENT_REPLIES = 8  # = the repetition detector's window
+RECENT_REPLIES = 32  # = the repetition detector's windows (recent and older)
 DEFAULT_LENGTH = LengthTarget("words", 8, 140)
 
 

@@ -108,6 +108,83 @@ def test_other_header_finding_runs_to_the_npc_next_header() -> None:
     assert finding.excerpt == "Bob: Wait for me!\n"
 
 
+def _other_lines(reply: str, ctx: dict[str, object]) -> list[str]:
+    return [f.code for f in detect_all(reply, ReplyContext(**ctx)) if f.detector == "speaks_as_other"]
+
+
+def test_another_characters_voice_framed_into_a_quote_is_their_line() -> None:
+    """A narration clause about someone else's voice that runs into a quote writes that person's words."""
+    named = '"Quiet." *Then Bob\'s voice drifts in through the shutters:* "Anyone home? I brought the nets back."'
+    unnamed = '"Channel open." *A voice hisses out of the handset,* "Tower to all boats, hold at the breakwater."'
+    assert _other_lines(named, EN) == ["other_line"]
+    assert _other_lines(unnamed, EN) == ["other_line"]
+    zh = "“嘘。”*老陈的声音隔着院墙飘过来：*“米我给你放门口了，记得收！”"
+    assert _other_lines(zh, ZH) == ["other_line"]
+
+
+def test_the_npcs_own_voice_and_a_marked_impression_are_not() -> None:
+    own = '"Listen." *Her voice drops to a hush:* "The tide turns at nine."'
+    impression = '"Picture it." *Bob\'s voice, as she imagines it, comes out of her own mouth:* "Who left the door open?"'
+    assert _other_lines(own, EN) == []
+    assert _other_lines(impression, EN) == []
+
+
+def test_a_his_voice_counts_only_when_the_npc_is_she() -> None:
+    """A pronoun's voice is another person's when the narration calls the NPC by the other pronoun."""
+    theirs = '"Hold on." *She presses the phone to her cheek. His crackly voice comes down the line:* "Tell Mira I\'m late."'
+    hers = '"Hold on." *She presses the phone to her cheek. Her voice goes flat:* "I said I\'m busy."'
+    assert _other_lines(theirs, EN) == ["other_line"]
+    assert _other_lines(hers, EN) == []
+
+
+def test_a_device_that_speaks_hands_the_floor_to_the_other_end() -> None:
+    radio = '"Say again?" *The old radio crackles twice:* "Mira, the pass is snowed in, turn back."'
+    zh = "“喂？”*对讲机里沙沙地传来：*“苏婉，桥塌了，绕路走！”"
+    assert _other_lines(radio, EN) == ["other_line"]
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "speaks_as_other"] == ["other_line"]
+    # A recording the NPC plays, set off on its own line after a full stop, is not framed into speech.
+    played = '"Listen." *The speaker clicks.*\n[LOG 04:10]\n"Depot to convoy, all clear."'
+    assert _other_lines(played, EN) == []
+
+
+def test_someone_unnamed_speaking_into_a_quote_is_another_character() -> None:
+    en = '"Stay low." *Someone near the cellar door hisses,* "They\'re coming up the hill!"'
+    zh = "“别出声。”*有人在窗外压低声音喊：*“巡夜的来了！”"
+    assert _other_lines(en, EN) == ["other_line"]
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "speaks_as_other"] == ["other_line"]
+    # Someone only mentioned, with the NPC's own line after, is not.
+    assert _other_lines('*Someone left the gate open.* "Close it behind you."', EN) == []
+
+
+def test_another_character_as_subject_of_a_long_clause_ending_in_speech() -> None:
+    long_en = '"Late again." *Bob pushes through the crowd with a crate on his shoulder and grumbles,* "Move, move, hot soup."'
+    long_zh = "“来了。”*老陈掀开帘子，抖了抖伞上的雨，冲屋里大声喊道：*“开饭喽！”"
+    assert _other_lines(long_en, EN) == ["other_line"]
+    assert _other_lines(long_zh, ZH) == ["other_line"]
+    # The clause hands the subject to the NPC before the speech verb: Mira speaks.
+    handed = '"Late again." *Bob pushes through the crowd, and she laughs and calls,* "Over here!"'
+    assert _other_lines(handed, EN) == []
+
+
+def _formatting_codes(reply: str) -> list[str]:
+    return [f.code for f in detect_all(reply, ReplyContext(**EN)) if f.detector == "formatting"]
+
+
+def test_single_mis_decoded_characters_twice_in_a_reply_are_mojibake() -> None:
+    assert _formatting_codes('"Weâ€™re late. The cafÃ© closes at nine."') == ["garbled", "garbled"]
+    # One accented word, correctly decoded, is not.
+    assert _formatting_codes('"We\'re late. The café closes at nine."') == []
+
+
+def test_a_bracketed_note_from_the_writer_is_broken_formatting() -> None:
+    reply = '"Sit, the soup is hot." *She ladles two bowls.* (A/N: Mira trusts Alex a little more now.)'
+    assert _formatting_codes(reply) == ["writer_note"]
+    zh = "“坐吧，汤还热着。”*她盛了两碗。*【作者注：下一章老陈会出场。】"
+    assert [f.code for f in detect_all(zh, ReplyContext(**ZH)) if f.detector == "formatting"] == ["writer_note"]
+    # A note inside the story (a label on a jar) is not.
+    assert _formatting_codes('"Sit." *The jar is labelled [Note: salt, not sugar].*') == []
+
+
 def test_user_name_as_generic_role_is_left_to_formatting() -> None:
     """With the Role-Play Bench default user name "user", a "User:" line is a leaked role tag, counted once."""
     ctx = ReplyContext(npc_name="", user_names=["user"])

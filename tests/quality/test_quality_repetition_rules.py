@@ -52,3 +52,31 @@ def test_two_words_four_times_is_a_loop_but_not_as_a_stutter_or_a_chant() -> Non
     assert "loop" in _codes('"Keep walking, keep walking, keep walking, keep walking." *She does not look back.*')
     assert _codes('"He is reaching for his... for his... for his... for his..."') == []
     assert _codes("豆豆：“肥肉！肥肉！肥肉！肥肉！”") == []
+
+
+def test_a_loop_with_small_changes_between_the_repeats() -> None:
+    # The phrase comes back with a filler word and commas changed; no two repeats sit in an exact run of three.
+    varied = '*He grips the rail.* "We\'re sinking. We\'re sinking. Listen, we\'re sinking, we\'re sinking, listen, we\'re sinking."'
+    assert "loop" in _codes(varied)
+    one_word = '"Yes! Yes, Chef! Yes! Yes! Yes, yes, Chef, yes!"'
+    assert "loop" in _codes(one_word)
+
+
+def test_a_figure_of_speech_with_new_words_between_the_repeats_is_not_a_loop() -> None:
+    rhetoric = (
+        '"The bakery is closing, and the school is closing, and the station is closing, and nobody in this town '
+        'has said one word about it."'
+    )
+    assert "loop" not in _codes(rhetoric)
+
+
+def test_a_stammer_parted_by_ellipses_is_left_to_formatting() -> None:
+    assert "loop" not in _codes('"Wait, is that... is that... is that... is that... is that a light down there?"')
+
+
+def test_a_resend_of_a_reply_from_far_back_is_found() -> None:
+    filler = tuple(f'"Day {i}: the nets are mended and the boat is dry, nothing else to tell." *She yawns.*' for i in range(12))
+    history = (OLD, *filler)
+    assert "near_duplicate" in _codes(OLD, history)
+    # The same subject long after, in new words, is not.
+    assert _codes('"Dusk again. Let\'s try the north gate with the captain\'s seal this time."', history) == []

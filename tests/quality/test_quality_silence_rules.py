@@ -55,3 +55,11 @@ def test_a_look_at_the_user_is_a_hook() -> None:
 )
 def test_directing_gestures_and_mouthed_words_are_not_silence(text: str) -> None:
     assert silence.detect(text, CTX) == []
+
+
+def test_an_unquoted_line_that_calls_someone_is_speech() -> None:
+    # A machine's plain status speech: no "I", no "you", but it ends by calling the pilot.
+    assert silence.detect("[FUEL 40%]\nDescent locked. Hold on, Navigator. Touchdown in ninety seconds.", CTX) == []
+    # A long narrated sentence that ends in a comma and a capitalised word is not a call.
+    narration = "The convoy rolls out of the depot at dawn and heads north along the coast, Tuesday."
+    assert [f.code for f in silence.detect(narration, CTX)] == ["narration_only"]

@@ -46,6 +46,16 @@ _HTML_RE = re.compile(
 _HTML_REPLACEMENT = {"i": "*", "em": "*", "b": "**", "strong": "**", "br": "\n", "p": "\n"}
 _GARBLED_RE = re.compile(r"\ufffd+|(?:锟斤拷|烫烫烫|屯屯屯)+|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _MOJIBAKE_RE = re.compile("(?:Ã[\u0080-\u00bf]|â€[\u0080-\u00ff™œ“”˜]){2,}")
+# One mis-decoded character per word ("Itâ€™s", "cafÃ©"): twice in a reply is mojibake, not a stray letter.
+_MOJIBAKE_ONE_RE = re.compile("Ã[\u0080-\u00bf]|â€[\u0080-\u00ff™œ“”˜]")
+# The writer stepping out of the story in a bracket ("[Author's note: ...]", "(A/N: ...)", "【作者注：…】",
+# "[Next scene: ...]"): a note to the reader, not part of the reply.
+_WRITER_NOTE_RE = re.compile(
+    r"[\[(（【]\s*(?:\*\*)?(?:(?:author|writer)['’]?s?\s+notes?|A/N|notes? from the (?:author|writer)"
+    r"|next (?:scene|chapter|reply)|scene (?:break|change)|作者(?:注|按|的话)|下一(?:幕|章|场))(?:\*\*)?\s*[:：]"
+    r"[^\]）)】\n]*[\]）)】]?",
+    re.IGNORECASE,
+)
 _ELLIPSIS_RUN_RE = re.compile(r"\.{6,}|…{3,}|。{3,}")
 _ELLIPSIS_RE = re.compile(r"\.{3,}|…+")
 _FENCE_RE = re.compile(r"```")
@@ -60,6 +70,10 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     blanked = _blank(reply, [f.span for f in found])
     found += _html(reply, blanked)
     found += _garbled(reply)
+    found += [
+        _f(reply, m.start(), m.end(), "a note from the writer inside the reply", "writer_note", "", "high")
+        for m in _WRITER_NOTE_RE.finditer(reply)
+    ]
     found += _quotes(reply, blanked)
     found += _asterisks(reply, blanked)
     found += _fences(reply, blanked)
@@ -198,6 +212,9 @@ def _garbled(reply: str) -> list[Finding]:
         _f(reply, m.start(), m.end(), "mis-decoded text (mojibake)", "garbled", None, "high")
         for m in _MOJIBAKE_RE.finditer(reply)
     ]
+    singles = list(_MOJIBAKE_ONE_RE.finditer(reply))
+    if not out and len(singles) >= 2:
+        out += [_f(reply, m.start(), m.end(), "mis-decoded text (mojibake)", "garbled", None, "high") for m in singles]
     return out
 
 

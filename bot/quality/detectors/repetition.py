@@ -20,11 +20,15 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, analyse, cjk_share, sentence_spans, tokens
+from bot.quality.text import Analysis, analyse, cjk_share, is_cjk, sentence_spans, tokens
 
 DETECTOR = "repetition"
 
 RECENT_WINDOW = 8
+# A re-send can come from much further back (the opening reply again, fourteen replies on). Beyond the recent
+# window only a near-whole re-send counts: this share of the reply's n-grams in one older reply.
+OLDER_WINDOW = 24
+RESENT = 0.8
 NEAR_DUPLICATE = 0.5
 # Chinese shares more 6-grams by chance (set phrases, names, particles) than English shares 4-grams.
 NEAR_DUPLICATE_CJK = 0.6
@@ -62,9 +66,12 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     if len(toks) < 3:
         return findings
     findings += _loops(reply, toks)
-    recent = [blank_hud(r) for r in list(ctx.recent_replies)[-RECENT_WINDOW:] if r and r.strip()]
+    history = [blank_hud(r) for r in list(ctx.recent_replies)[-(RECENT_WINDOW + OLDER_WINDOW):] if r and r.strip()]
+    recent, older = history[-RECENT_WINDOW:], history[:-RECENT_WINDOW]
     if recent:
         findings += _against_recent(reply, toks, recent)
+    if older and not _is_stutter(reply, len(toks)) and not any(f.code == "near_duplicate" for f in findings):
+        findings += _resent_from_long_ago(reply, toks, older)
     findings.sort(key=lambda f: f.start)
     out: list[Finding] = []
     for f in findings:
@@ -132,8 +139,70 @@ def _short_loops(reply: str) -> list[Finding]:
     return out
 
 
+# A loop with small variations ("It's on. It's on, look, it's on, it's on"): one phrase comes back again and
+# again in a stretch where it is most of what is said, with a word or a comma changed between the repeats.
+# (phrase length, least repeats, least share of the stretch's words the repeats cover)
+_VARIED_LOOPS = ((1, 6, 0.5), (2, 4, 0.5), (3, 3, 0.6), (4, 3, 0.6), (5, 3, 0.6), (6, 3, 0.6))
+
+
+def _varied_loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
+    words = [t for t, _, _ in toks]
+    out: list[Finding] = []
+    counts: dict[str, int] = {}
+    for w in words:
+        counts[w] = counts.get(w, 0) + 1
+    # A phrase can only come back as often as its first word does: most positions are out at once.
+    starts = [i for i, w in enumerate(words) if counts[w] >= 3]
+    for size, least, share in _VARIED_LOOPS:
+        where: dict[tuple[str, ...], list[int]] = {}
+        for i in starts:
+            if i + size > len(words) or counts[words[i]] < least:
+                continue
+            key = tuple(words[i : i + size])
+            hits = where.setdefault(key, [])
+            if not hits or i >= hits[-1] + size:  # non-overlapping occurrences
+                hits.append(i)
+        for key, hits in where.items():
+            if len(hits) < least:
+                continue
+            if size < 3 and all(is_cjk(w[0]) for w in key):
+                continue  # one or two CJK characters are one or two words, which a chant may repeat
+            run = _densest_run(words, hits, size, least, share)
+            if run is None:
+                continue
+            first, last, count = run
+            start, end = toks[first][1], toks[last + size - 1][2]
+            # Parted by ellipses (at half of the joins or more) it is a stutter, formatting's finding.
+            if len(_ELLIPSIS_RE.findall(reply, start, end)) >= max(1, (count - 1) // 2):
+                continue
+            out.append(make_finding(reply, DETECTOR, "high", start, end,
+                                    f"says \"{' '.join(key)}\" again and again with small changes", code="loop"))
+            return out
+    return out
+
+
+def _densest_run(
+    words: list[str], hits: list[int], size: int, least: int, share: float
+) -> tuple[int, int, int] | None:
+    """The longest run of repeats that covers ``share`` of its stretch, where the few words between the repeats
+    recur themselves ("look, it's on, look"); new words between them ("the critic is waiting, and my reputation
+    is waiting") make it a figure of speech. Returns its first and last start and the number of repeats."""
+    for i in range(len(hits)):
+        for j in range(len(hits) - 1, i + least - 2, -1):
+            count = j - i + 1
+            stretch = hits[j] + size - hits[i]
+            if count * size < share * stretch:
+                continue
+            inside = {k for h in hits[i : j + 1] for k in range(h, h + size)}
+            between = {words[k] for k in range(hits[i], hits[j] + size) if k not in inside}
+            if len(between) <= max(1, count // 2):
+                return hits[i], hits[j], count
+    return None
+
+
 def _loops(reply: str, toks: list[tuple[str, int, int]]) -> list[Finding]:
     out: list[Finding] = _short_loops(reply)
+    out += _varied_loops(reply, toks)
     seen: dict[tuple[str, ...], int] = {}
     for key, start, end in _sentence_keys(reply):
         if key in seen:
@@ -261,6 +330,19 @@ def _against_recent(reply: str, toks: list[tuple[str, int, int]], recent: list[s
                 )
             )
     return out
+
+
+def _resent_from_long_ago(reply: str, toks: list[tuple[str, int, int]], older: list[str]) -> list[Finding]:
+    words = [t for t, _, _ in toks]
+    n = _n_for(reply)
+    grams = _ngrams(words, n)
+    if len(grams) < 4:
+        return []
+    best = max((len(grams & _recent_profile(r, n)[0]) / len(grams) for r in older), default=0.0)
+    if best < RESENT:
+        return []
+    return [make_finding(reply, DETECTOR, "high", 0, len(reply),
+                         f"{best:.0%} of its {n}-grams occur in one reply from further back", code="near_duplicate")]
 
 
 def _is_stutter(reply: str, words: int) -> bool:

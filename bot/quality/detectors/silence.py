@@ -43,7 +43,9 @@ _HOOKS_ZH = re.compile(
 # someone. A plain reply with any of these is speech, whatever its person.
 _PLAIN_SPEECH_RE = re.compile(
     r"^\s*(?-i:[a-z])|\b(?:ok|okay|yeah|yep|nope|yes|no|hey|hi|lol|hmm+|uh|um|copy|roger|sure|thanks|sorry|please)\b[,.!?]?|!"
-    r"|[嗯啊呀吧呢嘛哈哦喂][。！？，…]|[！]",
+    r"|[嗯啊呀吧呢嘛哈哦喂][。！？，…]|[！]"
+    # A short sentence that ends by calling someone ("Brace, Pilot." "Hold still, Doctor."): a vocative.
+    r"|(?:^|[.!?]\s+)(?:[A-Za-z'’]+\s+){0,3}[A-Za-z'’]+,\s*(?-i:[A-Z][a-z]+)[.!?]",
     re.IGNORECASE,
 )
 

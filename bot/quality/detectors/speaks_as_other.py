@@ -26,7 +26,8 @@ _SPEECH_STEMS = (
     "say ask repl answer whisper shout mutter add call snap exclaim murmur interject laugh sigh growl continue "
     "crow grunt bark boom chuckle scoff snort hiss groan grumble drawl tease joke insist offer suggest protest "
     "retort counter agree admit announce declare demand plead beg yell scream cr roar bellow whimper sneer "
-    "purr chirp sing quip observe remark note warn promise mumble stammer stutter breathe huff"
+    "purr chirp sing quip observe remark note warn promise mumble stammer stutter breathe huff "
+    "wheeze croak rasp gasp sob wail howl rumble snarl"
 ).split()
 
 
@@ -92,6 +93,8 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     findings += _headers(reply, ctx, list(ctx.others))
     findings += _attributed_lines(reply, a, others)
     findings += _identity_switch(reply, others)
+    findings += _framed_voice(reply, a, ctx, others)
+    findings += _long_attribution(reply, a, ctx, others)
     findings += [
         make_finding(reply, DETECTOR, "high", m.start(), m.end(), "speaks for another character", code="other_line")
         for m in _VENTRILOQUY.finditer(reply)
@@ -250,3 +253,124 @@ def _identity_patterns(alt: str) -> list[re.Pattern[str]]:
             rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE
         ),
     ]
+
+
+# How a reply hands the floor to a voice that is not its own: a narration clause about someone else's voice
+# ("Mr. Dale's voice comes up the stairs:", "a voice crackles out of the radio:", "老刘的声音从喇叭里传出来：")
+# that runs straight into a quote. The NPC's own voice ("her voice drops:") is its own line and passes; a
+# pronoun's voice counts only when the narration calls the NPC by the other pronoun ("She ... His voice").
+_EN_VOICE_OWNER = r"(?P<owner>(?P<name>{alt})['’]s|[Hh]is|[Hh]er|[Tt]heir|[Aa]n?|[Aa]nother|[Ss]ome(?:one|body)['’]s)"
+_EN_VOICE_TAIL = r"\s+(?:[\w-]+,?\s+){{0,3}}?voices?\b[^.!?\n{mask}]{{0,80}}?[:,]\**\s*{mask}"
+_ZH_VOICE = r"(?P<name>{alt})的声音[^。！？\n{mask}]{{0,20}}?[：:]\**\s*{mask}"
+# An impression the narration marks as one ("as she imagines it", "in a mock growl", "学着老刘的腔调") is the NPC's
+# own performance, not the other character's line.
+_IMPRESSION_RE = re.compile(
+    r"\b(?:imagin\w*|impressions?|imitat\w*|mimic\w*|mock\w*|pretend\w*|parod\w*|out of (?:her|his|my|their) "
+    r"(?:own )?mouth)\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
+    re.IGNORECASE,
+)
+# A device that speaks with nobody of the scene holding it ("The radio crackles:", "The intercom clicks on,",
+# "对讲机里传来：") hands the floor to whoever is on the other end.
+_DEVICES_EN = (
+    r"radio|phone|telephone|intercom|speaker|loudspeaker|receiver|handset|comms?|headset|earpiece|walkie-talkie|"
+    r"tannoy|PA|line|channel|console|terminal"
+)
+_DEVICE_EN_RE = re.compile(
+    rf"(?<![\w'’])(?:[Tt]he|[Aa])\s+(?:[\w-]+\s+){{0,2}}?(?:{_DEVICES_EN})\s+(?:crackles|buzzes|clicks|hisses|squawks|"
+    rf"blares|chirps|pops|beeps|rasps|comes alive|comes to life|wakes)\b[^.!?\n{MASK}]{{0,40}}?[:,]\**\s*{MASK}"
+)
+_DEVICE_ZH_RE = re.compile(
+    rf"(?:对讲机|电话|听筒|喇叭|广播|耳机|无线电|话筒|扩音器)(?:里|那头|那边|中)[^。！？\n{MASK}]{{0,12}}?"
+    rf"(?:传来|传出|响起)[^。！？\n{MASK}]{{0,10}}?[：:]\**\s*{MASK}"
+)
+# Someone unnamed speaking ("Someone at the back shouts,", "有人在门外喊：") is by definition not the NPC.
+_SOMEONE_EN_RE = re.compile(
+    rf"(?<![\w'’])(?:[Ss]omeone|[Ss]omebody)\s+(?:[\w'’-]+,?\s+){{0,8}}?(?:{_EN_SPEECH})[,:]\**\s*{MASK}"
+)
+_SOMEONE_ZH_RE = re.compile(rf"有人[^。！？\n{MASK}]{{0,12}}?(?:{_ZH_SPEECH})[：:，,]\**\s*{MASK}")
+_SUBJECT_PRONOUN_RE = re.compile(r"(?:^|[.!?*;]\s*|\b(?:and|then|but|as)\s+)(?P<p>[Ss]he|[Hh]e)\b")
+
+
+def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str]) -> list[Finding]:
+    if not a.dialogue:
+        return []
+    view = a.narration_view
+    en, zh = _voice_patterns(names_alternation(others))
+    out: list[Finding] = []
+    for m in en.finditer(view):
+        if _IMPRESSION_RE.search(m.group()):
+            continue
+        owner = m.group("owner").casefold()
+        if owner in ("his", "her", "their"):
+            mine = _npc_pronoun(view, m.start(), m.end())
+            if mine is None or owner == "their" or (owner == "his") == (mine == "he"):
+                continue
+        out.append(_voice_finding(reply, a, m, m.group("name") or "another voice"))
+    for m in zh.finditer(view):
+        if _IMPRESSION_RE.search(m.group()):
+            continue
+        out.append(_voice_finding(reply, a, m, m.group("name")))
+    for pattern in (_DEVICE_EN_RE, _DEVICE_ZH_RE):
+        out += [_voice_finding(reply, a, m, "the voice on the line") for m in pattern.finditer(view)]
+    for pattern in (_SOMEONE_EN_RE, _SOMEONE_ZH_RE):
+        out += [_voice_finding(reply, a, m, "someone") for m in pattern.finditer(view)
+                if not _IMPRESSION_RE.search(m.group())]
+    return out
+
+
+def _npc_pronoun(view: str, skip_start: int, skip_end: int) -> str | None:
+    """The subject pronoun the narration uses outside the voice clause ("she" or "he"), if it uses one only."""
+    rest = view[:skip_start] + " . " + view[skip_end:]
+    found = {m.group("p").casefold() for m in _SUBJECT_PRONOUN_RE.finditer(rest)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _voice_finding(reply: str, a: Analysis, m: re.Match[str], who: str) -> Finding:
+    return make_finding(reply, DETECTOR, "high", m.start(), _quote_after(a, m.end() - 1),
+                        f"writes the words of {who}'s voice", code="other_line", replacement="")
+
+
+@lru_cache(maxsize=4096)
+def _voice_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    never = "(?!x)x"
+    alt = alt or never
+    en = re.compile(r"(?<![\w'’])" + _EN_VOICE_OWNER.format(alt=alt) + _EN_VOICE_TAIL.format(mask=MASK))
+    zh = re.compile(_ZH_VOICE.format(alt=alt, mask=MASK))
+    return en, zh
+
+
+# Another character as the subject of a longer clause that ends in a speech verb and a quote ("Rask leans out
+# of the dark and snarls, \"...\"", "周砚探进头来，大声嚷道：“……”"). The clause may not hand the subject back
+# to anyone else (a pronoun or the NPC's name after "and" or a comma).
+_HANDOVER_EN = r"(?:\b(?:and|then|but|while|as)\s+|,\s*)(?:she|he|I|they|we|you)\b"
+_HANDOVER_ZH = r"[，,；;]\s*(?:她|他|我|你|它)"
+
+
+def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[str]) -> list[Finding]:
+    if not a.dialogue:
+        return []
+    view = a.narration_view
+    en, zh = _long_patterns(names_alternation(others))
+    own = [n for n in (*ctx.own_names, *ctx.users) if n]
+    out: list[Finding] = []
+    for pattern, handover in ((en, _HANDOVER_EN), (zh, _HANDOVER_ZH)):
+        for m in pattern.finditer(view):
+            if not _is_subject(view, m.start("name")):
+                continue
+            clause = view[m.end("name"):m.end()]
+            if re.search(handover, clause, re.IGNORECASE) or any(n in clause for n in own) or _IMPRESSION_RE.search(clause):
+                continue
+            out.append(make_finding(reply, DETECTOR, "high", m.start(), _quote_after(a, m.end() - 1),
+                                    f"writes dialogue for {m.group('name')}", code="other_line", replacement=""))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _long_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    alt = alt or "(?!x)x"
+    en = re.compile(
+        rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])\s+(?:[\w'’-]+,?\s+){{1,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})"
+        rf"[,:]\**\s*{MASK}"
+    )
+    zh = re.compile(rf"(?P<name>{alt})[^。！？\n{MASK}*]{{1,30}}?(?:{_ZH_SPEECH})[：:，,]\**\s*{MASK}")
+    return en, zh
