@@ -36,6 +36,8 @@ BATCH = 32
 POLL_SECONDS = 2.0
 # The embedder looks this many lines behind its watermark again, for a reply whose text a swipe replaced.
 RECHECK = 40
+# A turn waits for the embedder only when it is at most this many lines behind (see EmbeddingWorker.reach).
+MAX_WAIT_GAP = 2000
 
 
 @dataclass
@@ -146,7 +148,7 @@ class EmbeddingWorker:
         self._failures = 0
         self._progress = asyncio.Condition()
         self.waited_s = 0.0
-        self._behind_logged = 0.0
+        self._behind_logged = float("-inf")
 
     def start(self) -> None:
         """Start the worker (idempotent); it first catches up the backlog."""
@@ -176,11 +178,18 @@ class EmbeddingWorker:
         """Wait until every line up to ``message_id`` is embedded, at most ``timeout`` seconds.
 
         True when it is (or there is nothing left to embed). Returns at once when the worker is not
-        running or is backing off from a failing embedder: a down embedder must not stall turns.
+        running, is backing off from a failing embedder (a down embedder must not stall turns), or is more
+        than ``MAX_WAIT_GAP`` lines behind (a backlog it catches up in the background).
         """
         if self._watermark >= message_id:
             return True
         if self._task is None or self._task.done() or self._failures:
+            return False
+        if message_id - self._watermark > MAX_WAIT_GAP:
+            # A backlog (an upgraded database, a restart after a long outage, stories imported in bulk) is
+            # caught up without holding turns: waiting could not close it, and every turn would pay the
+            # full timeout. Only the lag that builds while lines arrive slows turns down.
+            self._log_behind(message_id, 0.0)
             return False
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -197,10 +206,15 @@ class EmbeddingWorker:
         waited = loop.time() - started
         self.waited_s += waited
         caught_up = self._watermark >= message_id or self._idle.is_set()
-        if not caught_up and loop.time() - self._behind_logged > 60:
-            self._behind_logged = loop.time()
-            log.warning("memory.embedder_behind", embedded_upto=self._watermark, needed=message_id, waited_s=round(waited, 2))
+        if not caught_up:
+            self._log_behind(message_id, waited)
         return caught_up
+
+    def _log_behind(self, message_id: int, waited: float) -> None:
+        now = time.monotonic()
+        if now - self._behind_logged > 60:
+            self._behind_logged = now
+            log.warning("memory.embedder_behind", embedded_upto=self._watermark, needed=message_id, waited_s=round(waited, 2))
 
     async def _notify(self) -> None:
         async with self._progress:

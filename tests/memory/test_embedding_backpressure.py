@@ -68,3 +68,31 @@ async def test_a_down_embedder_never_holds_a_turn(store):
     assert await worker.reach(ids[-1], timeout=5) is False
     assert loop.time() - started < 1
     await worker.aclose()
+
+
+async def test_a_backlog_far_behind_is_caught_up_without_holding_turns(store, monkeypatch):
+    """An upgraded database or stories imported in bulk leave thousands of lines unembedded: turns do not
+    wait for that (they would each pay the whole timeout), only for the lag that builds while lines arrive."""
+    from bot.engine import recollection
+
+    monkeypatch.setattr(recollection, "MAX_WAIT_GAP", 3)
+    embedder = GatedEmbedder()
+    worker = EmbeddingWorker(store, embedder, batch=4, poll_seconds=0.05)
+    ids = await _lines(store, 8)
+    worker.start()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await worker.reach(ids[-1], timeout=5) is False  # 8 lines behind, more than the gap of 3
+    assert loop.time() - started < 1
+    embedder.gate.release()  # one batch of four is embedded: line 6 is now within the gap of 3
+    for _ in range(200):
+        if worker.embedded == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert worker.embedded == 4
+    waiting = asyncio.create_task(worker.reach(ids[5], timeout=5))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # within the gap, the turn waits ...
+    embedder.gate.release()
+    assert await waiting is True  # ... until the next batch reaches its line
+    await worker.aclose()
