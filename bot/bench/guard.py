@@ -21,8 +21,7 @@ from bot.quality.detect import detect_all
 from bot.quality.findings import ReplyContext
 from bot.quality.guard import GuardPolicy, decide
 from bot.quality.meta import read_meta_for
-from bot.quality.replay import RECENT_REPLIES, scene_context
-from bot.quality.text import length_of
+from bot.quality.replay import reply_contexts, scene_context
 from bot.quality.transcript import read_transcript
 
 DEFAULT_DIR = Path("tests/quality/data/v2/tune")
@@ -34,24 +33,7 @@ def _replies(folder: Path) -> list[tuple[str, ReplyContext]]:
     for path in sorted(folder.glob("*.jsonl")):
         transcript = read_transcript(path)
         scene = scene_context(transcript, meta=read_meta_for(path))
-        history: dict[str, list[str]] = {}
-        unit = scene.length.unit
-        for line in transcript.npc_lines():
-            name = line.speaker or scene.fallback_npc
-            past = history.setdefault(name or "ai", [])
-            out.append((line.text, ReplyContext(
-                npc_name=name,
-                user_names=scene.users,
-                other_names=[n for n in scene.characters if n != name],
-                language=scene.language,
-                recent_replies=past[-RECENT_REPLIES:],
-                min_words=scene.length.min,
-                max_words=scene.length.max,
-                length_unit=unit,
-                previous_lengths=[length_of(t, unit) for t in past],
-                npc_languages=scene.languages_of(name),
-            )))
-            past.append(line.text)
+        out.extend((line.text, ctx) for line, _, ctx in reply_contexts(transcript, scene))
     return out
 
 

@@ -185,7 +185,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         # for the scene's lock: a chain goes on only while both are zero.
         self._announced: dict[SceneKey, int] = {}
         self._waiting: dict[SceneKey, int] = {}
-        self._windows: dict[tuple[int, str], HeldMemory] = {}
+        # Per (scene, character): the window start and memory block of its last prompt (see HeldMemory).
+        self._held_memory: dict[tuple[int, str], HeldMemory] = {}
         self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
         self._summarising: dict[int, asyncio.Task[None]] = {}
         # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
@@ -332,7 +333,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         """Drop what is cached of a scene's memory (each character's vectors and held memory block) after
         its lines changed (rewind, edit, delete) or it went (reset: SQLite may reuse its id)."""
         self.recollection.forget_scene(scene_id)
-        self._windows = {k: v for k, v in self._windows.items() if k[0] != scene_id}
+        self._held_memory = {k: v for k, v in self._held_memory.items() if k[0] != scene_id}
 
     async def require_scene(self, key: SceneKey) -> SceneRow:
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
@@ -808,7 +809,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             lore=[*world.lore, *character.lore],
             persona=persona,
             persona_name=persona_name,
-            window_start=held.window_start if (held := self._windows.get((scene.id, character.id))) else None,
+            window_start=held.window_start if (held := self._held_memory.get((scene.id, character.id))) else None,
             held_memory=held,
             rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
         )
@@ -838,8 +839,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             extra_instruction=extra_instruction,
         )
         assembled = assemble(inputs, self.tokens)
-        if assembled.held_memory is not None:
-            self._windows[(scene.id, character.id)] = assembled.held_memory
+        self._held_memory[(scene.id, character.id)] = assembled.held_memory
         others = [self.library.characters[c] for c in spatial.hearers(spatial.npc_locations.get(character.id)) if c != character.id]
         other_names = [n for o in others for n in o.all_names()]
         user_names = list(inputs.turn.user_names)

@@ -102,7 +102,7 @@ class Assembled:
     dropped: dict[str, int]
     memory_ids: set[int]
     window_start: int
-    held_memory: HeldMemory | None = None
+    held_memory: HeldMemory
 
 
 def _clip(counter: TokenCounter, text: str, limit: int) -> str:

@@ -73,14 +73,15 @@ def scene_context(
     )
 
 
-def lint_replies(transcript: Transcript, scene: SceneContext) -> Iterator[tuple[TranscriptLine, str, list[Finding]]]:
-    """Every NPC reply with the speaker's name and its findings, in order (the context grows as it goes)."""
+def reply_contexts(transcript: Transcript, scene: SceneContext) -> Iterator[tuple[TranscriptLine, str, ReplyContext]]:
+    """Every NPC reply with the speaker's name and the context a detector sees for it, in order (the
+    context grows as it goes: each NPC's earlier replies)."""
     history: dict[str, list[str]] = {}
     unit = scene.length.unit
     for line in transcript.npc_lines():
         name = line.speaker or scene.fallback_npc
         past = history.setdefault(name or "ai", [])
-        ctx = ReplyContext(
+        yield line, name, ReplyContext(
             npc_name=name,
             user_names=scene.users,
             other_names=[n for n in scene.characters if n != name],
@@ -92,6 +93,10 @@ def lint_replies(transcript: Transcript, scene: SceneContext) -> Iterator[tuple[
             previous_lengths=[length_of(t, unit) for t in past],
             npc_languages=scene.languages_of(name),
         )
-        findings = detect_all(line.text, ctx)
         past.append(line.text)
-        yield line, name, findings
+
+
+def lint_replies(transcript: Transcript, scene: SceneContext) -> Iterator[tuple[TranscriptLine, str, list[Finding]]]:
+    """Every NPC reply with the speaker's name and its findings, in order."""
+    for line, name, ctx in reply_contexts(transcript, scene):
+        yield line, name, detect_all(line.text, ctx)
