@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +39,12 @@ POLL_SECONDS = 2.0
 RECHECK = 40
 # A turn waits for the embedder only when it is at most this many lines behind (see EmbeddingWorker.reach).
 MAX_WAIT_GAP = 2000
+# Vector sets kept between turns (one per character of a scene; the least recently used is dropped and
+# read back from the store when needed), and query vectors kept by text: a regenerated reply, a second
+# character answering the same line, ``/memory``, ask for the same query again, and an embedding costs
+# tens of milliseconds of CPU where a lookup costs nothing.
+VECTOR_SETS = 256
+QUERY_VECTORS = 512
 
 
 @dataclass
@@ -65,12 +72,30 @@ class Recollection:
         self.embedder = embedder
         self.weights = weights or FusionWeights()
         self.timings = RecallTimings()
-        self._sets: dict[tuple[int, str], VectorSet] = {}
+        self._sets: OrderedDict[tuple[int, str], VectorSet] = OrderedDict()
+        self._queries: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._warned = False
 
     def forget_scene(self, scene_id: int) -> None:
         """Drop cached vectors of a scene (after a rewind removed lines)."""
-        self._sets = {k: v for k, v in self._sets.items() if k[0] != scene_id}
+        for key in [k for k in self._sets if k[0] == scene_id]:
+            del self._sets[key]
+
+    async def _query_vector(self, text: str):
+        """The query's vector, embedded once per text while it stays among the recent ones."""
+        assert self.embedder is not None
+        key = (self.embedder.name, text)
+        vector = self._queries.get(key)
+        if vector is not None:
+            self._queries.move_to_end(key)
+            return vector
+        embed_started = time.perf_counter()
+        vector = (await self.embedder.embed([text], query=True))[0]
+        self.timings.embed_ms.append((time.perf_counter() - embed_started) * 1000)
+        self._queries[key] = vector
+        while len(self._queries) > QUERY_VECTORS:
+            self._queries.popitem(last=False)
+        return vector
 
     async def _vectors(self, scene_id: int, character_id: str, model: str) -> VectorSet:
         vectors = self._sets.get((scene_id, character_id))
@@ -79,7 +104,10 @@ class Recollection:
             ids, matrix, speakers = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
             vectors.add(ids, matrix, speakers)
             self._sets[(scene_id, character_id)] = vectors
+            while len(self._sets) > VECTOR_SETS:
+                self._sets.popitem(last=False)
         else:
+            self._sets.move_to_end((scene_id, character_id))
             ids, matrix, speakers = await self.store.memory.vectors(
                 scene_id, character_id, model, limit=VECTOR_CAPACITY, after_line=vectors.newest_line, after_note=vectors.newest_note,
             )
@@ -102,9 +130,7 @@ class Recollection:
         own: list[int] = []
         if self.embedder is not None:
             try:
-                embed_started = time.perf_counter()
-                vector = (await self.embedder.embed([without_address(query.text, names) or query.text], query=True))[0]
-                self.timings.embed_ms.append((time.perf_counter() - embed_started) * 1000)
+                vector = await self._query_vector(without_address(query.text, names) or query.text)
                 vectors = await self._vectors(scene_id, character_id, self.embedder.name)
                 dense = vectors.search(vector, DENSE_K, before_id=query.message_id)
                 if query.speaker:

@@ -121,43 +121,90 @@ class VectorSet:
 
     Grows by appending what the embedder wrote since the last look; keeps at most ``capacity`` rows
     (the newest lines; the rest stay reachable by words), so a search costs the same at turn 10,000
-    as at turn 1,000.
+    as at turn 1,000. Rows live in a buffer that doubles when full, so taking in a turn's few new
+    lines costs the same at turn 1,000 as at turn 20 (concatenating the whole matrix each time copied
+    megabytes per reply late in a scene); a re-embedded line (an edit, a swipe) replaces its row.
     """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.speakers = np.zeros(0, dtype=object)
-        self.matrix: np.ndarray | None = None
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._speakers = np.zeros(0, dtype=object)
+        self._matrix: np.ndarray | None = None
+        self._rows: dict[int, int] = {}
+        self._size = 0
         self.newest_line = 0
         self.newest_note = 0
 
     def __len__(self) -> int:
-        return int(self.ids.shape[0])
+        return self._size
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids[: self._size]
+
+    @property
+    def speakers(self) -> np.ndarray:
+        return self._speakers[: self._size]
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        return None if self._matrix is None else self._matrix[: self._size]
 
     def add(self, ids: np.ndarray, matrix: np.ndarray, speakers: Sequence[str] | None = None) -> None:
         """Append rows; ``speakers`` says who said each line ("" for notes, and when not given)."""
         if ids.shape[0] == 0:
             return
-        said = np.array(list(speakers) if speakers is not None else [""] * ids.shape[0], dtype=object)
-        if self.matrix is None or self.matrix.shape[1] != matrix.shape[1]:
-            self.ids, self.speakers, self.matrix = ids.copy(), said, matrix.astype(np.float32, copy=True)
-        else:
-            keep = ~np.isin(self.ids, ids)
-            self.ids = np.concatenate([self.ids[keep], ids])
-            self.speakers = np.concatenate([self.speakers[keep], said])
-            self.matrix = np.concatenate([self.matrix[keep], matrix.astype(np.float32, copy=False)])
+        said = list(speakers) if speakers is not None else [""] * ids.shape[0]
+        matrix = matrix.astype(np.float32, copy=False)
+        if self._matrix is None or self._matrix.shape[1] != matrix.shape[1]:
+            self._matrix, self._size, self._rows = np.zeros((0, matrix.shape[1]), dtype=np.float32), 0, {}
+            self._ids, self._speakers = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
+        fresh: list[int] = []
+        for i, item_id in enumerate(ids.tolist()):
+            row = self._rows.get(item_id)
+            if row is None:
+                fresh.append(i)
+            else:
+                self._matrix[row], self._speakers[row] = matrix[i], said[i]
+        if fresh:
+            self._reserve(self._size + len(fresh))
+            end = self._size + len(fresh)
+            self._matrix[self._size : end] = matrix[fresh]
+            self._ids[self._size : end] = ids[fresh]
+            self._speakers[self._size : end] = [said[i] for i in fresh]
+            self._rows.update((int(ids[i]), self._size + n) for n, i in enumerate(fresh))
+            self._size = end
         lines = ids[ids > 0]
         notes = ids[ids < 0]
         if lines.size:
             self.newest_line = max(self.newest_line, int(lines.max()))
         if notes.size:
             self.newest_note = max(self.newest_note, int(-notes.min()))
-        if len(self) > self.capacity:
+        if self._size > self.capacity:
             # Drop the oldest lines first; notes are few and each stands for many lines.
-            order = np.argsort(np.where(self.ids < 0, np.iinfo(np.int64).max, self.ids))
-            keep_idx = np.sort(order[len(self) - self.capacity :])
-            self.ids, self.speakers, self.matrix = self.ids[keep_idx], self.speakers[keep_idx], self.matrix[keep_idx]
+            current = self.ids
+            order = np.argsort(np.where(current < 0, np.iinfo(np.int64).max, current))
+            keep = np.sort(order[self._size - self.capacity :])
+            kept_ids, kept_speakers, kept_matrix = current[keep], self.speakers[keep], self.matrix[keep]  # type: ignore[index]
+            self._size = 0
+            self._rows = {}
+            self._ids[: len(keep)], self._speakers[: len(keep)], self._matrix[: len(keep)] = kept_ids, kept_speakers, kept_matrix
+            self._size = len(keep)
+            self._rows = {int(item_id): row for row, item_id in enumerate(kept_ids.tolist())}
+
+    def _reserve(self, rows: int) -> None:
+        assert self._matrix is not None
+        if rows <= self._matrix.shape[0]:
+            return
+        size = max(rows, 2 * self._matrix.shape[0], 64)
+        grown = np.zeros((size, self._matrix.shape[1]), dtype=np.float32)
+        grown[: self._size] = self._matrix[: self._size]
+        ids = np.zeros(size, dtype=np.int64)
+        ids[: self._size] = self._ids[: self._size]
+        speakers = np.empty(size, dtype=object)
+        speakers[: self._size] = self._speakers[: self._size]
+        self._matrix, self._ids, self._speakers = grown, ids, speakers
 
     def search(self, query: np.ndarray, k: int, *, before_id: int, speaker: str | None = None) -> list[int]:
         """The k items most similar to the query (cosine; vectors are unit length), lines before ``before_id``;

@@ -44,7 +44,13 @@ def split_script(script: str) -> list[str]:
 
 
 class _Executor:
-    """Statements on the connection, without locking: the caller holds the lock (or owns a transaction)."""
+    """Statements on the connection, without locking: the caller holds the lock (or owns a transaction).
+
+    Every call is a hand-off to aiosqlite's thread and back (a queue put, a future, a wake-up of the
+    event loop through its self-pipe). Reads use ``execute_fetchall``: one hand-off instead of three
+    (execute, fetch, close), which was a tenth of a reply's event-loop CPU at ~28 reads per reply. The
+    rows are ``sqlite3.Row`` through the connection's row factory (set on every connection this wraps).
+    """
 
     dialect: Dialect = "sqlite"
 
@@ -56,14 +62,13 @@ class _Executor:
             return max(cursor.rowcount, 0)
 
     async def _fetch_one(self, sql: str, params: Sequence[Any]) -> Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            cursor.row_factory = sqlite3.Row
-            return await cursor.fetchone()
+        # Callers ask for one row by key, an aggregate or ``RETURNING``: reading them all is one row, and
+        # runs the statement to its end (an INSERT ... RETURNING is complete when this returns).
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def _fetch_all(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        async with self._conn.execute(sql, tuple(params)) as cursor:
-            cursor.row_factory = sqlite3.Row
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
 
     async def _script(self, script: str) -> None:
         for statement in split_script(script):
@@ -114,6 +119,7 @@ class SqliteDatabase(_Executor):
 
     def __init__(self, conn: aiosqlite.Connection, *, owned: bool = True) -> None:
         super().__init__(conn)
+        conn.row_factory = sqlite3.Row
         self._lock = asyncio.Lock()
         self._owned = owned
 

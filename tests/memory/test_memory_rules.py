@@ -143,3 +143,42 @@ def test_a_line_that_only_asks_is_told_apart_from_one_that_tells():
     assert not only_asks("so that's that")
     fused = fuse([1, 2], [], speakers={}, query_speaker=None, questions={1})
     assert fused[0][0] == 2
+
+
+def test_vector_set_grows_in_place_replaces_re_embedded_rows_and_matches_a_plain_model():
+    """Against a dictionary model: appends in many small batches, re-embedded ids, the bound."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(11)
+    vectors = VectorSet(capacity=50)
+    model: dict[int, tuple[np.ndarray, str]] = {}
+    next_line, next_note = 1, 1
+    for _ in range(120):
+        ids: list[int] = []
+        for _ in range(rng.randint(1, 4)):
+            roll = rng.random()
+            if roll < 0.15 and model:
+                ids.append(rng.choice(sorted(model)))  # a swipe or an edit re-embeds a known line
+            elif roll < 0.25:
+                ids.append(-next_note)
+                next_note += 1
+            else:
+                ids.append(next_line)
+                next_line += 1
+        ids = list(dict.fromkeys(ids))
+        matrix = np.array([[rng.random() for _ in range(8)] for _ in ids], dtype=np.float32)
+        speakers = [rng.choice(["Ann", "Tom", ""]) for _ in ids]
+        vectors.add(np.array(ids, dtype=np.int64), matrix, speakers)
+        for i, item_id in enumerate(ids):
+            model[item_id] = (matrix[i], speakers[i])
+        if len(model) > 50:
+            lines = sorted(i for i in model if i > 0)
+            for old in lines[: len(model) - 50]:
+                del model[old]
+        assert len(vectors) == len(model)
+        assert set(vectors.ids.tolist()) == set(model)
+        for row, item_id in enumerate(vectors.ids.tolist()):
+            assert vectors.speakers[row] == model[item_id][1]
+            assert np.array_equal(vectors.matrix[row], model[item_id][0])

@@ -1,0 +1,53 @@
+"""The query of a turn is embedded once per text: a second look at the same line (``/memory``, a regenerated
+reply) reuses the vector, and the cache stays bounded."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from bot.engine import recollection as recollection_module
+from bot.engine.lines import InboundLine
+from bot.engine.scene import SceneEngine
+
+
+class CountingEmbedder:
+    """Deterministic vectors from a text's words; counts what it was asked to embed as queries."""
+
+    name = "counting-test"
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+
+    async def embed(self, texts, *, query: bool = False):
+        if query:
+            self.queries.extend(texts)
+        rows = np.zeros((len(texts), 32), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in text.lower().split():
+                rows[i, sum(map(ord, word)) % 32] += 1.0
+        return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+
+
+async def test_the_same_query_is_embedded_once_and_the_cache_is_bounded(store, library, model, clock, key, monkeypatch):
+    embedder = CountingEmbedder()
+    engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), embedder=embedder)
+    engine.start_background()
+    try:
+        await engine.open_scene(key, "manor")
+        await engine.summon(key, "Ada")
+        await engine.handle(InboundLine(key, "u1", "Ann", "Ada, the lantern by the gate went out."))
+        await engine.drain()
+        asked = list(embedder.queries)
+        assert asked == ["the lantern by the gate went out."]
+        text = await engine.memory(key, "Ada")
+        assert "lantern" in text
+        assert embedder.queries == asked, "the /memory look at the same line reused the turn's query vector"
+
+        monkeypatch.setattr(recollection_module, "QUERY_VECTORS", 2)
+        for i in range(4):
+            await engine.handle(InboundLine(key, "u1", "Ann", f"Ada, question number {i} about the tide."))
+        assert len(engine.recollection._queries) == 2
+    finally:
+        await engine.aclose()
