@@ -284,9 +284,11 @@ class SceneEngine:
         """The scene of a channel, created in ``world_id`` if there is none; NPC states seeded."""
         world = self.world(world_id)
         async with self.gate.hold(key.guild_id, world.id):
-            return await self._open_scene_held(key, world)
+            return await self.open_scene_held(key, world)
 
-    async def _open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
+    async def open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
+        """``open_scene`` for a caller that holds the world's gate already (a server's reset or setup holds
+        every gate of the server while it reopens the channels)."""
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
             scene = await self.store.create_scene(key.guild_id, key.channel_id, world.id, world.start_location)
@@ -482,7 +484,7 @@ class SceneEngine:
             bound.exception("turn.failed", code=code)
             await self._fail_turn(scene, start.turn_id, generation)
             return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
-        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
+        return TurnOutcome((*self.render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _begin(self, scene: SceneRow, line: InboundLine, spatial: Spatial, reply_to: MessageRow | None):
         """Store the inbound line (inside the world's gate, so a reset cannot pull the scene away)."""
@@ -546,7 +548,7 @@ class SceneEngine:
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
                 draft.notices.append(Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"))
                 break
-            self._add_utterance(draft, world, spatial, character, generated, pending, states)
+            self.add_utterance(draft, world, spatial, character, generated, pending, states)
             states = apply_all(base_states, draft.events)
         participants = spatial.hearers()
         addressed = [m.character_id for m in mentions] + ([reply_to.character_id] if reply_to and reply_to.character_id else [])
@@ -563,7 +565,7 @@ class SceneEngine:
         )
         return draft, ids
 
-    def _add_utterance(
+    def add_utterance(
         self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated,
         pending: list[HistoryLine], states: dict[str, NpcStateRow],
     ) -> None:
@@ -679,7 +681,8 @@ class SceneEngine:
         settled = settle(fresh, planned)
         return settled.events, settled.states
 
-    def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
+    def render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
+        """A committed draft's lines as a front end shows them (utterances and narration), by their new ids."""
         outputs: list[Output] = []
         for message_id, message in zip(ids, draft.messages, strict=True):
             if message.kind == "npc" and message.character_id:
@@ -787,9 +790,9 @@ class SceneEngine:
             generated = await self.generate(scene, world, character, spatial, states)
         except ModelUnavailable:
             return None
-        self._add_utterance(draft, world, spatial, character, generated, [], states)
+        self.add_utterance(draft, world, spatial, character, generated, [], states)
         _, ids = await self.commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
-        return TurnOutcome(tuple(self._render(world, draft, ids)))
+        return TurnOutcome(tuple(self.render(world, draft, ids)))
 
     # -- one NPC's reply -------------------------------------------------------------------------
 

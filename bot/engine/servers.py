@@ -63,7 +63,7 @@ async def _replace(engine: SceneEngine, guild_id: str, world_id: str | None) -> 
     if bound and bound in engine.library.worlds:
         world = engine.world(bound)
         for channel_id in enabled:
-            await engine._open_scene_held(SceneKey(guild_id, channel_id), world)
+            await engine.open_scene_held(SceneKey(guild_id, channel_id), world)
             reopened += 1
     return ServerReset(len(scenes), reopened)
 

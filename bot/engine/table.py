@@ -121,11 +121,11 @@ class TableControl:
                 generated = await engine.generate(scene, world, character, spatial, states)
             except ModelUnavailable:
                 return TurnOutcome((Notice(tr(lang, "turn.model_unavailable"), code="model_unavailable"),))
-            engine._add_utterance(draft, world, spatial, character, generated, [], states)
+            engine.add_utterance(draft, world, spatial, character, generated, [], states)
             turn_id, ids = await engine.commit(
                 scene, None, draft, status="done", user_location=None, generation=generation, post=True
             )
-            return TurnOutcome(tuple(engine._render(world, draft, ids)), turn_id)
+            return TurnOutcome(tuple(engine.render(world, draft, ids)), turn_id)
 
     async def impersonate(self, key: SceneKey, author_id: str, author_name: str) -> str:
         """``/impersonate``: see ``bot.engine.impersonate``."""
