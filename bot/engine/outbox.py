@@ -54,7 +54,7 @@ class OutboxPoster:
         """How the line is shown: a character's utterance (name, face, swipe position) or narration."""
         if line.kind == "npc" and line.character_id in self.engine.library.characters:
             character = self.engine.library.characters[line.character_id]
-            return self.engine._utterance(line.message_id, character, line.text, line.swipe_index, line.swipe_count)
+            return self.engine.utterance(line.message_id, character, line.text, line.swipe_index, line.swipe_count)
         world = self.engine.library.worlds.get(line.world_id)
         avatar = world.narrator.avatar_url if world else None
         return Narration(line.text, line.message_id, line.speaker, avatar)

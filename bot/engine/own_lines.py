@@ -19,7 +19,6 @@ A service composed into ``SceneEngine`` (``engine.own_lines``); both changes pas
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from bot.engine.lines import Notice, SceneKey
@@ -36,10 +35,7 @@ async def _stop_summaries(engine: SceneEngine, scene_id: int) -> None:
     it must not write what it made of it (a pass started from here on reads the line as it now is; the next
     commit schedules a fresh one). Its writes wait for the store's write lock, so cancelling it here stops
     any it has not made; one it made before the write was dropped by the write."""
-    task = engine._summarising.get(scene_id)
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await engine.memory_upkeep.cancel(scene_id)
 
 
 class OwnLines:

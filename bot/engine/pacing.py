@@ -1,8 +1,10 @@
 """The engine's side of pacing: read a scene's behaviour, infer its pace, let it steer the turn; ``/pacing``.
 
-A mixin of ``SceneEngine``. The pace is refreshed at the start of every player turn (one small read) and
-kept per scene, so the scheduler's chain chance, the director's hook timing and the reply length of the
-turn's replies all use the same estimate, and ``/why`` can show it.
+A service composed into ``SceneEngine`` (``engine.paces``): it owns the pace of every scene, refreshed at
+the start of every player turn (one small read) and kept per scene, so the scheduler's chain chance, the
+director's hook timing and the reply length of the turn's replies all use the same estimate, and ``/why``
+can show it. It is its own object, holding that cache, so nothing else writes the pace and what it reads
+(the store, the scene and its world) is named in its constructor.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from bot.world.pacing import (
 
 if TYPE_CHECKING:
     from bot.engine.lines import SceneKey
-    from bot.engine.scene import SceneEngine
+    from bot.engine.primitives import Scenes
+    from bot.store import Store
     from bot.store.records import SceneRow
 
 
@@ -71,28 +74,35 @@ def pace_instruction(pace: Pace, low: int, high: int, unit: str) -> str | None:
     return f"The table plays at a {pace.label} pace: keep this reply between {lo} and {hi} {unit}."
 
 
-class ScenePacing:
-    """``SceneEngine`` methods for pacing."""
+class Pacing:
+    """The pace of each scene: inferred from the table's behaviour (or pinned), kept until the next refresh."""
 
-    async def refresh_pace(self: SceneEngine, scene: SceneRow) -> Pace:
+    def __init__(self, store: Store, scenes: Scenes) -> None:
+        self.store = store
+        self.scenes = scenes
+        self._paces: dict[int, Pace] = {}
+
+    async def refresh(self, scene: SceneRow) -> Pace:
+        """Infer the scene's pace from what it shows now (or its pin) and keep it for the turn."""
         pinned = await rows.pinned_pace(self.store, scene.id)
         pace = infer_pace(await observe(self.store, scene.id), pinned)  # type: ignore[arg-type]
         self._paces[scene.id] = pace
         return pace
 
-    def current_pace(self: SceneEngine, scene_id: int) -> Pace | None:
+    def current(self, scene_id: int) -> Pace | None:
+        """The pace kept at the scene's last refresh (``None`` before its first player turn)."""
         return self._paces.get(scene_id)
 
-    async def pacing(self: SceneEngine, key: SceneKey) -> str:
+    async def describe(self, key: SceneKey) -> str:
         """``/pacing``: what was inferred from the table, why, and what it changes."""
-        scene = await self.require_scene(key)
-        return (await self.refresh_pace(scene)).describe(self.world(scene.world_id).language)
+        scene = await self.scenes.require_scene(key)
+        return (await self.refresh(scene)).describe(self.scenes.world(scene.world_id).language)
 
-    async def pin_pacing(self: SceneEngine, key: SceneKey, label: str) -> str:
+    async def pin(self, key: SceneKey, label: str) -> str:
         """``/pacing slow|steady|fast`` pins the pace (admins); ``auto`` goes back to inferring it. The
         choice may be typed in English or in any catalog language ("快", "自动")."""
-        scene = await self.require_scene(key)
-        lang = self.world(scene.world_id).language
+        scene = await self.scenes.require_scene(key)
+        lang = self.scenes.world(scene.world_id).language
         wanted = label.strip().casefold()
         choice = next(
             (c for c in (*LABELS, "auto") if wanted in {c, *(tr(code, f"pacing.{c}").casefold() for code in CODES)}), None
@@ -100,4 +110,4 @@ class ScenePacing:
         if choice is None:
             raise EnsembleError(tr(lang, "pacing.usage"))
         await rows.pin_pace(self.store, scene.id, None if choice == "auto" else choice)
-        return (await self.refresh_pace(scene)).describe(lang)
+        return (await self.refresh(scene)).describe(lang)

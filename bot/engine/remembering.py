@@ -1,9 +1,15 @@
 """What the engine does with memory besides prompts: per-character summaries and notes off the hot path,
-the embedding worker's lifecycle, rewind, and ``/memory`` (what a character remembers). A mixin of
-``SceneEngine``.
+and the embedding worker's lifecycle.
 
-Summaries: after a turn commits, one background task per scene (owned by the engine, cancelled on
-close) looks at each member in turn. When ``summary_every`` turns passed since that member's last
+A service composed into ``SceneEngine`` (``engine.memory_upkeep``). It owns the background summary tasks
+(one per scene) and each character's summary backoff, so whoever must stop them (a rewind, an edit or
+delete of a line, a server reset) asks it to (``cancel``, ``forget``) instead of reaching into the
+engine's state; its collaborators (store, library, the world lookup, the metered model, the embedding
+worker) are given in its constructor. Rewind stays with the engine (it holds the scene's lock and the
+world's gate and drops the engine's caches); ``/memory`` is a command (``bot.engine.commands``).
+
+Summaries: after a turn commits, one background task per scene (cancelled on close) looks at each
+member in turn. When ``summary_every`` turns passed since that member's last
 summary, it asks the model for a JSON object with the member's new summary and short standalone
 facts, built **only from lines that member heard** (``heard_lines``), so a careless model cannot leak
 what the member never heard. Facts become deduplicated notes, searchable like lines. A failing call
@@ -15,20 +21,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.core.ports import ChatMessage, ChatOptions
-from bot.engine.lines import SceneKey
-from bot.engine.recollection import query_of
+from bot.core.ports import ChatMessage, ChatModel, ChatOptions
 from bot.errors import ModelUnavailable
-from bot.i18n import tr
 from bot.store.records import SceneRow
 
 if TYPE_CHECKING:
-    from bot.engine.scene import SceneEngine
+    from bot.content.loader import Library
+    from bot.engine.primitives import Worlds
+    from bot.engine.recollection import EmbeddingWorker
+    from bot.store import Store
+
+# The engine's ``model_for``: the model for one call, the server's budget checked, its tokens counted
+# under the purpose (guild id, purpose).
+ModelFor = Callable[[str, str], ChatModel]
 
 log = structlog.get_logger("memory")
 
@@ -52,17 +63,35 @@ def summary_retry_delay(failures: int, summary_every: int) -> int:
     return min(2**failures, max(2, 4 * summary_every))
 
 
-class Remembering:
-    """Memory operations mixed into ``SceneEngine``."""
+class MemoryUpkeep:
+    """Background memory work: the summary pass of each scene, its backoff per character, the embedder."""
 
-    # -- background work -------------------------------------------------------------------------
+    def __init__(
+        self,
+        *,
+        store: Store,
+        library: Library,
+        worlds: Worlds,
+        model_for: ModelFor,
+        narrator_model: str | None = None,
+        embedding_worker: EmbeddingWorker | None = None,
+    ) -> None:
+        self.store = store
+        self.library = library
+        self.worlds = worlds
+        self.model_for = model_for
+        self.narrator_model = narrator_model
+        self.embedding_worker = embedding_worker
+        self._summarising: dict[int, asyncio.Task[None]] = {}  # scene id -> its running summary pass
+        # (scene id, character id) -> (failures in a row, turns waiting at the last failure)
+        self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
 
-    def start_background(self: SceneEngine) -> None:
+    def start_background(self) -> None:
         """Start the embedding worker (it first catches up lines the last run left unembedded)."""
         if self.embedding_worker is not None:
             self.embedding_worker.start()
 
-    def schedule_summary(self: SceneEngine, scene: SceneRow) -> None:
+    def schedule_summary(self, scene: SceneRow) -> None:
         """After a commit: wake the embedder; start a background summary pass if none is running."""
         if self.embedding_worker is not None:
             self.embedding_worker.start()
@@ -73,14 +102,14 @@ class Remembering:
         self._summarising[scene.id] = task
         task.add_done_callback(lambda _: self._summarising.pop(scene.id, None))
 
-    async def drain(self: SceneEngine) -> None:
+    async def drain(self) -> None:
         """Wait for background memory work (tests, the benchmark, a clean shutdown of the terminal)."""
         while self._summarising:
             await asyncio.gather(*list(self._summarising.values()), return_exceptions=True)
         if self.embedding_worker is not None:
             await self.embedding_worker.drain()
 
-    async def aclose(self: SceneEngine) -> None:
+    async def aclose(self) -> None:
         """Cancel background work (the Discord client, the terminal and ``open_app`` call this on shutdown)."""
         for task in list(self._summarising.values()):
             task.cancel()
@@ -88,9 +117,22 @@ class Remembering:
         if self.embedding_worker is not None:
             await self.embedding_worker.aclose()
 
-    async def _summaries_if_due(self: SceneEngine, scene: SceneRow) -> None:
+    async def cancel(self, *scene_ids: int) -> None:
+        """Stop the summary passes of these scenes and wait until they stopped: their lines are about to
+        change or went (a rewind, an edited or deleted line, a reset), and what a pass read before must not
+        be written. The next commit schedules a fresh pass."""
+        tasks = [task for sid, task in list(self._summarising.items()) if sid in scene_ids]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def forget(self, scene_id: int) -> None:
+        """Drop the scene's summary backoff (its turns were rewound: the counts no longer apply)."""
+        self._summary_backoff = {k: v for k, v in self._summary_backoff.items() if k[0] != scene_id}
+
+    async def _summaries_if_due(self, scene: SceneRow) -> None:
         try:
-            world = self.world(scene.world_id)
+            world = self.worlds.world(scene.world_id)
             every = world.settings.summary_every
             for member in [m for m in await self.store.members(scene.id) if m in self.library.characters]:
                 previous = await self.store.latest_summary(scene.id, member)
@@ -122,7 +164,7 @@ class Remembering:
         except Exception:  # off the hot path: a failed summary changes nothing and is only logged
             log.exception("memory.summary_failed", scene=scene.id)
 
-    async def _summarise(self: SceneEngine, scene: SceneRow, member: str, previous: str, rows: list) -> tuple[str, list[str]] | None:
+    async def _summarise(self, scene: SceneRow, member: str, previous: str, rows: list) -> tuple[str, list[str]] | None:
         """One model call for one character, from lines it heard; ``None`` when the answer is unusable."""
         name = self.library.characters[member].name
         transcript = "\n".join(f"{r.speaker}: {r.text}" for r in rows)
@@ -147,77 +189,3 @@ class Remembering:
             return None
         facts = [f.strip()[:NOTE_CHARS] for f in reply.facts if isinstance(f, str) and f.strip()][:MAX_NOTES]
         return reply.summary.strip()[:2000], facts
-
-    # -- rewind ----------------------------------------------------------------------------------
-
-    async def rewind(self: SceneEngine, key: SceneKey, turns: int) -> int:
-        """Undo the last ``turns`` turns with every state change they caused; return how many went."""
-        if turns <= 0:
-            return 0
-        scene = await self.require_scene(key)
-        async with self.lock(scene.id):
-            task = self._summarising.get(scene.id)
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            world = self.world(scene.world_id)
-
-            def replay_scene(scene_events):
-                location = world.start_location
-                members: dict[str, str] = {}
-                for event in scene_events:
-                    if event["kind"] == "move" and event["subject"] == "user":
-                        location = event["payload"]["to"]
-                    elif event["kind"] == "summon":
-                        members.setdefault(event["subject"], event["created_at"])
-                    elif event["kind"] == "dismiss":
-                        members.pop(event["subject"], None)
-                return location, list(members.items())
-
-            async with self.gate.hold(scene.guild_id, scene.world_id):
-                removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
-            self.forget_scene_caches(scene.id)
-            self._summary_backoff = {k: v for k, v in self._summary_backoff.items() if k[0] != scene.id}
-            log.info("scene.rewind", scene=scene.id, turns=removed)
-            return removed
-
-    # -- inspection ------------------------------------------------------------------------------
-
-    async def memory(self: SceneEngine, key: SceneKey, name: str) -> str:
-        """What a character currently remembers of this scene: summary, facts, what it witnessed, feelings."""
-        scene = await self.require_scene(key)
-        world = self.world(scene.world_id)
-        character = self._find_character(world, name, scene.guild_id)
-        lang = world.language
-        lines = [tr(lang, "memory.title", name=character.name)]
-        summary = await self.store.latest_summary(scene.id, character.id)
-        lines.append(tr(lang, "memory.summary", summary=summary[0]) if summary else tr(lang, "memory.no_summary"))
-        notes = await self.store.memory.notes(scene.id, character.id, limit=12)
-        if notes:
-            lines.append(tr(lang, "memory.facts"))
-            lines.extend(f"- {n.text}" for n in notes)
-        heard = await self.store.heard_lines(scene.id, character.id, limit=8)
-        query = query_of(heard, character.id)
-        recalled = await self.recollection.recall(scene.id, character.id, query, k=4, names=character.all_names()) if query else []
-        if query is not None:
-            lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
-        if recalled:
-            lines.append(tr(lang, "memory.recalled"))
-            lines.extend(
-                f"- {r.text}" if r.kind == "note" else tr(lang, "memory.recalled_line", turn=r.turn_seq, speaker=r.speaker, text=r.text)
-                for r in recalled
-            )
-        events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=5)
-        if events:
-            lines.append(tr(lang, "memory.offscreen"))
-            lines.extend(f"- {e['payload'].get('text', '')}" for e in events)
-        state = (await self.store.npc_states(scene.guild_id, scene.world_id)).get(character.id)
-        if state is not None:
-            lines.append(tr(lang, "memory.state", mood=state.mood_label, intensity=state.mood_intensity, place=world.location(state.location).name))
-            for target, relation in sorted(state.relationships.items()):
-                who = tr(lang, "feelings.players") if target == "user" else self.library.characters[target].name if target in self.library.characters else target
-                note, affinity = str(relation.get("note", "")).strip(), int(relation.get("affinity", 0))
-                lines.append(tr(lang, "memory.feels_note" if note else "memory.feels", affinity=affinity, who=who, note=note))
-        if not notes and not recalled and not summary and not events:
-            lines.append(tr(lang, "memory.nothing"))
-        return "\n".join(lines)

@@ -37,14 +37,23 @@ from bot.engine.cleanup import clean_reply
 from bot.engine.commands import SceneCommands
 from bot.engine.gate import StaleWorld, WorldGate
 from bot.engine.limits import Limits, LimitSettings, MeteredModel
-from bot.engine.lines import InboundLine, Narration, Notice, Output, SceneKey, TurnOutcome, Utterance
+from bot.engine.lines import (
+    CastEntry,
+    InboundLine,
+    Narration,
+    Notice,
+    Output,
+    SceneKey,
+    TurnOutcome,
+    Utterance,
+)
 from bot.engine.metrics import Metrics
 from bot.engine.outbox import Deliver, OutboxPoster
 from bot.engine.own_lines import OwnLines
-from bot.engine.pacing import ScenePacing, pace_instruction, paced
+from bot.engine.pacing import Pacing, pace_instruction, paced
 from bot.engine.personas import Personas, persona_block
 from bot.engine.recollection import EmbeddingWorker, Recollection, query_of
-from bot.engine.remembering import Remembering
+from bot.engine.remembering import MemoryUpkeep
 from bot.engine.scheduler import (
     NEVER,
     Candidate,
@@ -154,8 +163,15 @@ class TurnDraft:
             )
 
 
-class SceneEngine(SceneCommands, Remembering, ScenePacing):
-    """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs."""
+class SceneEngine:
+    """Runs scenes. Knows nothing about Discord or terminals: front ends call it and render its outputs.
+
+    The turn pipeline is its own; the rest is composed services, each owning its state: the players'
+    commands (``commands``), the pace of each scene (``paces``), background summaries and the embedding
+    worker (``memory_upkeep``), personas, control of the table, players' own lines, limits and recall.
+    The engine keeps a one-line method for each command front ends call, and offers its services the
+    turn primitives they need as public methods (``bot.engine.primitives`` names them).
+    """
 
     def __init__(
         self,
@@ -187,8 +203,6 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self._waiting: dict[SceneKey, int] = {}
         # Per (scene, character): the window start and memory block of its last prompt (see HeldMemory).
         self._held_memory: dict[tuple[int, str], HeldMemory] = {}
-        self._paces: dict[int, Pace] = {}  # pacing (bot/engine/pacing.py), refreshed every player turn
-        self._summarising: dict[int, asyncio.Task[None]] = {}
         # Set by a front end that posts turns through the outbox (Discord, the terminal); without one
         # (evaluation, tests of the pipeline) nothing is written to the outbox.
         self.poster: OutboxPoster | None = None
@@ -200,9 +214,19 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         self.embedder = embedder
         self.recollection = Recollection(store, embedder)
         self.embedding_worker = EmbeddingWorker(store, embedder) if embedder is not None else None
-        self._summary_backoff: dict[tuple[int, str], tuple[int, int]] = {}
-        # -- players: personas, control of the table, their own lines (composed services) --
+        # Summaries and notes off the hot path, the embedding worker's lifecycle (bot.engine.remembering).
+        self.memory_upkeep = MemoryUpkeep(
+            store=store, library=library, worlds=self, model_for=self.model_for, narrator_model=narrator_model,
+            embedding_worker=self.embedding_worker,
+        )
+        # Each scene's pace (bot.engine.pacing), refreshed every player turn.
+        self.paces = Pacing(store, self)
+        # -- players: personas, commands, control of the table, their own lines (composed services) --
         self.personas = Personas(PersonaStore(store))
+        self.commands = SceneCommands(
+            turns=self, store=store, library=library, gate=self.gate, personas=self.personas,
+            recollection=self.recollection, paces=self.paces,
+        )
         self.table = TableControl(self)
         self.own_lines = OwnLines(self)
 
@@ -260,9 +284,11 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         """The scene of a channel, created in ``world_id`` if there is none; NPC states seeded."""
         world = self.world(world_id)
         async with self.gate.hold(key.guild_id, world.id):
-            return await self._open_scene_held(key, world)
+            return await self.open_scene_held(key, world)
 
-    async def _open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
+    async def open_scene_held(self, key: SceneKey, world: World) -> SceneRow:
+        """``open_scene`` for a caller that holds the world's gate already (a server's reset or setup holds
+        every gate of the server while it reopens the channels)."""
         scene = await self.store.get_scene(key.guild_id, key.channel_id)
         if scene is None:
             scene = await self.store.create_scene(key.guild_id, key.channel_id, world.id, world.start_location)
@@ -390,14 +416,14 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 outcome = await self._user_turn(scene, line, generation)
                 if not outcome.duplicate:
                     self.metrics.turns.labels("user").inc()
-                    self.schedule_summary(scene)
+                    self.memory_upkeep.schedule_summary(scene)
                 outcomes = [outcome]
                 if on_outcome is not None:
                     await on_outcome(outcome)
                 last = outcome.utterances[-1] if outcome.utterances else None
                 step = 0
                 world = self.world(scene.world_id)
-                settings = paced(self.scheduler_settings(world), self.current_pace(scene.id))
+                settings = paced(self.scheduler_settings(world), self.paces.current(scene.id))
                 while (
                     last is not None and not self.lines_waiting(key) and self.gate.generation(key.guild_id) == generation
                     and self.limits.chain_allows(scene.id) and chain_continues(step, settings, self.rng)
@@ -426,7 +452,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         )
 
     async def _user_turn(self, scene: SceneRow, line: InboundLine, generation: int) -> TurnOutcome:
-        await self.refresh_pace(scene)  # pacing: what this table's behaviour says, before the turn uses it
+        await self.paces.refresh(scene)  # pacing: what this table's behaviour says, before the turn uses it
         world = self.world(scene.world_id)
         states = await self.store.npc_states(scene.guild_id, scene.world_id)
         spatial = await self.spatial(scene, states)
@@ -458,7 +484,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             bound.exception("turn.failed", code=code)
             await self._fail_turn(scene, start.turn_id, generation)
             return TurnOutcome((Notice(tr(world.language, "turn.failed", code=code), code),), start.turn_id, start.turn_seq)
-        return TurnOutcome((*self._render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
+        return TurnOutcome((*self.render(world, draft, ids), *draft.notices), start.turn_id, start.turn_seq)
 
     async def _begin(self, scene: SceneRow, line: InboundLine, spatial: Spatial, reply_to: MessageRow | None):
         """Store the inbound line (inside the world's gate, so a reset cannot pull the scene away)."""
@@ -514,7 +540,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         for index, character_id in enumerate(decision.speakers):
             character = self.library.characters[character_id]
             try:
-                generated = await self._generate(
+                generated = await self.generate(
                     scene, world, character, spatial, states, pending=pending, author=line.author_name,
                     extra_instruction=hook_instruction(hook) if (hook and index == 0) else None,
                 )
@@ -522,7 +548,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 bound.warning("turn.model_unavailable", character=character_id, detail=str(exc))
                 draft.notices.append(Notice(tr(world.language, "turn.model_unavailable"), code="model_unavailable"))
                 break
-            self._add_utterance(draft, world, spatial, character, generated, pending, states)
+            self.add_utterance(draft, world, spatial, character, generated, pending, states)
             states = apply_all(base_states, draft.events)
         participants = spatial.hearers()
         addressed = [m.character_id for m in mentions] + ([reply_to.character_id] if reply_to and reply_to.character_id else [])
@@ -533,13 +559,13 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             after_turn(moods_before, self.library.characters, participants=participants, addressed=addressed, line=line.text, witnesses=participants)
         )
         status = "failed" if decision.speakers and not any(m.kind == "npc" for m in draft.messages) else "done"
-        _, ids = await self._commit(
+        _, ids = await self.commit(
             scene, turn_id, draft, status=status, user_location=spatial.user_location if change.user_moved else None,
             generation=generation, post=True,
         )
         return draft, ids
 
-    def _add_utterance(
+    def add_utterance(
         self, draft: TurnDraft, world: World, spatial: Spatial, character: Character, generated: Generated,
         pending: list[HistoryLine], states: dict[str, NpcStateRow],
     ) -> None:
@@ -576,7 +602,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             draft.narrate(world, departure.narrations, spatial.user_location, spatial.hearers())
             pending.extend(HistoryLine(world.narrator.name, t, kind="narration") for t in departure.narrations)
 
-    async def _commit(
+    async def commit(
         self,
         scene: SceneRow,
         turn_id: int | None,
@@ -619,6 +645,24 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             self.poster.wake(SceneKey(scene.guild_id, scene.channel_id))  # posting happens outside every lock
         return turn_id, ids
 
+    async def record(
+        self,
+        scene: SceneRow,
+        messages: Sequence[NewMessage],
+        events: Sequence[NewEvent],
+        generation: int,
+        user_location: str | None = None,
+        *,
+        join: Sequence[str] = (),
+        leave: Sequence[str] = (),
+    ) -> tuple[int, list[int]]:
+        """A command's turn (no inbound line, no model call): messages, events and the NPC states they lead
+        to, in one transaction through the world's gate (``commit``). Returns the turn id and message ids."""
+        draft = TurnDraft(messages=list(messages), events=list(events))
+        return await self.commit(
+            scene, None, draft, status="done", user_location=user_location, generation=generation, join=join, leave=leave
+        )
+
     def alternative_effects(
         self, spatial: Spatial, states: dict[str, NpcStateRow], message: MessageRow, text: str
     ) -> tuple[list[NewEvent], tuple[FactRecord, ...]]:
@@ -637,11 +681,12 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         settled = settle(fresh, planned)
         return settled.events, settled.states
 
-    def _render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
+    def render(self, world: World, draft: TurnDraft, ids: Sequence[int]) -> list[Output]:
+        """A committed draft's lines as a front end shows them (utterances and narration), by their new ids."""
         outputs: list[Output] = []
         for message_id, message in zip(ids, draft.messages, strict=True):
             if message.kind == "npc" and message.character_id:
-                outputs.append(self._utterance(message_id, self.library.characters[message.character_id], message.text))
+                outputs.append(self.utterance(message_id, self.library.characters[message.character_id], message.text))
             elif message.kind == "narration":
                 outputs.append(Narration(message.text, message_id, world.narrator.name, world.narrator.avatar_url))
         return outputs
@@ -655,7 +700,8 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         except Exception:  # the turn stays open and is marked interrupted at the next start
             log.exception("turn.fail_record_failed", scene=scene.id)
 
-    def _utterance(self, message_id: int, character: Character, text: str, idx: int = 0, count: int = 1) -> Utterance:
+    def utterance(self, message_id: int, character: Character, text: str, idx: int = 0, count: int = 1) -> Utterance:
+        """An NPC line as a front end renders it: its message, the character's name and face, the swipe position."""
         return Utterance(
             message_id=message_id, character_id=character.id, speaker=character.name, text=text,
             avatar_url=character.avatar_url, swipe_index=idx, swipe_count=count,
@@ -706,7 +752,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         recent = await self.store.recent_messages(scene.id, 12)
         npc_lines = [m.text for m in recent if m.kind == "npc"]
         quiet = await self.store.scene_turns_since_event(scene.id, STORY_EVENTS)
-        pace = self.current_pace(scene.id)
+        pace = self.paces.current(scene.id)
         stagnation = detect_stagnation(npc_lines, quiet, quiet_turns=pace.hook_after if pace else 8)
         if not stagnation.stalled:
             return None
@@ -741,12 +787,12 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         draft = TurnDraft()
         draft.events.append(NewEvent("schedule", None, decision_payload(decision, f"chain step {step + 1}"), ()))
         try:
-            generated = await self._generate(scene, world, character, spatial, states)
+            generated = await self.generate(scene, world, character, spatial, states)
         except ModelUnavailable:
             return None
-        self._add_utterance(draft, world, spatial, character, generated, [], states)
-        _, ids = await self._commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
-        return TurnOutcome(tuple(self._render(world, draft, ids)))
+        self.add_utterance(draft, world, spatial, character, generated, [], states)
+        _, ids = await self.commit(scene, None, draft, status="done", user_location=None, generation=generation, post=True)
+        return TurnOutcome(tuple(self.render(world, draft, ids)))
 
     # -- one NPC's reply -------------------------------------------------------------------------
 
@@ -814,7 +860,7 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
             rng=random.Random(f"{scene.id}:{now_seq}:{character.id}"),
         )
 
-    async def _generate(
+    async def generate(
         self,
         scene: SceneRow,
         world: World,
@@ -827,9 +873,12 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
         before_id: int | None = None,
         extra_instruction: str | None = None,
     ) -> Generated:
-        """One NPC reply: assemble its prompt within budget, call the model, clean and guard the reply."""
+        """One NPC reply: assemble its prompt within budget, call the model, clean and guard the reply.
+
+        ``pending``: lines of the turn not stored yet; ``before_id``: write it as of before that message (a
+        regenerated alternative). Raises ``ModelUnavailable`` when the model gives no usable reply."""
         length = world.settings.reply_length
-        pace = self.current_pace(scene.id)
+        pace = self.paces.current(scene.id)
         steered = pace.steer_length(length.min_words, length.max_words) if pace else (length.min_words, length.max_words)
         note = pace_instruction(pace, length.min_words, length.max_words, "characters" if world.language == "zh" else "words") if pace else None
         if note:
@@ -906,6 +955,101 @@ class SceneEngine(SceneCommands, Remembering, ScenePacing):
                 return settled.events, settled.states
 
             return await self.store.commit_world_events(guild_id, world_id, settle=settle_fresh)
+
+    # -- rewind ----------------------------------------------------------------------------------
+
+    async def rewind(self, key: SceneKey, turns: int) -> int:
+        """Undo the last ``turns`` turns with every state change they caused; return how many went.
+
+        Under the scene's lock and the world's gate; the scene's summary pass is stopped first (it may
+        have read the lines that go) and what was cached or counted of its memory is dropped after."""
+        if turns <= 0:
+            return 0
+        scene = await self.require_scene(key)
+        async with self.lock(scene.id):
+            await self.memory_upkeep.cancel(scene.id)
+            world = self.world(scene.world_id)
+
+            def replay_scene(scene_events):
+                location = world.start_location
+                members: dict[str, str] = {}
+                for event in scene_events:
+                    if event["kind"] == "move" and event["subject"] == "user":
+                        location = event["payload"]["to"]
+                    elif event["kind"] == "summon":
+                        members.setdefault(event["subject"], event["created_at"])
+                    elif event["kind"] == "dismiss":
+                        members.pop(event["subject"], None)
+                return location, list(members.items())
+
+            async with self.gate.hold(scene.guild_id, scene.world_id):
+                removed = await self.store.rewind(scene, turns, self.replay_states(world, scene.guild_id), replay_scene)
+            self.forget_scene_caches(scene.id)
+            self.memory_upkeep.forget(scene.id)
+            log.info("scene.rewind", scene=scene.id, turns=removed)
+            return removed
+
+    # -- the composed services, where front ends call them (one line each) -----------------------
+
+    async def summon(self, key: SceneKey, name: str, location: str | None = None) -> TurnOutcome:
+        return await self.commands.summon(key, name, location)
+
+    async def dismiss(self, key: SceneKey, name: str) -> TurnOutcome:
+        return await self.commands.dismiss(key, name)
+
+    async def cast(self, key: SceneKey) -> list[CastEntry]:
+        return await self.commands.cast(key)
+
+    async def look(self, key: SceneKey) -> TurnOutcome:
+        return await self.commands.look(key)
+
+    async def go(self, key: SceneKey, place: str, author_name: str, author_id: str | None = None) -> TurnOutcome:
+        return await self.commands.go(key, place, author_name, author_id)
+
+    async def regenerate(self, key: SceneKey, message_id: int | None = None) -> TurnOutcome:
+        return await self.commands.regenerate(key, message_id)
+
+    async def show_swipe(self, key: SceneKey, message_id: int, step: int) -> TurnOutcome:
+        return await self.commands.show_swipe(key, message_id, step)
+
+    async def set_paused(self, key: SceneKey, paused: bool) -> None:
+        await self.commands.set_paused(key, paused)
+
+    async def ooc(self, key: SceneKey, author_id: str, author_name: str, text: str) -> TurnOutcome:
+        return await self.commands.ooc(key, author_id, author_name, text)
+
+    async def export(self, key: SceneKey) -> list[dict[str, object]]:
+        return await self.commands.export(key)
+
+    async def why(self, key: SceneKey) -> str:
+        return await self.commands.why(key)
+
+    async def memory(self, key: SceneKey, name: str) -> str:
+        return await self.commands.memory(key, name)
+
+    async def refresh_pace(self, scene: SceneRow) -> Pace:
+        return await self.paces.refresh(scene)
+
+    def current_pace(self, scene_id: int) -> Pace | None:
+        return self.paces.current(scene_id)
+
+    async def pacing(self, key: SceneKey) -> str:
+        return await self.paces.describe(key)
+
+    async def pin_pacing(self, key: SceneKey, label: str) -> str:
+        return await self.paces.pin(key, label)
+
+    def start_background(self) -> None:
+        self.memory_upkeep.start_background()
+
+    def schedule_summary(self, scene: SceneRow) -> None:
+        self.memory_upkeep.schedule_summary(scene)
+
+    async def drain(self) -> None:
+        await self.memory_upkeep.drain()
+
+    async def aclose(self) -> None:
+        await self.memory_upkeep.aclose()
 
 
 def facts_of(speaker: str, text: str, known_by: Sequence[str]) -> tuple[FactRecord, ...]:

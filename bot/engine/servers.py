@@ -9,7 +9,6 @@ confirmation and renders the sentence; the decisions and their order live here.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -45,10 +44,7 @@ async def _server_worlds(engine: SceneEngine, guild_id: str) -> set[str]:
 
 async def _stop_background(engine: SceneEngine, scene_ids: set[int]) -> None:
     """Summaries of the scenes being forgotten must not write into them afterwards."""
-    tasks = [task for sid, task in list(engine._summarising.items()) if sid in scene_ids]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await engine.memory_upkeep.cancel(*scene_ids)
     for scene_id in scene_ids:
         engine.forget_scene_caches(scene_id)
 
@@ -67,7 +63,7 @@ async def _replace(engine: SceneEngine, guild_id: str, world_id: str | None) -> 
     if bound and bound in engine.library.worlds:
         world = engine.world(bound)
         for channel_id in enabled:
-            await engine._open_scene_held(SceneKey(guild_id, channel_id), world)
+            await engine.open_scene_held(SceneKey(guild_id, channel_id), world)
             reopened += 1
     return ServerReset(len(scenes), reopened)
 

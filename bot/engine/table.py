@@ -85,7 +85,7 @@ class TableControl:
         generation = engine.gate.generation(key.guild_id)  # noted before the scene is read (a reset refuses the write)
         scene = await engine.require_scene(key)
         world = engine.world(scene.world_id)
-        character = engine._find_character(world, name, scene.guild_id)
+        character = engine.commands.find_character(world, name, scene.guild_id)
         async with engine.gate.hold(scene.guild_id, scene.world_id, generation=generation):
             with self._rules.written(scene.id):
                 changed = await self.store.set_hushed(scene.id, character.id, hushed)
@@ -107,7 +107,7 @@ class TableControl:
             scene = await engine.require_scene(key)
             world = engine.world(scene.world_id)
             lang = world.language
-            character = engine._find_character(world, name, scene.guild_id)
+            character = engine.commands.find_character(world, name, scene.guild_id)
             if character.id not in await engine.store.members(scene.id):
                 return TurnOutcome((Notice(tr(lang, "dismiss.not_member", name=character.name)),))
             if character.id in await self.store.hushed(scene.id):
@@ -118,14 +118,14 @@ class TableControl:
             decision = Decision((character.id,), note=tr("en", "why.note.nudged"))
             draft.events.append(NewEvent("schedule", None, decision_payload(decision, tr("en", "why.context.nudge")), ()))
             try:
-                generated = await engine._generate(scene, world, character, spatial, states)
+                generated = await engine.generate(scene, world, character, spatial, states)
             except ModelUnavailable:
                 return TurnOutcome((Notice(tr(lang, "turn.model_unavailable"), code="model_unavailable"),))
-            engine._add_utterance(draft, world, spatial, character, generated, [], states)
-            turn_id, ids = await engine._commit(
+            engine.add_utterance(draft, world, spatial, character, generated, [], states)
+            turn_id, ids = await engine.commit(
                 scene, None, draft, status="done", user_location=None, generation=generation, post=True
             )
-            return TurnOutcome(tuple(engine._render(world, draft, ids)), turn_id)
+            return TurnOutcome(tuple(engine.render(world, draft, ids)), turn_id)
 
     async def impersonate(self, key: SceneKey, author_id: str, author_name: str) -> str:
         """``/impersonate``: see ``bot.engine.impersonate``."""

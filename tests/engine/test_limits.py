@@ -171,7 +171,7 @@ async def test_narrator_director_and_summary_calls_are_recorded(store, library, 
     engine.model.enqueue('{"actions": []}')
     await Director(engine, clock=clock, rng=random.Random(3)).tick(key.guild_id, "manor")
     scene = await engine.require_scene(key)
-    await engine._summarise(scene, "ada", "", await store.recent_messages(scene.id, 10))
+    await engine.memory_upkeep._summarise(scene, "ada", "", await store.recent_messages(scene.id, 10))
     rows = await usage_rows(store)
     purposes = {purpose for _, purpose, _ in rows}
     assert {"narrator", "npc", "director", "summary"} <= purposes, rows
