@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
 import yaml
 
 from bot.app import App, build_model, open_app
@@ -348,8 +349,17 @@ def _big_cast(root: Path, source_characters: Path, source_worlds: Path, size: in
 
 
 async def _store_scenes(app: App, count: int, messages: int = 30) -> None:
-    """``count`` other scenes, each in its own server with ``messages`` lines of history."""
+    """``count`` other scenes, each in its own server with ``messages`` lines of history.
+
+    Their lines are stored already embedded, as on a bot that has run for months: the figure is what
+    the stored scenes cost a live one, not the one-off catch-up after an upgrade (30,000 lines at
+    ~30 ms each would keep the background embedder busy for a quarter of an hour). The vectors are
+    random unit vectors of the embedder's width: nothing recalls from these scenes.
+    """
     cast = app.library.cast_of("harbor")
+    worker = app.engine.embedding_worker
+    width = int((await worker.embedder.embed(["width"])).shape[1]) if worker is not None else 0
+    rng = np.random.default_rng(3)
     for i in range(count):
         key = SceneKey(f"stored-g{i}", "roleplay")
         scene = await app.engine.open_scene(key, "harbor")
@@ -363,7 +373,11 @@ async def _store_scenes(app: App, count: int, messages: int = 30) -> None:
                 lines.append(NewMessage(kind="npc", speaker=speaker.name, character_id=speaker.id,
                                         text=f"*nods* Line {j} of an old story in scene {i}.", location=scene.user_location,
                                         heard_by=tuple(c.id for c in cast)))
-        await app.store.record_turn(scene, TurnCommit(messages=lines, join=tuple(c.id for c in cast)))
+        _, ids = await app.store.record_turn(scene, TurnCommit(messages=lines, join=tuple(c.id for c in cast)))
+        if worker is not None:
+            vectors = rng.standard_normal((len(ids), width)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            await app.store.store_vectors(worker.embedder.name, list(zip(ids, vectors, strict=True)))
 
 
 # -- the floor -------------------------------------------------------------------------------------

@@ -168,6 +168,7 @@ class EmbeddingWorker:
         self.poll_seconds = poll_seconds
         self.embedded = 0
         self._watermark = 0
+        self._note_watermark = 0
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -175,6 +176,11 @@ class EmbeddingWorker:
         self._progress = asyncio.Condition()
         self.waited_s = 0.0
         self._behind_logged = float("-inf")
+
+    @property
+    def embedded_upto(self) -> int:
+        """Every line up to this id has its vector (or never needs one)."""
+        return self._watermark
 
     def start(self) -> None:
         """Start the worker (idempotent); it first catches up the backlog."""
@@ -282,10 +288,23 @@ class EmbeddingWorker:
                 pass
 
     async def _step(self) -> int:
-        """Embed one batch; the number embedded (0: nothing to do, or the embedder is down)."""
+        """Embed one batch; the number embedded (0: nothing to do, or the embedder is down).
+
+        The watermarks (lines, notes) say "everything up to here has its vector". A batch that comes back
+        short of ``batch`` rows of a kind means nothing older than the newest id read *before* the query
+        is left, so the watermark moves there: otherwise, on a database whose lines are all embedded, the
+        watermark would stay where the process started and every step (every commit) would look through
+        the whole history for unembedded lines, and ``reach`` would never see the worker caught up.
+        """
         model = self.embedder.name
-        rows = await self.store.memory.unembedded(model, after_id=max(0, self._watermark - RECHECK), limit=self.batch)
+        newest_line, newest_note = await self.store.memory.newest_ids()
+        rows = await self.store.memory.unembedded(
+            model, after_id=max(0, self._watermark - RECHECK), after_note=max(0, self._note_watermark - RECHECK), limit=self.batch
+        )
+        lines = sum(1 for i, _ in rows if i > 0)
         if not rows:
+            self._watermark = max(self._watermark, newest_line)
+            self._note_watermark = max(self._note_watermark, newest_note)
             return 0
         try:
             vectors = await self.embedder.embed([text for _, text in rows])
@@ -295,7 +314,9 @@ class EmbeddingWorker:
             return 0
         self._failures = 0
         await self.store.store_vectors(model, [(item_id, vectors[i]) for i, (item_id, _) in enumerate(rows)])
-        self._watermark = max([self._watermark, *(i for i, _ in rows if i > 0)])
+        self._watermark = max([self._watermark, *(i for i, _ in rows if i > 0), *([newest_line] if lines < self.batch else [])])
+        notes = len(rows) - lines
+        self._note_watermark = max([self._note_watermark, *(-i for i, _ in rows if i < 0), *([newest_note] if notes < self.batch else [])])
         self.embedded += len(rows)
         return len(rows)
 

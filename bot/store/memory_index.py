@@ -308,11 +308,18 @@ class MemoryIndex:
         rows = await self._db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return [MemoryItem(-int(r[0]), 0, "", r[1], "note") for r in reversed(rows)]
 
-    async def unembedded(self, model: str, *, after_id: int, limit: int) -> list[tuple[int, str]]:
+    async def newest_ids(self) -> tuple[int, int]:
+        """The newest line id and note id (0 when none): where the embedder's watermarks may move when
+        nothing older is left unembedded. Two primary-key lookups."""
+        line = await self._db.fetch_one("SELECT COALESCE(MAX(id), 0) FROM messages")
+        note = await self._db.fetch_one("SELECT COALESCE(MAX(id), 0) FROM memory_notes")
+        return int(line[0]) if line else 0, int(note[0]) if note else 0
+
+    async def unembedded(self, model: str, *, after_id: int, limit: int, after_note: int = 0) -> list[tuple[int, str]]:
         """Lines and notes with no vector from ``model`` yet, for the background embedder: (item id, text).
 
-        Lines are read in id order from ``after_id`` (the embedder's watermark), so catching up a
-        backlog is a sequence of short range reads, never one long scan.
+        Lines are read in id order from ``after_id`` and notes from ``after_note`` (the embedder's
+        watermarks), so catching up a backlog is a sequence of short range reads, never one long scan.
         """
         lines = await self._db.fetch_all(
             "SELECT m.id, m.speaker, m.text FROM messages m WHERE m.id > ? AND m.kind != 'ooc' AND m.undelivered = 0"
@@ -320,9 +327,9 @@ class MemoryIndex:
             (after_id, model, limit),
         )
         notes = await self._db.fetch_all(
-            "SELECT -n.id, '', n.text FROM memory_notes n"
-            " WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = -n.id AND v.model = ?) ORDER BY n.id LIMIT ?",
-            (model, limit),
+            "SELECT -n.id, '', n.text FROM memory_notes n WHERE n.id > ?"
+            " AND NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.item_id = -n.id AND v.model = ?) ORDER BY n.id LIMIT ?",
+            (after_note, model, limit),
         )
         return [(int(r[0]), f"{r[1]}: {r[2]}" if r[1] else r[2]) for r in [*lines, *notes]]
 

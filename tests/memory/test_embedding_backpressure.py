@@ -96,3 +96,32 @@ async def test_a_backlog_far_behind_is_caught_up_without_holding_turns(store, mo
     embedder.gate.release()
     assert await waiting is True  # ... until the next batch reaches its line
     await worker.aclose()
+
+
+async def test_on_a_fully_embedded_database_the_worker_is_caught_up_after_one_look(store, monkeypatch):
+    """A restart over a history whose lines all have their vectors: the watermark moves to the newest line
+    at once, so turns never wait and later steps read only what is new (not the whole history each time)."""
+    from bot.engine import recollection
+
+    monkeypatch.setattr(recollection, "MAX_WAIT_GAP", 3)
+    embedder = GatedEmbedder()
+    ids = await _lines(store, 12)
+    await store.store_vectors(embedder.name, [(i, np.ones(16, dtype=np.float32) / 4.0) for i in ids])
+    worker = EmbeddingWorker(store, embedder, batch=4, poll_seconds=0.05)
+    worker.start()
+    await worker.drain()
+    assert worker.embedded_upto == ids[-1]
+    assert await worker.reach(ids[-1], timeout=5) is True and worker.waited_s == 0.0
+    seen: list[int] = []
+    real = store.memory.unembedded
+
+    async def spy(model, *, after_id, limit, after_note=0):
+        seen.append(after_id)
+        return await real(model, after_id=after_id, limit=limit, after_note=after_note)
+
+    monkeypatch.setattr(store.memory, "unembedded", spy)
+    more = await _lines(store, 1)
+    embedder.gate.release()
+    assert await worker.reach(more[-1], timeout=5) is True
+    assert seen and min(seen) >= ids[-1] - recollection.RECHECK, "a later step looks only near the newest lines"
+    await worker.aclose()
