@@ -45,6 +45,23 @@ class MessageRow:
     created_at: str
 
 
+@dataclass(slots=True)
+class HeardLine:
+    """A line as a character's memory reads it: who said what, and the few fields the prompt needs.
+
+    Read up to 400 times per reply (the history window), so it is light on purpose: no ``heard_by`` to
+    decode from JSON, and a plain slotted class (a frozen dataclass pays a ``object.__setattr__`` per
+    field, and those two were a tenth of the reply's event-loop CPU late in a scene).
+    """
+
+    id: int
+    kind: MessageKind
+    author_id: str | None
+    speaker: str
+    character_id: str | None
+    text: str
+
+
 @dataclass(frozen=True, slots=True)
 class SwipeRow:
     """One alternative of an NPC message."""

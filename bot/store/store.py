@@ -41,6 +41,7 @@ from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, migrate, migrate_database
 from bot.store.records import (
     FactRecord,
+    HeardLine,
     MessageRow,
     NewEvent,
     NewMessage,
@@ -1045,11 +1046,11 @@ class Store:
 
     async def heard_lines(
         self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
-    ) -> list[tuple[MessageRow, int]]:
+    ) -> list[tuple[HeardLine, int]]:
         """The last lines a character heard or said in a scene (no OOC, none that could not be posted),
         with their turn numbers."""
         sql = (
-            f"SELECT {', '.join('m.' + c.strip() for c in MESSAGE_COLUMNS.split(','))}, t.seq FROM messages m"
+            "SELECT m.id, m.kind, m.author_id, m.speaker, m.character_id, m.text, t.seq FROM messages m"
             " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
             f" AND (m.character_id = ? OR {self.json_has('m.heard_by')})"
         )
@@ -1060,7 +1061,7 @@ class Store:
         sql += " ORDER BY m.id DESC LIMIT ?"
         params.append(limit)
         rows = await self._fetchall(sql, params)
-        return [(_message(r[:16]), int(r[16])) for r in reversed(rows)]
+        return [(HeardLine(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in reversed(rows)]
 
     async def known_facts(self, scene_id: int, character_id: str) -> list[tuple[int, str, str, int, int]]:
         """Facts of a scene a character knows: (id, kind, text, importance, turn seq), oldest first."""
