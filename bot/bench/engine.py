@@ -118,18 +118,27 @@ class Sample:
 
 @dataclass
 class SceneRun:
-    """One scene's samples; clocks (wall, loop thread CPU, process CPU) when it passed the gate and ended."""
+    """One scene's samples; clocks (wall, loop thread CPU, process CPU, embedder CPU) when it passed the gate
+    and ended."""
 
     samples: list[Sample]
     replies: int
     lines: int
-    gated: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    gated: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     ended: float = 0.0
-    ended_cpu: tuple[float, float] = (0.0, 0.0)
+    ended_cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
-def _clocks() -> tuple[float, float, float]:
-    return time.perf_counter(), time.thread_time(), time.process_time()
+def _no_embedder() -> float:
+    return 0.0
+
+
+# CPU seconds the app's embedder spent so far (its model threads); set by ``_app`` for the app it opens.
+_embedder_cpu: list[Any] = [_no_embedder]
+
+
+def _clocks() -> tuple[float, float, float, float]:
+    return time.perf_counter(), time.thread_time(), time.process_time(), _embedder_cpu[0]()
 
 
 # -- playing ---------------------------------------------------------------------------------------
@@ -172,7 +181,7 @@ async def _play_scene(
         if index >= warmup:
             run.lines += 1
     run.ended, *cpu = _clocks()
-    run.ended_cpu = (cpu[0], cpu[1])
+    run.ended_cpu = (cpu[0], cpu[1], cpu[2])
     return run
 
 
@@ -204,6 +213,7 @@ async def _scenes(
     elapsed = max(r.ended for r in runs) - first.gated[0]
     loop_cpu = max(r.ended_cpu[0] for r in runs) - first.gated[1]
     process_cpu = max(r.ended_cpu[1] for r in runs) - first.gated[2]
+    embedder_cpu = max(r.ended_cpu[2] for r in runs) - first.gated[3]
     await app.engine.drain()
     figures = _figures([s for r in runs for s in r.samples])
     replies = sum(r.replies for r in runs)
@@ -215,6 +225,7 @@ async def _scenes(
         replies_per_s=round(replies / elapsed, 1) if elapsed > 0 else 0.0,
         loop_thread_cpu_ms_per_reply=_r(loop_cpu * 1000 / replies) if replies else 0.0,
         process_cpu_ms_per_reply=_r(process_cpu * 1000 / replies) if replies else 0.0,
+        embedder_cpu_ms_per_reply=_r(embedder_cpu * 1000 / replies) if replies else 0.0,
     )
     return figures
 
@@ -297,8 +308,11 @@ class BenchDatabases:
 
 
 @contextlib.asynccontextmanager
-async def _app(where: BenchDatabases, name: str, server: ModelServerProcess, characters: Path, worlds: Path) -> AsyncIterator[App]:
+async def _app(
+    where: BenchDatabases, name: str, server: ModelServerProcess, characters: Path, worlds: Path, *, embeddings: str = "auto"
+) -> AsyncIterator[App]:
     settings = Settings(
+        EMBEDDINGS=embeddings,
         **await where.fresh(name), CHARACTERS_DIR=characters, WORLDS_DIR=worlds,
         LLM_BASE_URL=server.base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED=7,
         USER_LINES_PER_MINUTE=0,  # the benchmark plays faster than any person: measure the engine, not the limit
@@ -306,8 +320,15 @@ async def _app(where: BenchDatabases, name: str, server: ModelServerProcess, cha
     model = TimedModel(build_model(settings.require_model()))
     try:
         async with open_app(settings, model=model) as app:
-            yield app
-            await app.engine.drain()
+            worker = app.engine.embedding_worker
+            embedder: Any = worker.embedder if worker is not None else None
+            if hasattr(embedder, "cpu_seconds"):  # the bundled model counts its threads' CPU; an endpoint has none here
+                _embedder_cpu[0] = lambda: float(embedder.cpu_seconds)
+            try:
+                yield app
+                await app.engine.drain()
+            finally:
+                _embedder_cpu[0] = _no_embedder
     finally:
         await model.aclose()
 
@@ -458,6 +479,12 @@ async def _run(plan: Plan, characters: Path, worlds: Path, where: BenchDatabases
     for scenes, lines in plan.concurrency:
         async with _app(where, f"c{scenes}", server, characters, worlds) as app:
             out["concurrency"].append(await _scenes(app, scenes, lines))
+    # The single scene again with memory by words only: at machine speed one scene makes lines faster than
+    # the bundled embedder takes them in, and turns wait for it (see bot.engine.recollection); this row is
+    # the engine without that model.
+    scenes, lines = plan.concurrency[0]
+    async with _app(where, "words", server, characters, worlds, embeddings="off") as app:
+        out["words_only"] = [await _scenes(app, scenes, lines)]
     # 4. Growth: scene age (one scene played to the last window), cast size, stored scenes.
     growth: dict[str, Any] = {}
     async with _app(where, "age", server, characters, worlds) as app:
@@ -516,6 +543,13 @@ def run_engine_bench(
                     lines=plan.play_lines, base_url=server.base_url, tmp=tmp, characters_dir=characters_dir, worlds_dir=worlds_dir,
                     database_url=play_db.get("DATABASE_URL"),
                 )
+                # The same script with memory by words only: what the bot costs without the local
+                # embedding model (an operator with an embeddings endpoint pays about this much).
+                play_db = asyncio.run(where.fresh("play_words"))
+                figures["play_words_only"] = run_play_bench(
+                    lines=plan.play_lines, base_url=server.base_url, tmp=tmp, characters_dir=characters_dir, worlds_dir=worlds_dir,
+                    database_url=play_db.get("DATABASE_URL"), embeddings="off", name="play_words",
+                )
         finally:
             asyncio.run(where.drop_all())
         figures["model_server_cpu_ms_per_request"] = server.cpu_ms_per_request()
@@ -529,7 +563,8 @@ def run_engine_bench(
 def _ratios(figures: dict[str, Any]) -> None:
     """Every reply figure as a multiple of the floor (CPU to the floor's CPU, times to its wall time)."""
     floor = figures["floor"]
-    rows = [*figures["concurrency"], *figures["growth"]["turn"], *figures["growth"]["cast"], *figures["growth"]["stored_scenes"]]
+    rows = [*figures["concurrency"], *figures.get("words_only", []), *figures["growth"]["turn"], *figures["growth"]["cast"],
+            *figures["growth"]["stored_scenes"]]
     for row in rows:
         row["x_floor"] = {
             "loop_cpu_p50": _ratio(row["loop_cpu_ms"]["p50"], floor["loop_cpu_ms"]),
@@ -562,6 +597,9 @@ def goals(figures: dict[str, Any]) -> list[dict[str, Any]]:
     if "play" in figures:
         cpu = figures["play"]["process_cpu_ms_per_reply"]
         rows.append(("play: bot process CPU per NPC reply", "<= 5 ms", cpu, cpu <= 5))
+    if "play_words_only" in figures:
+        cpu = figures["play_words_only"]["process_cpu_ms_per_reply"]
+        rows.append(("play, memory by words only (EMBEDDINGS=off): bot process CPU per NPC reply", "<= 5 ms", cpu, cpu <= 5))
     return [{"goal": g, "target": t, "value": v, "met": bool(m)} for g, t, v, m in rows]
 
 
@@ -581,23 +619,27 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
         ("first reply", f"{start['first_reply_wall_ms']:.1f} ms wall ({start['first_over_median']:.2f}x the median {start['median_wall_ms']:.1f} ms), "
                         f"{start['first_reply_loop_cpu_ms']:.1f} ms loop CPU ({start['first_over_median_cpu']:.2f}x)"),
     ])
-    header = ("", "replies", "loop CPU p50", "p99", "overhead p50", "p99", "queued p99", "calls/reply", "proc CPU/reply", "replies/s")
+    header = ("", "replies", "loop CPU p50", "p99", "overhead p50", "p99", "queued p99", "calls/reply", "proc CPU/reply", "embedder CPU/reply", "replies/s")
 
     def row(label: str, f: dict[str, Any]) -> tuple[str, ...]:
         return (
             label, str(f["samples"]), f"{f['loop_cpu_ms']['p50']:.2f}", f"{f['loop_cpu_ms']['p99']:.2f}",
             f"{f['overhead_ms']['p50']:.2f}", f"{f['overhead_ms']['p99']:.2f}", f"{f['queued_ms']['p99']:.2f}",
-            f"{f['model_calls_per_reply']:.2f}", f"{f.get('process_cpu_ms_per_reply', 0):.2f}", f"{f.get('replies_per_s', 0):.1f}",
+            f"{f['model_calls_per_reply']:.2f}", f"{f.get('process_cpu_ms_per_reply', 0):.2f}",
+            f"{f.get('embedder_cpu_ms_per_reply', 0):.2f}", f"{f.get('replies_per_s', 0):.1f}",
         )
 
     rows = [row(f"{f['scenes']} scene(s)", f) for f in figures["concurrency"]]
+    rows += [row(f"{f['scenes']} scene(s), EMBEDDINGS=off", f) for f in figures.get("words_only", [])]
     rows += [row(f"turn {f['turn']}", f) for f in figures["growth"]["turn"]]
     rows += [row(f"cast {f['label']}", f) for f in figures["growth"]["cast"]]
     rows += [row(f"{f['stored_scenes']} stored scenes", f) for f in figures["growth"]["stored_scenes"]]
     _grid("per NPC reply (ms)", header, rows)
-    if "play" in figures:
-        p = figures["play"]
-        print_table(f"play: {p['lines']} scripted lines, 3 characters, server in another process", [
+    for key, title in (("play", "play"), ("play_words_only", "play, EMBEDDINGS=off")):
+        if key not in figures:
+            continue
+        p = figures[key]
+        print_table(f"{title}: {p['lines']} scripted lines, 3 characters, server in another process", [
             ("NPC replies", str(p["replies"])),
             ("bot process CPU per NPC reply", f"{p['process_cpu_ms_per_reply']:.2f} ms"),
             *[(f"  lines {w['from']}-{w['to']}", f"{w['process_cpu_ms_per_reply']:.2f} ms ({w['replies']} replies)") for w in p["windows"]],
@@ -618,20 +660,22 @@ def markdown(figures: dict[str, Any]) -> str:
         f"(Python {figures['machine']['python']}, {figures['machine']['database']}).",
         "",
         "| per NPC reply | replies | loop CPU p50 / p99 (ms) | overhead p50 / p99 (ms) | queued p99 (ms) | x floor (CPU, overhead p50) "
-        "| model calls | process CPU (ms) | replies/s |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| model calls | process CPU (ms) | of which embedding (ms) | replies/s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def row(label: str, f: dict[str, Any], throughput: bool = True) -> str:
         cpu, over = f["loop_cpu_ms"], f["overhead_ms"]
         rate = f"{f['replies_per_s']:.1f}" if throughput else "—"
         proc = f"{f['process_cpu_ms_per_reply']:.1f}" if throughput else "—"
+        embedding = f"{f['embedder_cpu_ms_per_reply']:.1f}" if throughput and "embedder_cpu_ms_per_reply" in f else "—"
         return (f"| {label} | {f['samples']} | {cpu['p50']:.1f} / {cpu['p99']:.1f} | {over['p50']:.1f} / {over['p99']:.1f} | "
                 f"{f['queued_ms']['p99']:.1f} | {f['x_floor']['loop_cpu_p50']:.1f} / {f['x_floor']['overhead_p50']:.1f} | "
-                f"{f['model_calls_per_reply']:.2f} | {proc} | {rate} |")
+                f"{f['model_calls_per_reply']:.2f} | {proc} | {embedding} | {rate} |")
 
     lines += [row(f"{f['scenes']} concurrent scene{'s' if f['scenes'] > 1 else ''} ({f['lines'] // f['scenes']} lines each)", f)
               for f in figures["concurrency"]]
+    lines += [row(f"{f['scenes']} scene, memory by words only (`EMBEDDINGS=off`)", f) for f in figures.get("words_only", [])]
     lines += [row(f"scene age: player lines {f.get('from', '?')}–{f['turn']}", f, throughput=False) for f in figures["growth"]["turn"]]
     lines += [row(f"cast: {f['scene_cast']} in the scene, 30 in the world", f) for f in figures["growth"]["cast"]]
     lines += [row(f"{f['stored_scenes']:,} stored scene{'s' if f['stored_scenes'] > 1 else ''}", f) for f in figures["growth"]["stored_scenes"]]
@@ -647,13 +691,16 @@ def markdown(figures: dict[str, Any]) -> str:
         f"({start['median_wall_ms']:.0f} ms); {start['first_reply_loop_cpu_ms']:.1f} ms loop CPU, {start['first_over_median_cpu']:.1f}x the "
         f"median ({start['median_loop_cpu_ms']:.1f} ms).",
     ]
-    if "play" in figures:
-        p = figures["play"]
+    for key, how in (("play", "memory by meaning with the bundled embedder (the default)"), ("play_words_only", "`EMBEDDINGS=off`")):
+        if key not in figures:
+            continue
+        p = figures[key]
         windows = ", ".join(f"{w['process_cpu_ms_per_reply']:.1f} ms in lines {w['from']}–{w['to']}" for w in p["windows"])
-        lines.append(
-            f"`play` path: {p['lines']:,} scripted lines with {p['characters']} characters, {p['replies']:,} NPC replies: bot process CPU "
-            f"{p['process_cpu_ms_per_reply']:.1f} ms per NPC reply ({windows}); start-up {p['startup_cpu_s']:.1f} s CPU, not counted."
-        )
+        lines += ["", (
+            f"`play` path, {how}: {p['lines']:,} scripted lines with {p['characters']} characters, {p['replies']:,} NPC replies: "
+            f"bot process CPU {p['process_cpu_ms_per_reply']:.1f} ms per NPC reply ({windows}); start-up {p['startup_cpu_s']:.1f} s CPU, "
+            "not counted."
+        )]
     lines += ["", "| goal | target | this run | met |", "| --- | --- | --- | --- |"]
     lines += [f"| {g['goal']} | {g['target']} | {g['value']} | {'yes' if g['met'] else 'no'} |" for g in figures["goals"]]
     return "\n".join(lines) + "\n"

@@ -27,10 +27,12 @@ USER = "Ann"
 
 
 def run_play_bench(
-    *, lines: int, base_url: str, tmp: Path, characters_dir: Path, worlds_dir: Path, database_url: str | None = None
+    *, lines: int, base_url: str, tmp: Path, characters_dir: Path, worlds_dir: Path, database_url: str | None = None,
+    embeddings: str | None = None, name: str = "play",
 ) -> dict[str, Any]:
     """Play ``lines`` player lines with three characters; CPU per NPC reply overall and per window (the
-    store in ``database_url``'s PostgreSQL when given, else a SQLite file)."""
+    store in ``database_url``'s PostgreSQL when given, else a SQLite file ``name``.db; ``embeddings`` sets
+    ``EMBEDDINGS`` for the bot, the default when not given)."""
     import random
 
     rng = random.Random(3)
@@ -38,14 +40,18 @@ def run_play_bench(
     names = {c.name for c in load_content(characters_dir, worlds_dir).cast_of("harbor")}
     env = dict(
         os.environ, LLM_BASE_URL=base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED="7",
-        DATABASE_PATH=str(tmp / "play.db"), CHARACTERS_DIR=str(characters_dir), WORLDS_DIR=str(worlds_dir),
+        DATABASE_PATH=str(tmp / f"{name}.db"), CHARACTERS_DIR=str(characters_dir), WORLDS_DIR=str(worlds_dir),
         LOG_LEVEL="WARNING",
+        USER_LINES_PER_MINUTE="0",  # the script types faster than any person: measure the bot, not the limit
     )
     env.pop("DATABASE_URL", None)
+    env.pop("EMBEDDINGS", None)
+    if embeddings is not None:
+        env["EMBEDDINGS"] = embeddings
     if database_url is not None:
         env["DATABASE_URL"] = database_url
     stdin_lines = [f"/summon {name}" for name in SUMMON] + script + ["/quit"]
-    with open(tmp / "play.stderr", "w", encoding="utf-8") as errors:
+    with open(tmp / f"{name}.stderr", "w", encoding="utf-8") as errors:
         child = subprocess.Popen(
             [sys.executable, "-m", "bot", "play", "--world", "harbor", "--user", USER],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True, env=env,
@@ -75,7 +81,7 @@ def run_play_bench(
         child.returncode = os.waitstatus_to_exitcode(status)
         writer.join(10)
     if child.returncode != 0:
-        raise RuntimeError(f"play exited with {child.returncode}; see {tmp / 'play.stderr'}")
+        raise RuntimeError(f"play exited with {child.returncode}; see {tmp / f'{name}.stderr'}")
     total_cpu = usage.ru_utime + usage.ru_stime
     startup = cpu_at.get(1, 0.0)
     windows = []
@@ -85,6 +91,7 @@ def run_play_bench(
         windows.append({"from": first, "to": last, "replies": count,
                         "process_cpu_ms_per_reply": round(cpu * 1000 / count, 3) if count else 0.0})
     return {
+        "embeddings": embeddings or "default",
         "lines": lines,
         "characters": len(SUMMON),
         "replies": replies,

@@ -47,8 +47,17 @@ def test_quick_bench_engine_writes_every_section(tmp_path, request, database):
     for row in figures["concurrency"]:
         assert row["replies"] == row["samples"] and row["replies_per_s"] > 0
         assert row["process_cpu_ms_per_reply"] >= row["loop_cpu_ms"]["p50"] * 0.5
+        # the bundled embedder runs on its own threads: counted, and part of the process CPU
+        assert 0 < row["embedder_cpu_ms_per_reply"] < row["process_cpu_ms_per_reply"]
 
-    play = figures["play"]
-    assert play["replies"] > 0 and play["process_cpu_ms_per_reply"] > 0 and play["startup_cpu_s"] > 0
-    assert sum(w["replies"] for w in play["windows"]) == play["replies"]
-    assert [g["met"] in (True, False) for g in figures["goals"]] == [True] * 7
+    words = figures["words_only"][0]
+    assert words["scenes"] == 1 and words["replies"] > 0 and words["embedder_cpu_ms_per_reply"] == 0
+
+    for key, embeddings in (("play", "default"), ("play_words_only", "off")):
+        play = figures[key]
+        assert play["embeddings"] == embeddings
+        assert play["replies"] > 0 and play["process_cpu_ms_per_reply"] > 0 and play["startup_cpu_s"] > 0
+        assert sum(w["replies"] for w in play["windows"]) == play["replies"]
+        assert all(w["replies"] > 0 for w in play["windows"]), "every window has replies (no line limit held the script back)"
+    assert [g["met"] in (True, False) for g in figures["goals"]] == [True] * 8
+    assert "of which embedding" in out.with_suffix(".md").read_text(encoding="utf-8")
