@@ -42,3 +42,16 @@ async def test_a_failed_start_still_reports_its_own_error(tmp_path, cold_detecto
     with pytest.raises(ConfigError):
         async with open_app(settings):
             pass
+
+
+async def test_open_app_keeps_numpys_blas_to_one_thread(tmp_path):
+    """A threaded BLAS waited on the busy other core in every dense search (see ``bot.app.one_blas_thread``)."""
+    from threadpoolctl import threadpool_info
+
+    settings = Settings(
+        DATABASE_PATH=tmp_path / "app.db", CHARACTERS_DIR=ROOT / "characters", WORLDS_DIR=ROOT / "worlds",
+        LLM_BASE_URL="http://127.0.0.1:9/v1", LLM_API_KEY="local", LLM_MODEL="fake-model", EMBEDDINGS="off",
+    )
+    async with open_app(settings):
+        blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+        assert blas and all(pool["num_threads"] == 1 for pool in blas)
