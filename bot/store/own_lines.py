@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 from bot.store.database import Database
 from bot.store.records import FactRecord, MessageRow
-from bot.store.store import MESSAGE_COLUMNS, Store, _message
+from bot.store.store import Store
+from bot.store.turns import MESSAGE_COLUMNS, message_row
 
 
 async def last_line_of(store: Store, scene_id: int, author_id: str) -> MessageRow | None:
@@ -22,7 +23,7 @@ async def last_line_of(store: Store, scene_id: int, author_id: str) -> MessageRo
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'user' AND author_id = ? ORDER BY id DESC LIMIT 1",
         (scene_id, author_id),
     )
-    return _message(row) if row else None
+    return message_row(row) if row else None
 
 
 async def answered(store: Store, message: MessageRow) -> bool:
@@ -44,7 +45,7 @@ async def replace_text(store: Store, message: MessageRow, text: str, facts: Iter
     async with store.transaction() as conn:
         await conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message.id))
         await conn.execute("DELETE FROM facts WHERE message_id = ?", (message.id,))
-        await store._insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
+        await store.history.insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
         await store.memory.replace_text(conn, message.id, message.speaker, text)
         await _forget_retellings(store, conn, message)
 
