@@ -19,7 +19,7 @@ from bot.store.turns import MESSAGE_COLUMNS, message_row
 
 async def last_line_of(store: Store, scene_id: int, author_id: str) -> MessageRow | None:
     """The player's latest line in the scene."""
-    row = await store._fetchone(
+    row = await store.fetch_one(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'user' AND author_id = ? ORDER BY id DESC LIMIT 1",
         (scene_id, author_id),
     )
@@ -28,7 +28,7 @@ async def last_line_of(store: Store, scene_id: int, author_id: str) -> MessageRo
 
 async def answered(store: Store, message: MessageRow) -> bool:
     """Whether a character already answered this line (an NPC line was committed in its turn)."""
-    row = await store._fetchone(
+    row = await store.fetch_one(
         "SELECT 1 FROM messages WHERE turn_id = ? AND kind = 'npc' LIMIT 1", (message.turn_id,)
     )
     return row is not None

@@ -83,7 +83,7 @@ class Store:
         self._write_lock = asyncio.Lock()
         # Sharded processes: the lease check of every turn's commit (None: one process owns everything).
         self.fence: WriteFence | None = None
-        reader, now, transaction, fenced = self._reader, self._now, self.transaction, self._fenced_transaction
+        reader, now, transaction, fenced = self._reader, self.now, self.transaction, self._fenced_transaction
         self.memory = MemoryIndex(reader)
         self.scenes = Scenes(reader=reader, now=now, transaction=transaction)
         self.world = WorldState(reader=reader, now=now, transaction=transaction, guild_transaction=fenced)
@@ -172,7 +172,8 @@ class Store:
             raise AttributeError("a PostgreSQL store has no SQLite connection; use Store.database")
         return self._sqlite
 
-    def _now(self) -> str:
+    def now(self) -> str:
+        """The store's clock as the ISO time rows are stamped with (``created_at``, ``updated_at``...)."""
         now: datetime = self._clock.now()
         return now.isoformat()
 
@@ -222,6 +223,8 @@ class Store:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return await self._reader.fetch_all(sql, tuple(params))
 
+    # The old names, for code written against them: use ``now``, ``fetch_one`` and ``fetch_all``.
+    _now = now
     _fetchone = fetch_one
     _fetchall = fetch_all
 
