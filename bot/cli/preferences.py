@@ -70,7 +70,7 @@ async def export(
             raise EnsembleError(f"No scene of server {guild} in this database.")
         channel = None
         if scene is not None:
-            channels = {r[0] for r in await store._fetchall("SELECT channel_id FROM scenes WHERE guild_id = ?", (guild,))}
+            channels = {r[0] for r in await store.fetch_all("SELECT channel_id FROM scenes WHERE guild_id = ?", (guild,))}
             channel = scene if scene in channels else f"play:{scene}"
             if channel not in channels:
                 raise EnsembleError(f"No scene {scene!r} on this server.")

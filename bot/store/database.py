@@ -4,7 +4,8 @@ Why a port of our own rather than an ORM: the store's SQL is hand-written and tu
 indexes, query plans checked by tests), and what differs between the two engines is small: how parameters
 are written (``?`` here, ``$1`` for PostgreSQL), how a transaction is opened, and where the schema version
 lives. Repositories write ``?`` placeholders and ``INSERT ... RETURNING id`` (both engines have it), and
-``to_dollar_params`` is the one place that rewrites placeholders for PostgreSQL.
+``to_dollar_params`` is the one place that rewrites placeholders for PostgreSQL. The few phrases the
+repositories write per dialect are helpers here (``json_has``: a JSON list holds a value).
 
 The choice between the two follows ``DATABASE_URL``: ``postgresql://...`` opens PostgreSQL, unset keeps the
 SQLite file at ``DATABASE_PATH`` (the embedded default for one machine).
@@ -12,7 +13,7 @@ SQLite file at ``DATABASE_PATH`` (the embedded default for one machine).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,20 @@ class Database(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# How the store's repositories open a write transaction: ``Store.transaction`` (serialised with every other
+# writer of the store), and the fenced one for a server's writes (with a fence, only while this process
+# owns the server's shard; see ``bot.store.fencing``). Both yield the handle the statements go through.
+OpenTransaction = Callable[[], AbstractAsyncContextManager[Database]]
+OpenGuildTransaction = Callable[[str], AbstractAsyncContextManager[Database]]
+
+
+def json_has(dialect: Dialect, column: str) -> str:
+    """A condition: the JSON list in ``column`` holds the next ``?`` parameter (written per dialect)."""
+    if dialect == "postgresql":
+        return f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({column}::jsonb) AS j(value) WHERE j.value = ?)"
+    return f"EXISTS (SELECT 1 FROM json_each({column}) j WHERE j.value = ?)"
 
 
 @lru_cache(maxsize=4096)

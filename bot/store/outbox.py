@@ -68,7 +68,7 @@ class OutboxStore:
         async with self.store.transaction() as conn:
             await conn.execute(
                 "UPDATE outbox SET status = 'posted', attempts = attempts + 1, done_at = ? WHERE id = ?",
-                (self.store._now(), line_id),
+                (self.store.now(), line_id),
             )
 
     async def mark_attempt(self, line_id: int, error: str) -> int:
@@ -89,7 +89,7 @@ class OutboxStore:
             message_id = int(found)
             await conn.execute(
                 "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
-                (error[:500], self.store._now(), line_id),
+                (error[:500], self.store.now(), line_id),
             )
             await conn.execute("UPDATE messages SET undelivered = 1, heard_by = '[]' WHERE id = ?", (message_id,))
             await conn.execute("DELETE FROM facts WHERE message_id = ?", (message_id,))

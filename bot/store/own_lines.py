@@ -13,21 +13,22 @@ from collections.abc import Iterable
 
 from bot.store.database import Database
 from bot.store.records import FactRecord, MessageRow
-from bot.store.store import MESSAGE_COLUMNS, Store, _message
+from bot.store.store import Store
+from bot.store.turns import MESSAGE_COLUMNS, message_row
 
 
 async def last_line_of(store: Store, scene_id: int, author_id: str) -> MessageRow | None:
     """The player's latest line in the scene."""
-    row = await store._fetchone(
+    row = await store.fetch_one(
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'user' AND author_id = ? ORDER BY id DESC LIMIT 1",
         (scene_id, author_id),
     )
-    return _message(row) if row else None
+    return message_row(row) if row else None
 
 
 async def answered(store: Store, message: MessageRow) -> bool:
     """Whether a character already answered this line (an NPC line was committed in its turn)."""
-    row = await store._fetchone(
+    row = await store.fetch_one(
         "SELECT 1 FROM messages WHERE turn_id = ? AND kind = 'npc' LIMIT 1", (message.turn_id,)
     )
     return row is not None
@@ -44,7 +45,7 @@ async def replace_text(store: Store, message: MessageRow, text: str, facts: Iter
     async with store.transaction() as conn:
         await conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message.id))
         await conn.execute("DELETE FROM facts WHERE message_id = ?", (message.id,))
-        await store._insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
+        await store.history.insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
         await store.memory.replace_text(conn, message.id, message.speaker, text)
         await _forget_retellings(store, conn, message)
 

@@ -25,11 +25,11 @@ def _posix(iso: str) -> float:
 
 
 async def pacing_rows(store: Store, scene_id: int, limit: int = RECENT) -> PacingRows:
-    users = await store._fetchall(
+    users = await store.fetch_all(
         "SELECT created_at, text, turn_id FROM messages WHERE scene_id = ? AND kind = 'user' ORDER BY id DESC LIMIT ?",
         (scene_id, limit),
     )
-    npcs = await store._fetchall(
+    npcs = await store.fetch_all(
         "SELECT id, turn_id, active_swipe FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT ?",
         (scene_id, limit),
     )
@@ -37,12 +37,12 @@ async def pacing_rows(store: Store, scene_id: int, limit: int = RECENT) -> Pacin
     texts: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))
-        for message_id, text in await store._fetchall(
+        for message_id, text in await store.fetch_all(
             f"SELECT message_id, text FROM swipes WHERE message_id IN ({marks}) ORDER BY message_id, idx", ids
         ):
             texts[int(message_id)].append(text)
     npc_lines = [(int(t), int(a), texts[int(i)], int(i)) for i, t, a in reversed(npcs)]
-    hooks = await store._fetchall(
+    hooks = await store.fetch_all(
         "SELECT turn_id, payload FROM events WHERE scene_id = ? AND kind = 'hook' ORDER BY id DESC LIMIT ?",
         (scene_id, limit),
     )
@@ -54,7 +54,7 @@ async def pacing_rows(store: Store, scene_id: int, limit: int = RECENT) -> Pacin
 
 
 async def pinned_pace(store: Store, scene_id: int) -> str | None:
-    row = await store._fetchone("SELECT pinned FROM scene_pacing WHERE scene_id = ?", (scene_id,))
+    row = await store.fetch_one("SELECT pinned FROM scene_pacing WHERE scene_id = ?", (scene_id,))
     return row[0] if row else None
 
 
@@ -67,5 +67,5 @@ async def pin_pace(store: Store, scene_id: int, label: str | None) -> None:
             await conn.execute(
                 "INSERT INTO scene_pacing (scene_id, pinned, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (scene_id) DO UPDATE SET pinned = excluded.pinned, updated_at = excluded.updated_at",
-                (scene_id, label, store._now()),
+                (scene_id, label, store.now()),
             )

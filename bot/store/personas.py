@@ -29,7 +29,7 @@ class PersonaStore:
         self.store = store
 
     async def get(self, guild_id: str, user_id: str) -> PersonaRow | None:
-        row = await self.store._fetchone(
+        row = await self.store.fetch_one(
             "SELECT user_id, name, description, avatar_url FROM personas WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
@@ -41,7 +41,7 @@ class PersonaStore:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = await self.store._fetchall(
+        rows = await self.store.fetch_all(
             f"SELECT user_id, name, description, avatar_url FROM personas WHERE guild_id = ? AND user_id IN ({marks})",
             (guild_id, *ids),
         )
@@ -53,7 +53,7 @@ class PersonaStore:
                 "INSERT INTO personas (guild_id, user_id, name, description, avatar_url, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name, description = excluded.description,"
                 " avatar_url = excluded.avatar_url, updated_at = excluded.updated_at",
-                (guild_id, persona.user_id, persona.name, persona.description, persona.avatar_url, self.store._now()),
+                (guild_id, persona.user_id, persona.name, persona.description, persona.avatar_url, self.store.now()),
             )
 
     async def clear(self, guild_id: str, user_id: str) -> bool:
@@ -63,7 +63,7 @@ class PersonaStore:
 
     async def repost(self, guild_id: str) -> bool:
         """Whether the server's admins turned on re-posting players' lines under their personas (off by default)."""
-        row = await self.store._fetchone("SELECT repost FROM persona_options WHERE guild_id = ?", (guild_id,))
+        row = await self.store.fetch_one("SELECT repost FROM persona_options WHERE guild_id = ?", (guild_id,))
         return bool(row[0]) if row else False
 
     async def set_repost(self, guild_id: str, enabled: bool) -> None:
@@ -71,5 +71,5 @@ class PersonaStore:
             await conn.execute(
                 "INSERT INTO persona_options (guild_id, repost, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (guild_id) DO UPDATE SET repost = excluded.repost, updated_at = excluded.updated_at",
-                (guild_id, int(enabled), self.store._now()),
+                (guild_id, int(enabled), self.store.now()),
             )

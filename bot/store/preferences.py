@@ -19,7 +19,7 @@ async def set_opt_out(store: Store, guild_id: str, user_id: str, opted_out: bool
         if opted_out:
             await conn.execute(
                 "INSERT INTO privacy_optouts (guild_id, user_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (guild_id, user_id, store._now()),
+                (guild_id, user_id, store.now()),
             )
         else:
             await conn.execute("DELETE FROM privacy_optouts WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
@@ -27,13 +27,13 @@ async def set_opt_out(store: Store, guild_id: str, user_id: str, opted_out: bool
 
 async def opted_out(store: Store, guild_id: str) -> frozenset[str]:
     """The players of ``guild_id`` who opted out."""
-    rows = await store._fetchall("SELECT user_id FROM privacy_optouts WHERE guild_id = ?", (guild_id,))
+    rows = await store.fetch_all("SELECT user_id FROM privacy_optouts WHERE guild_id = ?", (guild_id,))
     return frozenset(r[0] for r in rows)
 
 
 async def guilds(store: Store) -> list[str]:
     """Every server with a scene in this database."""
-    rows = await store._fetchall("SELECT DISTINCT guild_id FROM scenes ORDER BY guild_id")
+    rows = await store.fetch_all("SELECT DISTINCT guild_id FROM scenes ORDER BY guild_id")
     return [r[0] for r in rows]
 
 
@@ -51,11 +51,11 @@ async def swiped_lines(store: Store, guild_id: str, channel_id: str | None = Non
         params.append(channel_id)
     sql += " ORDER BY m.scene_id, m.id"
     out = []
-    for row in await store._fetchall(sql, params):
-        swipes = await store._fetchall(
+    for row in await store.fetch_all(sql, params):
+        swipes = await store.fetch_all(
             "SELECT idx, text, kept, prompt, created_at FROM swipes WHERE message_id = ? ORDER BY idx", (row[0],)
         )
-        authors = await store._fetchall(
+        authors = await store.fetch_all(
             "SELECT DISTINCT author_id FROM messages WHERE scene_id = ? AND kind IN ('user', 'ooc')"
             " AND id <= ? AND author_id IS NOT NULL",
             (row[2], row[0]),

@@ -18,7 +18,7 @@ class TableStore:
         self.store = store
 
     async def mode(self, scene_id: int) -> str:
-        row = await self.store._fetchone("SELECT mode FROM scene_answer_mode WHERE scene_id = ?", (scene_id,))
+        row = await self.store.fetch_one("SELECT mode FROM scene_answer_mode WHERE scene_id = ?", (scene_id,))
         return row[0] if row else DEFAULT_MODE
 
     async def set_mode(self, scene_id: int, mode: str) -> None:
@@ -28,11 +28,11 @@ class TableStore:
             await conn.execute(
                 "INSERT INTO scene_answer_mode (scene_id, mode, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (scene_id) DO UPDATE SET mode = excluded.mode, updated_at = excluded.updated_at",
-                (scene_id, mode, self.store._now()),
+                (scene_id, mode, self.store.now()),
             )
 
     async def hushed(self, scene_id: int) -> frozenset[str]:
-        rows = await self.store._fetchall("SELECT character_id FROM scene_hushed WHERE scene_id = ?", (scene_id,))
+        rows = await self.store.fetch_all("SELECT character_id FROM scene_hushed WHERE scene_id = ?", (scene_id,))
         return frozenset(r[0] for r in rows)
 
     async def set_hushed(self, scene_id: int, character_id: str, hushed: bool) -> bool:
@@ -41,7 +41,7 @@ class TableStore:
             if hushed:
                 changed = await conn.execute(
                     "INSERT INTO scene_hushed (scene_id, character_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    (scene_id, character_id, self.store._now()),
+                    (scene_id, character_id, self.store.now()),
                 )
             else:
                 changed = await conn.execute(

@@ -313,7 +313,7 @@ async def test_an_edited_line_far_behind_the_embedder_is_embedded_again_from_its
         edited = await store.message_by_platform_id(scene.id, "m1")
         await engine.own_lines.edit(KEY, "I hide the key inside the wishing well.", platform_message_id="m1")
         await engine.drain()
-        row = await store._fetchone("SELECT vector FROM memory_vectors WHERE item_id = ?", (edited.id,))
+        row = await store.fetch_one("SELECT vector FROM memory_vectors WHERE item_id = ?", (edited.id,))
         assert row is not None, "the edited line has a vector again"
         expected = (await embedder.embed(["Ann: I hide the key inside the wishing well."]))[0]
         assert np.allclose(np.frombuffer(row[0], dtype=np.float32), expected)
