@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store.database import OpenTransaction
+from bot.store.database import OpenGuildTransaction
 from bot.store.memory_index import MemoryIndex
 from bot.store.records import NpcStateRow, SceneRow
 from bot.store.world_state import WorldState, event_row
@@ -23,8 +23,8 @@ from bot.store.world_state import WorldState, event_row
 class Rewinder:
     """The rewind of a scene's last turns."""
 
-    def __init__(self, *, transaction: OpenTransaction, memory: MemoryIndex, world: WorldState) -> None:
-        self._transaction = transaction
+    def __init__(self, *, guild_transaction: OpenGuildTransaction, memory: MemoryIndex, world: WorldState) -> None:
+        self._guild_transaction = guild_transaction
         self._memory = memory
         self._world = world
 
@@ -40,7 +40,7 @@ class Rewinder:
         events and outbox rows of the removed turns go with them (foreign keys, all indexed), summaries
         that covered them are dropped, and so are checkpoints taken after the first removed event.
         """
-        async with self._transaction() as conn:
+        async with self._guild_transaction(scene.guild_id) as conn:
             rows = await conn.fetch_all(
                 "SELECT id FROM turns WHERE scene_id = ? ORDER BY seq DESC LIMIT ?", (scene.id, turns)
             )

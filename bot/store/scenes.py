@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.store.database import Database, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction, OpenTransaction
 from bot.store.records import SceneRow
 
 SCENE_COLUMNS = "id, guild_id, channel_id, world_id, user_location, enabled, paused"
@@ -35,10 +35,13 @@ def scene_row(row: Any) -> SceneRow:
 class Scenes:
     """Reads and writes of ``servers``, ``scenes`` and ``scene_members``."""
 
-    def __init__(self, *, reader: Database, now: Callable[[], str], transaction: OpenTransaction) -> None:
+    def __init__(
+        self, *, reader: Database, now: Callable[[], str], transaction: OpenTransaction, guild_transaction: OpenGuildTransaction
+    ) -> None:
         self._reader = reader
         self._now = now
         self._transaction = transaction
+        self._guild_transaction = guild_transaction
 
     # -- servers ---------------------------------------------------------------------------------
 
@@ -57,7 +60,7 @@ class Scenes:
 
     async def reset_server(self, guild_id: str) -> None:
         """Forget every scene, NPC state and event of a server (its binding and imported characters stay)."""
-        async with self._transaction() as conn:
+        async with self._guild_transaction(guild_id) as conn:
             await conn.execute("DELETE FROM world_checkpoints WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM events WHERE guild_id = ?", (guild_id,))
             await conn.execute("DELETE FROM npc_state WHERE guild_id = ?", (guild_id,))

@@ -84,18 +84,21 @@ class Store:
         # Sharded processes: the lease check of every turn's commit (None: one process owns everything).
         self.fence: WriteFence | None = None
         reader, now, transaction, fenced = self._reader, self.now, self.transaction, self._fenced_transaction
+        serialised = self.guild_transaction
         self.memory = MemoryIndex(reader)
-        self.scenes = Scenes(reader=reader, now=now, transaction=transaction)
-        self.world = WorldState(reader=reader, now=now, transaction=transaction, guild_transaction=fenced)
+        self.scenes = Scenes(reader=reader, now=now, transaction=transaction, guild_transaction=serialised)
+        self.world = WorldState(
+            reader=reader, now=now, transaction=transaction, guild_transaction=fenced, world_transaction=serialised
+        )
         self.history = History(reader=reader, now=now, transaction=transaction, memory=self.memory)
         self.alternatives = Alternatives(
-            reader=reader, now=now, transaction=transaction, memory=self.memory, world=self.world, history=self.history
+            reader=reader, now=now, guild_transaction=serialised, memory=self.memory, world=self.world, history=self.history
         )
         self.turns = Turns(
             reader=reader, now=now, transaction=transaction, guild_transaction=fenced,
             memory=self.memory, world=self.world, history=self.history, alternatives=self.alternatives,
         )
-        self.rewinder = Rewinder(transaction=transaction, memory=self.memory, world=self.world)
+        self.rewinder = Rewinder(guild_transaction=serialised, memory=self.memory, world=self.world)
         self.imported_characters = ImportedCharacters(reader=reader, now=now, transaction=transaction)
         self.totals = Totals(reader=reader)
 
@@ -205,14 +208,30 @@ class Store:
             await conn.commit()
 
     @asynccontextmanager
+    async def guild_transaction(self, guild_id: str) -> AsyncIterator[Database]:
+        """``transaction()`` for a change to a server's world, serialised with every other process's.
+
+        In one process the engine's gate already serialises a world's changes. Several processes on one
+        PostgreSQL database (unsharded, or a shard moving between processes) would not be: each holds the
+        transaction-scoped advisory lock of the server first (``pg_advisory_xact_lock``, released by the
+        commit or rollback), so two processes' turns, ticks, swipes, rewinds and resets of one server
+        apply one after the other, each to the state the previous one left. One lock per server covers
+        each of its worlds. On SQLite ``BEGIN IMMEDIATE`` already admits one writer per file.
+        """
+        async with self.transaction() as tx:
+            if self.dialect == "postgresql":
+                await tx.fetch_value("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"ensemble:guild:{guild_id}",))
+            yield tx
+
+    @asynccontextmanager
     async def _fenced_transaction(self, guild_id: str) -> AsyncIterator[Database]:
-        """``transaction()``, and with a fence, only while this process still owns ``guild_id``'s shard:
-        checked inside the transaction, held until it has committed."""
+        """``guild_transaction()``, and with a fence, only while this process still owns ``guild_id``'s
+        shard: checked inside the transaction, held until it has committed."""
         if self.fence is None:
-            async with self.transaction() as tx:
+            async with self.guild_transaction(guild_id) as tx:
                 yield tx
             return
-        async with self.fence.hold(guild_id) as check, self.transaction() as tx:
+        async with self.fence.hold(guild_id) as check, self.guild_transaction(guild_id) as tx:
             await check(tx)
             yield tx
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.store.database import Database, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction
 from bot.store.history import History
 from bot.store.memory_index import MemoryIndex
 from bot.store.records import FactRecord, NewEvent, NewMessage, SceneRow, Settler, SwipeRow
@@ -50,14 +50,14 @@ class Alternatives:
         *,
         reader: Database,
         now: Callable[[], str],
-        transaction: OpenTransaction,
+        guild_transaction: OpenGuildTransaction,
         memory: MemoryIndex,
         world: WorldState,
         history: History,
     ) -> None:
         self._reader = reader
         self._now = now
-        self._transaction = transaction
+        self._guild_transaction = guild_transaction
         self._memory = memory
         self._world = world
         self._history = history
@@ -98,7 +98,7 @@ class Alternatives:
         its facts. What the story keeps when it moves on is the alternative on screen: its effects are
         already the ones in the world. ``None`` when the message is settled or has no such alternative.
         """
-        async with self._transaction() as conn:
+        async with self._guild_transaction(scene.guild_id) as conn:
             row = await conn.fetch_one(
                 "SELECT turn_id FROM messages WHERE scene_id = ? AND id = ? AND kind = 'npc' AND settled = 0", (scene.id, message_id)
             )

@@ -72,11 +72,13 @@ class WorldState:
         now: Callable[[], str],
         transaction: OpenTransaction,
         guild_transaction: OpenGuildTransaction,
+        world_transaction: OpenGuildTransaction,
     ) -> None:
         self._reader = reader
         self._now = now
         self._transaction = transaction
-        self._guild_transaction = guild_transaction
+        self._guild_transaction = guild_transaction  # fenced: off-screen changes of a shard's owner
+        self._world_transaction = world_transaction  # serialised per server across processes
 
     # -- NPC states ------------------------------------------------------------------------------
 
@@ -94,7 +96,7 @@ class WorldState:
 
     async def seed_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
         """Insert starting state for NPCs that have none yet (existing state is never overwritten)."""
-        async with self._transaction() as conn:
+        async with self._world_transaction(guild_id) as conn:
             for state in states:
                 await conn.execute(
                     "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label,"
@@ -129,7 +131,7 @@ class WorldState:
         )
 
     async def save_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
-        async with self._transaction() as conn:
+        async with self._world_transaction(guild_id) as conn:
             for state in states:
                 await self._upsert_npc(conn, guild_id, world_id, state)
 
