@@ -201,4 +201,5 @@ async def test_export_refuses_an_unknown_server(store, tmp_path: Path) -> None:
         await export(tmp_path / "test.db", guild="elsewhere", scene=None, pairs=False)
     records, tally, guild = await export(tmp_path / "empty.db", guild=None, scene=None, pairs=False)
     assert records == [] and guild == ""
-    await Store.open(tmp_path / "x.db")  # opens and migrates cleanly with the new migration
+    opened = await Store.open(tmp_path / "x.db")  # opens and migrates cleanly with the new migration
+    await opened.close()  # an open store's aiosqlite thread would keep the interpreter from exiting
