@@ -187,8 +187,6 @@ class VectorSet:
             order = np.argsort(np.where(current < 0, np.iinfo(np.int64).max, current))
             keep = np.sort(order[self._size - self.capacity :])
             kept_ids, kept_speakers, kept_matrix = current[keep], self.speakers[keep], self.matrix[keep]  # type: ignore[index]
-            self._size = 0
-            self._rows = {}
             self._ids[: len(keep)], self._speakers[: len(keep)], self._matrix[: len(keep)] = kept_ids, kept_speakers, kept_matrix
             self._size = len(keep)
             self._rows = {int(item_id): row for row, item_id in enumerate(kept_ids.tolist())}

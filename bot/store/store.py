@@ -88,7 +88,7 @@ class Store:
         self.memory = MemoryIndex(reader)
         self.scenes = Scenes(reader=reader, now=now, transaction=transaction, guild_transaction=serialised)
         self.world = WorldState(
-            reader=reader, now=now, transaction=transaction, guild_transaction=fenced, world_transaction=serialised
+            reader=reader, now=now, guild_transaction=fenced, world_transaction=serialised
         )
         self.history = History(reader=reader, now=now, transaction=transaction, memory=self.memory)
         self.alternatives = Alternatives(

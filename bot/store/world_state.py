@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.store.database import Database, OpenGuildTransaction, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction
 from bot.store.records import NewEvent, NpcStateRow, Settler
 
 # Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
@@ -70,13 +70,11 @@ class WorldState:
         *,
         reader: Database,
         now: Callable[[], str],
-        transaction: OpenTransaction,
         guild_transaction: OpenGuildTransaction,
         world_transaction: OpenGuildTransaction,
     ) -> None:
         self._reader = reader
         self._now = now
-        self._transaction = transaction
         self._guild_transaction = guild_transaction  # fenced: off-screen changes of a shard's owner
         self._world_transaction = world_transaction  # serialised per server across processes
 
