@@ -31,7 +31,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ import yaml
 from bot.app import App, build_model, open_app
 from bot.bench import meter
 from bot.bench.lines import PLAYER_LINES
-from bot.bench.report import peak_rss_mb, percentile, print_table, write_json
+from bot.bench.report import peak_rss_mb, percentile, print_grid, print_table, write_json
 from bot.bench.server import ModelServerProcess
 from bot.core.ports import ChatMessage, ChatModel, ChatOptions, ChatResult
 from bot.engine.lines import InboundLine, SceneKey, TurnOutcome
@@ -146,7 +146,7 @@ def _clocks() -> tuple[float, float, float, float]:
 
 async def _play_scene(
     app: App, key: SceneKey, world_id: str, summon: Sequence[str], lines: Sequence[str], *,
-    warmup: int, gate: asyncio.Barrier | None = None,
+    warmup: int, gate: Any = None,
 ) -> SceneRun:
     """Play ``lines`` in one scene (run under :func:`meter.start_metered`); samples after ``warmup`` lines."""
     own = meter.current_meter()
@@ -198,13 +198,15 @@ def _script(seed: int, count: int) -> list[str]:
 
 async def _scenes(
     app: App, count: int, lines: int, *, world_id: str = "harbor", summon: Sequence[str] = HARBOR_TRIO,
-    prefix: str = "bench", warmup: int = WARMUP_LINES,
+    prefix: str = "bench", warmup: int = WARMUP_LINES, guilds: Sequence[str] | None = None, gate: Any = None,
 ) -> dict[str, Any]:
-    """``count`` scenes (one per guild) played concurrently; figures of the measured lines."""
-    gate = asyncio.Barrier(count)
+    """``count`` scenes (one per guild: ``guilds`` or ``{prefix}-g{i}``) played concurrently; figures of the
+    measured lines. Every scene waits at ``gate`` (an object with ``async wait()``; by default a barrier of
+    the ``count`` scenes) after its warm-up, so the clocks start when all are warm."""
+    gate = gate if gate is not None else asyncio.Barrier(count)
 
     async def one(i: int) -> SceneRun:
-        key = SceneKey(f"{prefix}-g{i}", "roleplay")
+        key = SceneKey(guilds[i] if guilds is not None else f"{prefix}-g{i}", "roleplay")
         return await _play_scene(app, key, world_id, summon, _script(1000 + i, warmup + lines), warmup=warmup, gate=gate)
 
     tasks = [meter.start_metered(one(i), name=f"scene-{i}")[0] for i in range(count)]
@@ -222,6 +224,8 @@ async def _scenes(
         lines=sum(r.lines for r in runs),
         replies=replies,
         elapsed_s=round(elapsed, 3),
+        started=first.gated[0],  # time.perf_counter: on Linux one monotonic clock for every process
+        ended=max(r.ended for r in runs),
         replies_per_s=round(replies / elapsed, 1) if elapsed > 0 else 0.0,
         loop_thread_cpu_ms_per_reply=_r(loop_cpu * 1000 / replies) if replies else 0.0,
         process_cpu_ms_per_reply=_r(process_cpu * 1000 / replies) if replies else 0.0,
@@ -319,18 +323,25 @@ async def _app(
     )
     model = TimedModel(build_model(settings.require_model()))
     try:
-        async with open_app(settings, model=model) as app:
-            worker = app.engine.embedding_worker
-            embedder: Any = worker.embedder if worker is not None else None
-            if hasattr(embedder, "cpu_seconds"):  # the bundled model counts its threads' CPU; an endpoint has none here
-                _embedder_cpu[0] = lambda: float(embedder.cpu_seconds)
-            try:
-                yield app
-                await app.engine.drain()
-            finally:
-                _embedder_cpu[0] = _no_embedder
+        async with open_app(settings, model=model) as app, embedder_clock(app):
+            yield app
+            await app.engine.drain()
     finally:
         await model.aclose()
+
+
+@contextlib.contextmanager
+def embedder_clock(app: App) -> Iterator[None]:
+    """While the block runs, ``_clocks`` reads the CPU of ``app``'s embedder threads (the bundled model
+    counts them; an endpoint's embedder has none in this process)."""
+    worker = app.engine.embedding_worker
+    embedder: Any = worker.embedder if worker is not None else None
+    if hasattr(embedder, "cpu_seconds"):
+        _embedder_cpu[0] = lambda: float(embedder.cpu_seconds)
+    try:
+        yield
+    finally:
+        _embedder_cpu[0] = _no_embedder
 
 
 FIRST_NAMES = (
@@ -634,7 +645,7 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
     rows += [row(f"turn {f['turn']}", f) for f in figures["growth"]["turn"]]
     rows += [row(f"cast {f['label']}", f) for f in figures["growth"]["cast"]]
     rows += [row(f"{f['stored_scenes']} stored scenes", f) for f in figures["growth"]["stored_scenes"]]
-    _grid("per NPC reply (ms)", header, rows)
+    print_grid("per NPC reply (ms)", header, rows)
     for key, title in (("play", "play"), ("play_words_only", "play, EMBEDDINGS=off")):
         if key not in figures:
             continue
@@ -645,7 +656,7 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
             *[(f"  lines {w['from']}-{w['to']}", f"{w['process_cpu_ms_per_reply']:.2f} ms ({w['replies']} replies)") for w in p["windows"]],
             ("start-up CPU (excluded)", f"{p['startup_cpu_s']:.2f} s"),
         ])
-    _grid("goals", ("goal", "target", "value", "met"), [(g["goal"], g["target"], f"{g['value']}", "yes" if g["met"] else "NO") for g in figures["goals"]])
+    print_grid("goals", ("goal", "target", "value", "met"), [(g["goal"], g["target"], f"{g['value']}", "yes" if g["met"] else "NO") for g in figures["goals"]])
     if json_path:
         write_json(json_path, figures)
         Path(json_path).with_suffix(".md").write_text(markdown(figures), encoding="utf-8")
@@ -704,11 +715,3 @@ def markdown(figures: dict[str, Any]) -> str:
     lines += ["", "| goal | target | this run | met |", "| --- | --- | --- | --- |"]
     lines += [f"| {g['goal']} | {g['target']} | {g['value']} | {'yes' if g['met'] else 'no'} |" for g in figures["goals"]]
     return "\n".join(lines) + "\n"
-
-
-def _grid(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print(title)
-    for r in [header, *rows]:
-        print("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
-    print()

@@ -32,6 +32,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     _content_and_json(engine, "engine")
     engine.set_defaults(func=_engine)
 
+    processes = benches.add_parser(
+        "processes",
+        help="replies per second with 1 and 2 sharded bot processes on one database (SQLite file or PostgreSQL)",
+        description="Each bot process is a real sharded process (SHARD_COUNT/SHARD_IDS, leases, fenced commits) "
+        "playing its own servers' scenes against the model server in another process; all start together when warm.",
+    )
+    processes.add_argument("--database-url", default=None, metavar="URL",
+                           help="PostgreSQL server to run on (a fresh database per row; its user needs CREATEDB); "
+                           "default one SQLite file per row")
+    processes.add_argument("--counts", default="1,2", help="process counts, comma-separated (default 1,2)")
+    processes.add_argument("--scenes", type=int, default=40, help="scenes per process (default 40)")
+    processes.add_argument("--lines", type=int, default=12, help="measured player lines per scene (default 12)")
+    processes.add_argument("--embeddings", default="off",
+                           help="EMBEDDINGS for the bot processes (default off: the bundled embedder's CPU would "
+                           "dominate; `auto` measures it)")
+    _content_and_json(processes, "processes")
+    processes.set_defaults(func=_processes)
+
     memory = benches.add_parser(
         "memory",
         help="recall of facts told hundreds of lines earlier, leaks, prompt size and stable prefix, through `play`",
@@ -75,6 +93,23 @@ def _engine(args: argparse.Namespace) -> int:
     figures = run_engine_bench(
         characters_dir=args.characters, worlds_dir=args.worlds, quick=args.quick, play=not args.no_play,
         database_url=args.database_url,
+    )
+    report(figures, args.json)
+    return 0
+
+
+def _processes(args: argparse.Namespace) -> int:
+    from bot.bench.processes import report, run_process_bench
+
+    try:
+        counts = [int(c) for c in args.counts.split(",") if c.strip()]
+    except ValueError:
+        raise SystemExit(f"bench processes: --counts must be numbers like 1,2, not {args.counts!r}") from None
+    if not counts or min(counts) < 1:
+        raise SystemExit("bench processes: --counts needs at least one count of 1 or more")
+    figures = run_process_bench(
+        characters_dir=args.characters.resolve(), worlds_dir=args.worlds.resolve(), database_url=args.database_url,
+        counts=counts, scenes=args.scenes, lines=args.lines, embeddings=args.embeddings,
     )
     report(figures, args.json)
     return 0
