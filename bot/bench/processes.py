@@ -85,6 +85,10 @@ async def _worker(shard: int, shard_count: int, scenes: int, lines: int) -> dict
                     gate=_SignalGate(scenes), warmup=WARMUP_LINES,
                 )
                 await app.engine.drain()
+            # Reported while the database connections are open, so the parent can read their CPU; closed
+            # when it says so.
+            print(RESULT + json.dumps(figures), flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
             return figures
     finally:
         await model.aclose()
@@ -100,8 +104,7 @@ def _worker_main(argv: Sequence[str]) -> int:
     from bot.logs import configure_logging
 
     configure_logging("console", "WARNING")
-    figures = meter.run(_worker(args.shard, args.shard_count, args.scenes, args.lines))
-    print(RESULT + json.dumps(figures), flush=True)
+    meter.run(_worker(args.shard, args.shard_count, args.scenes, args.lines))
     return 0
 
 
@@ -127,6 +130,13 @@ def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items())
 
 
+def _cores_busy(before: Any, after: Any) -> float:
+    """How many of the machine's cores were busy on average between two ``psutil.cpu_times()`` readings."""
+    total = sum(after) - sum(before)
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0.0) - getattr(before, "iowait", 0.0))
+    return round((total - idle) / total * (os.cpu_count() or 1), 2) if total > 0 else 0.0
+
+
 def _run_processes(
     count: int, *, env: dict[str, str], scenes: int, lines: int, database: str,
 ) -> dict[str, Any]:
@@ -146,6 +156,7 @@ def _run_processes(
             if banner != READY:
                 raise RuntimeError(f"a bot process did not get ready: {banner!r} (exit {child.poll()})")
         db_before = _postgres_cpu() if database == "PostgreSQL" else {}
+        machine_before = psutil.cpu_times()
         for child in children:
             assert child.stdin is not None
             child.stdin.write(GO + "\n")
@@ -158,6 +169,11 @@ def _run_processes(
                 raise RuntimeError(f"a bot process ended without figures: {out!r} (exit {child.wait(30)})")
             results.append(json.loads(out[len(RESULT):]))
         db_cpu = _cpu_since(db_before, _postgres_cpu()) if database == "PostgreSQL" else 0.0
+        busy = _cores_busy(machine_before, psutil.cpu_times())
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("done\n")
+            child.stdin.flush()
         for child in children:
             if child.wait(120) != 0:
                 raise RuntimeError(f"a bot process exited with {child.returncode}")
@@ -181,6 +197,7 @@ def _run_processes(
         "embedder_cpu_ms_per_reply": round(
             sum(r["embedder_cpu_ms_per_reply"] * r["replies"] for r in results) / replies, 2) if replies else 0.0,
         "database_cpu_ms_per_reply": round(db_cpu * 1000 / replies, 2) if replies else 0.0,
+        "machine_cores_busy": busy,
         "overhead_ms_p50": round(max(r["overhead_ms"]["p50"] for r in results), 2),
         "overhead_ms_p99": round(max(r["overhead_ms"]["p99"] for r in results), 2),
         "queued_ms_p99": round(max(r["queued_ms"]["p99"] for r in results), 2),
@@ -235,11 +252,11 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
     print(f"bench processes: {figures['machine']['database']}, {figures['machine']['cpus']} CPUs, EMBEDDINGS={figures['embeddings']}, "
           f"load before {figures['load_before']}, after {figures['load_after']}")
     header = ("processes", "scenes each", "replies", "replies/s", "x 1 process", "bot CPU/reply", "of which embedding",
-              "database CPU/reply", "overhead p50", "p99", "queued p99")
+              "database CPU/reply", "cores busy", "overhead p50", "p99", "queued p99")
     rows = [
         (str(r["processes"]), str(r["scenes_per_process"]), str(r["replies"]), f"{r['replies_per_s']:.1f}", f"{r['x_one_process']:.2f}",
          f"{r['bot_cpu_ms_per_reply']:.1f} ms", f"{r['embedder_cpu_ms_per_reply']:.1f} ms", f"{r['database_cpu_ms_per_reply']:.1f} ms",
-         f"{r['overhead_ms_p50']:.1f} ms", f"{r['overhead_ms_p99']:.1f} ms", f"{r['queued_ms_p99']:.1f} ms")
+         f"{r['machine_cores_busy']:.2f}", f"{r['overhead_ms_p50']:.1f} ms", f"{r['overhead_ms_p99']:.1f} ms", f"{r['queued_ms_p99']:.1f} ms")
         for r in figures["rows"]
     ]
     print_grid(f"model server in another process: {figures['model_server_cpu_ms_per_request']:.2f} ms CPU per request", header, rows)

@@ -20,7 +20,13 @@ from typing import Any
 from bot.core.ports import Clock, SystemClock
 from bot.errors import StoreError
 from bot.store.database import open_database, redacted
-from bot.store.introspect import FULL_TEXT_TABLES, TableShape, schema_shape, shape_differences
+from bot.store.introspect import (
+    FULL_TEXT_COLUMNS,
+    FULL_TEXT_TABLES,
+    TableShape,
+    schema_shape,
+    shape_differences,
+)
 from bot.store.migrate import database_version, migrate_database
 from bot.store.postgres import PostgresDatabase
 from bot.store.sqlite_db import SqliteDatabase
@@ -133,8 +139,8 @@ async def _copy(
         for table in order:
             shape = pg_shapes[table]
             if table in FULL_TEXT_TABLES:
-                columns = ["rowid", "body"]  # the tsvector is generated from the body
-                families = {"rowid": "integer", "body": "text"}
+                columns = list(FULL_TEXT_COLUMNS)  # the tsvector is generated from the body and scope
+                families = {"rowid": "integer", "body": "text", "scope": "text"}
                 key = "rowid"
             else:
                 columns = [c.name for c in shape.columns]

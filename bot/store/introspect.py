@@ -21,6 +21,9 @@ IGNORED_TABLES = frozenset({"ensemble_schema"})
 # Tables whose engine-specific form differs on purpose: full-text search is an FTS5 virtual table on SQLite
 # and a table with a tsvector column and a GIN index on PostgreSQL. Both index a text ``body`` by ``rowid``.
 FULL_TEXT_TABLES = frozenset({"memory_text"})
+# What a full-text table holds on both engines (SQLite's FTS5 columns; PostgreSQL's plain columns beside
+# the tsvector generated from them): what migrate-db copies and the parity check requires.
+FULL_TEXT_COLUMNS = ("rowid", "body", "scope")
 
 
 @dataclass(frozen=True)
@@ -88,15 +91,16 @@ def normalize_expression(text: str | None) -> str | None:
 def shape_differences(sqlite: dict[str, TableShape], postgres: dict[str, TableShape]) -> list[str]:
     """What differs between a SQLite and a PostgreSQL schema, one sentence each (nothing: the same schema).
 
-    Full-text tables are only required to exist on both sides with a ``body`` column.
+    Full-text tables are only required to exist on both sides with the ``FULL_TEXT_COLUMNS``.
     """
     problems = [f"table {name} is only in the SQLite database" for name in sorted(set(sqlite) - set(postgres))]
     problems += [f"table {name} is only in the PostgreSQL database" for name in sorted(set(postgres) - set(sqlite))]
     for name in sorted(set(sqlite) & set(postgres)):
         lite, pg = sqlite[name], postgres[name]
         if name in FULL_TEXT_TABLES:
-            if "body" not in {c.name for c in lite.columns} or "body" not in {c.name for c in pg.columns}:
-                problems.append(f"full-text table {name} has no body column on both sides")
+            for column in FULL_TEXT_COLUMNS[1:]:
+                if column not in {c.name for c in lite.columns} or column not in {c.name for c in pg.columns}:
+                    problems.append(f"full-text table {name} has no {column} column on both sides")
             continue
         if lite.columns != pg.columns:
             problems.append(f"table {name} has other columns: {lite.columns} in SQLite, {pg.columns} in PostgreSQL")

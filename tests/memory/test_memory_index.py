@@ -80,8 +80,8 @@ def test_why_bigrams_and_not_the_trigram_tokenizer():
     conn.execute("CREATE VIRTUAL TABLE g USING fts5(body, tokenize='trigram')")
     conn.execute("INSERT INTO g (rowid, body) VALUES (1, '我舅舅在镇上修钟表')")
     assert conn.execute("SELECT rowid FROM g WHERE g MATCH '\"钟表\"'").fetchall() == []
-    conn.execute("CREATE VIRTUAL TABLE w USING fts5(body, tokenize='porter unicode61 remove_diacritics 2')")
-    conn.execute("INSERT INTO w (rowid, body) VALUES (1, ?)", (index_body("Ann", "我舅舅在镇上修钟表"),))
+    conn.execute("CREATE VIRTUAL TABLE w USING fts5(body, scope, tokenize='porter unicode61 remove_diacritics 2')")
+    conn.execute("INSERT INTO w (rowid, body, scope) VALUES (1, ?, 's1')", (index_body("Ann", "我舅舅在镇上修钟表"),))
     assert conn.execute("SELECT rowid FROM w WHERE w MATCH ?", (match_expression(query_terms("钟表")),)).fetchall() == [(1,)]
 
 
@@ -90,14 +90,16 @@ def test_query_terms_drop_stop_words_and_quote_everything():
     assert "the" not in terms and "what" not in terms and "near-drowning" in terms
     assert "舅舅" in terms and "我的" not in terms
     expression = match_expression(['a"b', "c"])
-    assert expression == '"a""b" OR "c"'
+    assert expression == 'body : ( "a""b" OR "c" )'
+    assert match_expression(["c"], 7) == 'scope : "s7" AND body : ( "c" )'
+    assert match_expression([], 7) is None
 
 
 async def test_retrieval_queries_use_indexes_not_scans(store):
     """EXPLAIN QUERY PLAN: every table the hot-path queries touch is reached through an index."""
     for sql, params in (
-        (LEXICAL_LINES_SQL, ("ada", 1, '"clock"', 100, 8)),
-        (LEXICAL_NOTES_SQL, ('"clock"', 1, "ada", 8)),
+        (LEXICAL_LINES_SQL, ("ada", 1, 'scope : "s1" AND body : ( "clock" )', 100, 8)),
+        (LEXICAL_NOTES_SQL, ('scope : "s1" AND body : ( "clock" )', 1, "ada", 8)),
         (VECTORS_SQL, ("ada", 1, 0, "m", 100)),
         (NOTE_VECTORS_SQL, (1, "ada", 0, "m", 100)),
     ):

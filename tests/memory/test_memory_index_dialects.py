@@ -85,6 +85,80 @@ async def test_a_line_is_found_only_by_those_who_heard_it(db):
     assert await scene.find("bram", "Who repairs clocks?", before=secret) == []  # never the current line or later
 
 
+async def test_a_search_reads_only_its_own_scene(db):
+    """The same words said in another scene (another server) are not this scene's memory, and the index
+    is asked for this scene's items only (migration 0012), not every match on the bot filtered after."""
+    here = await Scene.create(db, "here")
+    there = await Scene.create(db, "there")
+    mine = await here.say("Ann", "The lantern oil is in the cellar.", ["ada"])
+    for _ in range(3):
+        await there.say("Ann", "The lantern oil is in the cellar.", ["ada"])
+    assert await here.find("ada", "lantern oil") == [mine]
+    assert len(await there.find("ada", "lantern oil")) == 3
+    if db.dialect == "postgresql":
+        scoped = await db.fetch_value(
+            "SELECT COUNT(*) FROM memory_text WHERE search @@ (to_tsquery('simple', ?) && to_tsquery('english', 'lantern'))",
+            (f"'s{here.id}':A",),
+        )
+        words_alone = await db.fetch_value("SELECT COUNT(*) FROM memory_text WHERE search @@ to_tsquery('english', 'lantern')")
+    else:
+        scoped = await db.fetch_value(
+            "SELECT COUNT(*) FROM memory_text WHERE memory_text MATCH ?", (f'scope : "s{here.id}" AND body : ( "lantern" )',)
+        )
+        words_alone = await db.fetch_value("SELECT COUNT(*) FROM memory_text WHERE memory_text MATCH 'body : lantern'")
+    assert (scoped, words_alone) == (1, 4)
+    # a scene's scope is never a word of a body: a line that says "s1" is not filed under scene 1
+    await there.say("Ann", f"s{here.id} s{here.id}", ["ada"])
+    assert await here.find("ada", "lantern oil") == [mine]
+
+
+async def test_upgrading_from_schema_11_files_every_item_under_its_scene(request, tmp_path: Path):
+    """A database indexed before migration 0012 (no scope): after it, every line and note is found in its
+    own scene only, and new lines are indexed with their scope."""
+    for dialect in ("sqlite", "postgresql"):
+        from bot.store.migrate import migrations_dir
+
+        folder = tmp_path / f"upto11-{dialect}"
+        folder.mkdir()
+        for path in migrations_dir(dialect).glob("*.sql"):
+            if int(path.name[:4]) <= 11:
+                (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        target = tmp_path / "old.db" if dialect == "sqlite" else request.getfixturevalue("pg_url")
+        db = await open_database(target)
+        try:
+            assert await migrate_database(db, folder) == 11
+            scenes = [await Scene.create(db, c) for c in ("one", "two")]
+            lines = []
+            for scene in scenes:
+                scene.seq += 1
+                async with db.transaction() as tx:
+                    turn = await tx.fetch_value(
+                        "INSERT INTO turns (scene_id, seq, status, created_at) VALUES (?, 1, 'done', 't') RETURNING id", (scene.id,)
+                    )
+                    line = await tx.fetch_value(
+                        "INSERT INTO messages (scene_id, turn_id, position, kind, speaker, location, text, heard_by, created_at)"
+                        " VALUES (?, ?, 0, 'user', 'Ann', 'hall', 'The harp has a cracked string.', '[\"ada\"]', 't') RETURNING id",
+                        (scene.id, turn),
+                    )
+                    await tx.execute("INSERT INTO message_hearers (character_id, scene_id, message_id) VALUES ('ada', ?, ?)", (scene.id, line))
+                    await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, 'Ann: The harp has a cracked string.')", (line,))
+                    note = await tx.fetch_value(
+                        "INSERT INTO memory_notes (scene_id, character_id, upto_message, text, norm, created_at)"
+                        " VALUES (?, 'ada', ?, 'The harp is broken.', 'the harp is broken', 't') RETURNING id",
+                        (scene.id, line),
+                    )
+                    await tx.execute("INSERT INTO memory_text (rowid, body) VALUES (?, 'The harp is broken.')", (-int(note),))
+                lines.append((int(line), -int(note)))
+            assert await migrate_database(db) == 12
+            for scene, (line, note) in zip(scenes, lines, strict=True):
+                assert sorted(await scene.find("ada", "harp string", k=8)) == sorted([line, note])
+            fresh = await scenes[0].say("Ann", "A new harp string arrived.", ["ada"])
+            assert fresh in await scenes[0].find("ada", "harp", k=8)
+            assert fresh not in await scenes[1].find("ada", "harp", k=8)
+        finally:
+            await db.close()
+
+
 async def test_words_are_stemmed_on_both_engines(db):
     """'boats' finds 'boat' and 'repairing' finds 'repairs' (porter in FTS5, Snowball in PostgreSQL)."""
     scene = await Scene.create(db)
@@ -191,8 +265,8 @@ async def test_lines_written_before_the_index_are_found_as_backlog(db):
 @pytest.mark.parametrize(
     ("sql", "params", "tables"),
     [
-        (LEXICAL_LINES_PG, ("'clock'", "ada", 1, FAR, 8), ("memory_text", "message_hearers")),
-        (LEXICAL_NOTES_PG, ("'clock'", 1, "ada", 8), ("memory_text", "memory_notes")),
+        (LEXICAL_LINES_PG, ("'clock'", "'s1':A", "ada", 1, FAR, 8), ("memory_text", "message_hearers")),
+        (LEXICAL_NOTES_PG, ("'clock'", "'s1':A", 1, "ada", 8), ("memory_text", "memory_notes")),
         (VECTORS_SQL, ("ada", 1, 0, "m", 100), ("message_hearers", "memory_vectors")),
         (NOTE_VECTORS_SQL, (1, "ada", 0, "m", 100), ("memory_notes", "memory_vectors")),
     ],

@@ -20,7 +20,7 @@ from bot.errors import StoreError
 from bot.store import Store
 from bot.store.copy import copy_order, copy_sqlite_to_postgres
 from bot.store.database import Database, open_database
-from bot.store.introspect import FULL_TEXT_TABLES, schema_shape, shape_differences
+from bot.store.introspect import FULL_TEXT_COLUMNS, FULL_TEXT_TABLES, schema_shape, shape_differences
 from bot.store.memory_index import MemoryIndex
 from bot.store.migrate import database_version, discover, migrate_database
 from bot.store.sqlite_db import SqliteDatabase
@@ -90,7 +90,7 @@ async def test_a_played_database_arrives_row_for_row(tmp_path: Path, clock, pg_u
         shapes = await schema_shape(pg)
         for table, shape in shapes.items():
             if table in FULL_TEXT_TABLES:
-                columns, key = ["rowid", "body"], "rowid"
+                columns, key = list(FULL_TEXT_COLUMNS), "rowid"
             else:
                 columns, key = [c.name for c in shape.columns], ", ".join(shape.primary_key)
             assert await table_rows(pg, table, columns, key) == await table_rows(lite, table, columns, key), table
