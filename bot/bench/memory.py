@@ -56,6 +56,8 @@ SCENES = {
     "tune": ("scene_tune.json", "replies_tune.json"),
     "heldout": ("scene_heldout.json", "replies_heldout.json"),
     "zh": ("scene_zh_heldout.json", "replies_zh.json"),
+    # written after the first held-out figures were taken, by another writer, never tuned on
+    "heldout2": ("scene_heldout2.json", "replies_heldout.json"),
 }
 VARIANTS = ("ensemble", "words-only")
 

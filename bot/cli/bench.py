@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "model server in another process, and reads what each asked character was sent.",
     )
     memory.add_argument("--scenes", default="heldout,zh",
-                        help="comma-separated: tune, heldout, zh (default heldout,zh; tune is the half tuned on)")
+                        help="comma-separated: tune, heldout, heldout2, zh (default heldout,zh; tune is the half tuned on, heldout2 the second held-out scene)")
     memory.add_argument("--variants", default="ensemble,words-only",
                         help="comma-separated: ensemble (as shipped), words-only (EMBEDDINGS=off); default both")
     memory.add_argument("--steps", type=int, default=None, help="play only the first N steps (a smoke test)")
