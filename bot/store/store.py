@@ -182,13 +182,21 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Database]:
-        """One write transaction; serialised with every other writer of this store. Yields the handle
-        its statements (and the reads that must see them) go through."""
+        """One write transaction. Yields the handle its statements (and the reads that must see them) go
+        through.
+
+        On SQLite, serialised with every other writer of this store: one connection, one transaction at a
+        time. On PostgreSQL each transaction has a pooled connection of its own and they run side by
+        side, as another process's would: what must not interleave (one server's world) takes the
+        server's advisory lock in ``guild_transaction``, and the engine's gate orders it in-process. With
+        one writer at a time, a process's turns queued behind each other's round trips to the database
+        (``bench processes``, 50 scenes: 69 -> 78 replies/s, overhead p50 783 -> 568 ms).
+        """
+        if self._sqlite is None:
+            async with self._db.transaction() as tx:
+                yield tx
+            return
         async with self._write_lock:
-            if self._sqlite is None:
-                async with self._db.transaction() as tx:
-                    yield tx
-                return
             conn = self._sqlite
             # BEGIN runs on aiosqlite's thread; if this task is cancelled while waiting for it, the
             # transaction still opens, so wait for it and roll it back instead of leaving it open.
