@@ -2,8 +2,9 @@
 
 ``Recollection.recall`` runs in a turn: one word query (BM25 in SQLite, ts_rank in PostgreSQL;
 filtered to what the character heard, ``LIMIT k``), one query embedding (of the line without the listener's
-name as address), one bounded matrix product over the character's ``VectorSet`` ranked twice (all it heard,
-and the speaker's own lines), fused by ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
+name as address), one bounded matrix product over the character's ``VectorSet`` ranked three times (all it
+heard, the speaker's own lines, and the lines in which the speaker told something about themself), fused by
+``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
 
 ``EmbeddingWorker`` runs beside the turns: it embeds committed lines and notes in batches (the
 model on its own thread), so a turn only ever embeds its query. At start it catches up whatever
@@ -101,21 +102,21 @@ class Recollection:
         vectors = self._sets.get((scene_id, character_id))
         if vectors is None:
             vectors = VectorSet(VECTOR_CAPACITY)
-            ids, matrix, speakers = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
-            vectors.add(ids, matrix, speakers)
+            ids, matrix, speakers, texts = await self.store.memory.vectors(scene_id, character_id, model, limit=VECTOR_CAPACITY)
+            vectors.add(ids, matrix, speakers, texts)
             self._sets[(scene_id, character_id)] = vectors
             while len(self._sets) > VECTOR_SETS:
                 self._sets.popitem(last=False)
         else:
             self._sets.move_to_end((scene_id, character_id))
-            ids, matrix, speakers = await self.store.memory.vectors(
+            ids, matrix, speakers, texts = await self.store.memory.vectors(
                 scene_id, character_id, model, limit=VECTOR_CAPACITY, after_line=vectors.newest_line, after_note=vectors.newest_note,
             )
-            vectors.add(ids, matrix, speakers)
+            vectors.add(ids, matrix, speakers, texts)
         return vectors
 
     async def recall(
-        self, scene_id: int, character_id: str, query: Query, *, k: int = 8, names: Sequence[str] = ()
+        self, scene_id: int, character_id: str, query: Query, *, k: int = 12, names: Sequence[str] = ()
     ) -> list[Recalled]:
         """The best k lines and notes this character knows for the query, best first.
 
@@ -128,23 +129,29 @@ class Recollection:
         )
         dense: list[int] = []
         own: list[int] = []
+        told: list[int] = []
         if self.embedder is not None:
             try:
                 vector = await self._query_vector(without_address(query.text, names) or query.text)
                 vectors = await self._vectors(scene_id, character_id, self.embedder.name)
-                dense = vectors.search(vector, DENSE_K, before_id=query.message_id)
+                scores = vectors.similarities(vector) if len(vectors) else None
+                dense = vectors.search(vector, DENSE_K, before_id=query.message_id, scores=scores)
                 if query.speaker:
-                    own = vectors.search(vector, DENSE_K, before_id=query.message_id, speaker=query.speaker)
+                    own = vectors.search(vector, DENSE_K, before_id=query.message_id, speaker=query.speaker, scores=scores)
+                    told = vectors.search(
+                        vector, DENSE_K, before_id=query.message_id, speaker=query.speaker, told=True, scores=scores
+                    )
             except EmbedderUnavailable as exc:
                 if not self._warned:
                     log.warning("memory.degraded", reason=f"embedder unavailable, recalling by words only: {exc}")
                     self._warned = True
         lexical_ids = [h.item_id for h in lexical]
-        items = await self.store.memory.items(sorted({*lexical_ids, *dense, *own}))
+        items = await self.store.memory.items(sorted({*lexical_ids, *dense, *own, *told}))
         speakers = {i: m.speaker for i, m in items.items()}
         questions = {i for i, m in items.items() if m.kind != "note" and only_asks(m.text)}
         fused = fuse(
-            lexical_ids, dense, speakers=speakers, query_speaker=query.speaker, own=own, questions=questions, weights=self.weights
+            lexical_ids, dense, speakers=speakers, query_speaker=query.speaker, own=own, told=told, questions=questions,
+            weights=self.weights,
         )
         recalled = []
         for item_id, score, lex_rank, den_rank in fused:

@@ -40,7 +40,9 @@ TAIL_SHARE = 0.12
 # tokens where it said 5,468 on the zh scene of bench memory), and message framing is approximate.
 SAFETY = 0.06
 NOTES = 8
-RECALLED = 6
+# Recalled lines in the tail (within its share of the budget; the lowest-ranked go first when it is full):
+# ten, not six, because a paraphrased fact often ranks 7th to 10th (bench memory, tune scene).
+RECALLED = 10
 # A recalled line longer than this is cut to it: the tail holds several, and a long reply's point is
 # rarely at its end.
 RECALLED_TOKENS = 110

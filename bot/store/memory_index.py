@@ -152,7 +152,7 @@ LEXICAL_NOTES_SQL = (
     " ORDER BY score LIMIT ?"
 )
 VECTORS_SQL = (
-    "SELECT h.message_id, v.vector, m.speaker FROM message_hearers h JOIN memory_vectors v ON v.item_id = h.message_id"
+    "SELECT h.message_id, v.vector, m.speaker, m.text FROM message_hearers h JOIN memory_vectors v ON v.item_id = h.message_id"
     " JOIN messages m ON m.id = h.message_id WHERE h.character_id = ? AND h.scene_id = ? AND h.message_id > ? AND v.model = ?"
     " ORDER BY h.message_id DESC LIMIT ?"
 )
@@ -180,7 +180,7 @@ LEXICAL_NOTES_PG = (
     " ORDER BY score LIMIT ?"
 )
 NOTE_VECTORS_SQL = (
-    "SELECT -n.id, v.vector, '' FROM memory_notes n JOIN memory_vectors v ON v.item_id = -n.id"
+    "SELECT -n.id, v.vector, '', '' FROM memory_notes n JOIN memory_vectors v ON v.item_id = -n.id"
     " WHERE n.scene_id = ? AND n.character_id = ? AND n.id > ? AND v.model = ? ORDER BY n.id DESC LIMIT ?"
 )
 
@@ -298,15 +298,16 @@ class MemoryIndex:
 
     async def vectors(
         self, scene_id: int, character_id: str, model: str, *, limit: int, after_line: int = 0, after_note: int = 0
-    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(ids, matrix, speakers) of the newest ``limit`` embedded lines a character heard after ``after_line``,
-        and of its notes after ``after_note`` (so a cached set is topped up with a short range read)."""
+    ) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+        """(ids, matrix, speakers, texts) of the newest ``limit`` embedded lines a character heard after
+        ``after_line``, and of its notes after ``after_note`` (so a cached set is topped up with a short range
+        read; a note's speaker and text are empty)."""
         rows = await self._db.fetch_all(VECTORS_SQL, (character_id, scene_id, after_line, model, limit))
         rows += await self._db.fetch_all(NOTE_VECTORS_SQL, (scene_id, character_id, after_note, model, limit))
         if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), []
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), [], []
         ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-        return ids, np.stack([from_blob(bytes(r[1])) for r in rows]), [r[2] for r in rows]
+        return ids, np.stack([from_blob(bytes(r[1])) for r in rows]), [r[2] for r in rows], [r[3] for r in rows]
 
     async def items(self, item_ids: Sequence[int]) -> dict[int, MemoryItem]:
         """The lines and notes behind item ids (with the turn each line was said in); a line that could

@@ -243,13 +243,13 @@ async def test_the_dense_part_reads_a_bounded_newest_range(db):
     vectors.append((ids[0], np.full(3, -1.0, dtype=np.float32)))  # given twice in one batch: the last one wins
     async with db.transaction() as tx:
         await scene.index.store_vectors(tx, "m", vectors)
-    got, matrix, speakers = await scene.index.vectors(scene.id, "ada", "m", limit=3)
+    got, matrix, speakers, _ = await scene.index.vectors(scene.id, "ada", "m", limit=3)
     assert got.tolist() == ids[::-1][:3] and matrix.shape == (3, 3) and matrix.dtype == np.float32
     assert speakers == ["Ann", "Ann", "Ann"]
     assert matrix[0].tolist() == [float(ids[-1])] * 3
-    topped, _, _ = await scene.index.vectors(scene.id, "ada", "m", limit=50, after_line=ids[3])
+    topped, _, _, _ = await scene.index.vectors(scene.id, "ada", "m", limit=50, after_line=ids[3])
     assert topped.tolist() == [ids[5], ids[4]]
-    every, matrix, _ = await scene.index.vectors(scene.id, "ada", "m", limit=50)
+    every, matrix, _, _ = await scene.index.vectors(scene.id, "ada", "m", limit=50)
     assert deaf not in every.tolist() and matrix[every.tolist().index(ids[0])].tolist() == [-1.0] * 3
     assert [i for i, _ in await scene.index.unembedded("m", after_id=0, limit=50)] == [-1]  # only the note is left
 
@@ -303,7 +303,7 @@ async def test_a_line_that_could_not_be_posted_leaves_every_memory(db):
         await tx.execute("UPDATE messages SET undelivered = 1, heard_by = '[]' WHERE id = ?", (lost,))
         await scene.index.forget_line(tx, lost)
     assert await scene.find("ada", "rose") == [kept]
-    ids, _, _ = await scene.index.vectors(scene.id, "ada", "m", limit=10)
+    ids, _, _, _ = await scene.index.vectors(scene.id, "ada", "m", limit=10)
     assert ids.tolist() == [kept]
     assert set(await scene.index.items([kept, lost])) == {kept}
     assert [i for i, _ in await scene.index.unembedded("m", after_id=0, limit=10)] == []

@@ -182,3 +182,47 @@ def test_vector_set_grows_in_place_replaces_re_embedded_rows_and_matches_a_plain
         for row, item_id in enumerate(vectors.ids.tolist()):
             assert vectors.speakers[row] == model[item_id][1]
             assert np.array_equal(vectors.matrix[row], model[item_id][0])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tom, my sister keeps bees up past the moor, sends honey every winter.", True),
+        ("*rubs the scar* I got this from a gaff hook when I was nineteen.", True),
+        ("Honestly I\u2019ve never once been further inland than the mill road.", True),
+        ("我舅舅在落雁镇修钟表，修了三十年了。", True),
+        ("Tom, what was it I told you about my sister?", False),  # only asks
+        ("*leans on the bar and watches the rain*", False),  # an action, no speech
+        ("I'm fine.", False),  # too short to tell anything
+        ("The tide turns at four and the boats go out after.", False),  # not about the speaker
+        ("你还记得我说过什么吗？", False),  # only asks
+        ("今天的雨下得很大，街上没有人。", False),  # not about the speaker
+    ],
+)
+def test_a_disclosure_is_a_first_person_statement_with_some_speech(text, expected):
+    from bot.memory.retrieval import discloses
+
+    assert discloses(text) is expected
+
+
+def test_fusion_adds_the_ranking_among_the_askers_disclosures():
+    """A line found only among the asker's disclosures outranks chatter found by one other ranking at
+    the same rank (its weight is twice an ordinary ranking's), and can be switched off."""
+    fused = fuse([5], [], speakers={5: "Tom", 6: "Ann"}, query_speaker=None, told=[6])
+    assert [f[0] for f in fused] == [6, 5] and fused[0][3] == 1
+    assert fuse([5], [], speakers={}, query_speaker=None, told=[6], weights=FusionWeights(told=0.0))[0][0] == 5
+
+
+def test_vector_set_search_can_keep_to_disclosures_and_keeps_the_marks_aligned_when_bounded():
+    import numpy as np
+
+    vectors = VectorSet(capacity=3)
+    eye = np.eye(4, dtype=np.float32)
+    told = "My uncle repairs clocks in Wexmoor, has done for forty years."
+    vectors.add(np.array([1, 2, 3]), eye[:3], ["Ann", "Ann", "Ann"], [told, "Tom, what time is it?", "*waves*"])
+    near_two = eye[1] + 0.5 * eye[0]
+    assert vectors.search(near_two, 1, before_id=99, speaker="Ann") == [2]
+    assert vectors.search(near_two, 3, before_id=99, speaker="Ann", told=True) == [1]
+    vectors.add(np.array([4]), eye[[3]], ["Ann"], [told])  # pushes line 1 out: capacity 3
+    assert dict(zip(vectors.ids.tolist(), vectors.told.tolist(), strict=True)) == {2: False, 3: False, 4: True}
+    assert vectors.search(eye[3], 3, before_id=99, told=True) == [4]
