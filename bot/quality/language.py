@@ -123,6 +123,47 @@ def _lingua_detector() -> Any | None:
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
+# Short foreign phrases inside English come from more Latin-script languages than the scene languages above
+# (Portuguese, Dutch, Italian, the Scandinavian ones), and a phrase of two or three words is only called when
+# Lingua is sure of it among all of them: a detector restricted to en/fr/de/es would call "está bem" Spanish
+# and Norwegian nothing at all.
+WIDE_LATIN: tuple[str, ...] = ("en", "fr", "de", "es", "pt", "nl", "it", "nb", "da", "sv")
+_WIDE_LINGUA = {"pt": "PORTUGUESE", "nl": "DUTCH", "it": "ITALIAN", "nb": "BOKMAL", "da": "DANISH", "sv": "SWEDISH"}
+NAMES.update({"pt": "Portuguese", "nl": "Dutch", "it": "Italian", "nb": "Norwegian", "da": "Danish", "sv": "Swedish"})
+# Languages close enough that Lingua splits its confidence between them: the group's sum is what it is sure of.
+_KIN = {"nb": "nb", "da": "nb", "sv": "nb"}
+
+
+@lru_cache(maxsize=1)
+def _wide_detector() -> Any | None:
+    try:
+        from lingua import Language, LanguageDetectorBuilder
+    except ImportError:
+        return None
+    names = [_LINGUA_NAMES.get(code) or _WIDE_LINGUA[code] for code in WIDE_LATIN]
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, n) for n in names)).build()
+
+
+def classify_phrase(text: str) -> tuple[str | None, float]:
+    """The Latin-script language of a short phrase among ``WIDE_LATIN`` (close languages pooled, Norwegian,
+    Danish and Swedish as "nb"); (None, 0) without Lingua, which a phrase is too short to vote on by stop words."""
+    if _forced_backend == "script":
+        return None, 0.0
+    with _build_lock:
+        detector = _wide_detector()
+    if detector is None:
+        return None, 0.0
+    pooled: dict[str, float] = {}
+    for value in detector.compute_language_confidence_values(text):
+        code = value.language.iso_code_639_1.name.lower()
+        code = _KIN.get(code, code)
+        pooled[code] = pooled.get(code, 0.0) + float(value.value)
+    if not pooled:
+        return None, 0.0
+    best = max(pooled, key=lambda c: pooled[c])
+    return best, pooled[best]
+
+
 def _detector() -> Any | None:
     if _forced_backend == "script":
         return None

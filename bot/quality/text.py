@@ -282,9 +282,38 @@ def header_findings(
     stop = header_regex(stop_names)
     out: list[Finding] = []
     for m in pattern.finditer(reply):
+        if in_document(reply, m.start(), m.end()):
+            continue
         nxt = stop.search(reply, m.end()) if stop is not None else None
         end = nxt.start() if nxt else len(reply)
         out.append(
             make_finding(reply, detector, "high", m.start(), end, reason.format(name=m.group("name")), code=code, replacement="")
         )
     return out
+
+
+# An in-story document that quotes people under their names (a group chat, a channel, a message on a phone)
+# is not the NPC writing their lines (LABELS: chat logs, WeChat threads, client messages). Such a block is a
+# run of unquoted ``Name: text`` lines set off by a title line of its own ("【光影电影社（23）】", "#eng-alerts")
+# or by narration just before it that shows a screen or a message.
+_HEADER_LINE_RE = re.compile(r"^[ \t>*]*[^\s:：\"“「*][^:：\n\"“「]{0,23}[:：]")
+_TITLE_LINE_RE = re.compile(r"^[ \t]*(?:【[^】\n]{1,40}】|\[[^\]\n]{1,40}\]|[#＃][^\s#＃]{1,40})[ \t]*$")
+_SCREEN_RE = re.compile(
+    r"\b(?:phones?|screens?|laptops?|tablets?|monitors?|messages?|texts?|chats?|threads?|inbox|notifications?|"
+    r"logs?|DMs?|group chat)\b|手机|屏幕|群里|群聊|消息|聊天|记录|微信|短信|电脑",
+    re.IGNORECASE,
+)
+
+
+def in_document(reply: str, start: int, colon_end: int) -> bool:
+    """Whether the header line at ``start`` is a line of an in-story document (see ``_SCREEN_RE`` above)."""
+    line_end = reply.find("\n", colon_end)
+    rest = reply[colon_end : len(reply) if line_end < 0 else line_end]
+    if re.match(r"\s*\**\s*[\"“「『]", rest):
+        return False  # ``Name: "…"`` is a script line, not a log entry
+    lines = reply[:start].split("\n")[:-1]
+    for line in reversed(lines):
+        if not line.strip() or _HEADER_LINE_RE.match(line) and not _TITLE_LINE_RE.match(line):
+            continue
+        return bool(_TITLE_LINE_RE.match(line) or _SCREEN_RE.search(line[-120:]))
+    return False

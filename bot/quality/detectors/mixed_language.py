@@ -39,13 +39,17 @@ _NOISE_RE = re.compile(
 # into (accented forms included); whole words, case-insensitive.
 _FOREIGN_LATIN = {
     # Not voilà, c'est la vie, déjà vu, rendezvous: English has borrowed them.
-    "fr": "mon dieu|quelle|écoute|écoutez|merci beaucoup|mademoiselle|très|n'est-ce pas|oui|"
+    "fr": "mon dieu|on y va|quelle|écoute|écoutez|merci beaucoup|mademoiselle|très|n'est-ce pas|oui|"
           "bonjour|bonsoir|pourquoi|alors|mais non|mon ami|ma chérie|chérie|mon cher|zut|sacrebleu|s'il vous plaît",
-    "de": "wunderbar|wirklich|danke|bitte|genau|natürlich|ach so|na ja|mein gott|schön|doch|nicht|gut gemacht|ja ja|jawohl",
+    "de": "wunderbar|wirklich|danke|bitte|genau|natürlich|ach so|na ja|mein gott|schön|doch|nicht|gut gemacht|ja ja|jawohl|"
+          "kein|keine|nichts",
     "es": "de verdad|gracias|por favor|claro que|vámonos|vamos|qué|dios mío|mi amor|cariño|ay|oye|pues|perfecto|"
           "por supuesto|hola|buenas|señor|señora|querida|mira tú",
     "it": "mamma mia|grazie|prego|bellissimo|bellissima|allora|andiamo|basta|ciao bella",
-    "nl": "godverdomme|hoor|lekker|gezellig|dankjewel|alsjeblieft|natuurlijk",
+    "nl": "godverdomme|hoor|lekker|gezellig|dankjewel|alsjeblieft|natuurlijk|niet|eigenlijk|dank je",
+    # Function words of languages the scene detector does not know (Portuguese, Norwegian and Danish).
+    "pt": "não|obrigado|obrigada|você|está bem|tudo bem",
+    "nb": "ikke|jeg|herregud",
 }
 _FOREIGN_LATIN_RE = {
     code: re.compile(rf"(?<![\w'’])(?:{words})(?![\w'’])", re.IGNORECASE) for code, words in _FOREIGN_LATIN.items()
@@ -93,6 +97,9 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             foreign += _latin_slips(masked, start, end, scene, allowed)
             continue
         code, _ = language.classify(text)
+        if script == "cjk" and code == "zh" == scene and "ja" not in allowed:
+            foreign += _kana_in_chinese(masked, start, end)
+            continue
         if script == "latin" and words < MIN_SAME_SCRIPT_WORDS:
             code = "en"  # one or two Latin words in a Chinese scene: English, whatever Lingua guesses
         if code is None or code in allowed:
@@ -119,6 +126,15 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     return out
 
 
+# Chinese never writes kana, so one kana syllable inside Chinese text ("我の刀", "頑張ってね") is Japanese: the
+# span is the kana with the Han characters joined to it (the Japanese word they make up).
+_KANA_WORD_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{0,3}[\u3041-\u30fa\u30fc]+(?:[\u3400-\u4dbf\u4e00-\u9fff]{0,2}[\u3041-\u30fa\u30fc]+)*")
+
+
+def _kana_in_chinese(masked: str, start: int, end: int) -> list[tuple[int, int, str, int]]:
+    return [(m.start(), m.end(), "ja", word_count(m.group())) for m in _KANA_WORD_RE.finditer(masked, start, end)]
+
+
 def _signposted(reply: str, start: int, end: int) -> bool:
     return bool(_SIGNPOST_BEFORE_RE.search(reply[max(0, start - 16) : start])) or bool(
         _SIGNPOST_AFTER_RE.search(reply[end : end + 24])
@@ -139,7 +155,57 @@ def _latin_slips(masked: str, start: int, end: int, scene: str, allowed: set[str
         code, confidence = language.classify(text)
         if code not in allowed and confidence >= LATIN_CONFIDENCE:
             out.append((start, end, code, words))
+    if not out and scene == "en":
+        out += _foreign_clauses(masked, start, end, allowed)
     return sorted(out)
+
+
+# A clause (between commas, colons, dashes and sentence ends) of three or more words with none of English's
+# function words, that Lingua is sure of among many Latin-script languages: "Mais bien sûr, it weighs more",
+# "Herregud, jeg vet ikke hva han holdt på med." A short English clause ("Sit tight", "Copy that") has no
+# function word either, which is why the bar is high.
+_CLAUSE_RE = re.compile(r"[^,;:—–.!?…()\"“”*]+")
+PHRASE_CONFIDENCE = 0.7
+MIN_PHRASE_WORDS = 3  # two words are too often a borrowed phrase ("Bon appétit", "Last croissant")
+KIN_PHRASE_CONFIDENCE = 0.8  # Norwegian, Danish and Swedish pooled: Lingua gives short English clauses ~0.5
+_GARBLED_RE = re.compile("[ÃÂâ€‚\u200b]")  # mojibake is formatting's, not a language
+_EN_FUNCTION = frozenset(
+    "the a an and or is are was were be been of to in on at by for with from that this it its you your he she "
+    "i we they me my our his her him them their not no do does did will would can could should have has had "
+    "so but if as what who how all just there here up out".split()
+)
+# Hepburn romaji: a word made only of Japanese syllables with a long-vowel macron ("Ryōkai"), or a run of
+# romaji words holding a Japanese copula or particle ("daijoubu desu ka", "sou da ne").
+_ROMAJI_SYLLABLES = r"(?:(?:[kgsztdnhbpmyrwjf]|sh|ch|ts|[kgnhmrbp]y)?[aiueoāīūēō]|n(?![aiueoāīūēōy])|[kstpc](?=[kstpc]))+"
+_MACRON_WORD_RE = re.compile(rf"(?<![\w'’])(?=\w*[ūō])(?i:{_ROMAJI_SYLLABLES})(?![\w'’])")
+_PINYIN_RE = re.compile("[ǎǐǒǔǚàèìòùǜáéíóúǘāēī]")  # tone marks: Chinese pinyin, not Japanese
+_ROMAJI_PHRASE_RE = re.compile(
+    rf"(?<![\w'’])(?i:{_ROMAJI_SYLLABLES})(?:\s+(?i:{_ROMAJI_SYLLABLES}))*\s+(?:desu|masu|deshita|kudasai|dayo|da ne|"
+    rf"desu ka|ka|ne|yo)(?![\w'’])"
+)
+
+
+def _foreign_clauses(masked: str, start: int, end: int, allowed: set[str]) -> list[tuple[int, int, str, int]]:
+    out: list[tuple[int, int, str, int]] = []
+    if "ja" not in allowed:
+        for pattern in (_MACRON_WORD_RE, _ROMAJI_PHRASE_RE):
+            for m in pattern.finditer(masked, start, end):
+                if _PINYIN_RE.search(masked, start, end):
+                    break
+                out.append((m.start(), m.end(), "ja", word_count(m.group())))
+        if out:
+            return out
+    for m in _CLAUSE_RE.finditer(masked, start, end):
+        words = re.findall(r"[A-Za-z\u00c0-\u024f]+(?:['’][A-Za-z]+)?", m.group())
+        if len(words) < MIN_PHRASE_WORDS or any(w.lower().replace("’", "'") in _EN_FUNCTION for w in words):
+            continue
+        if _GARBLED_RE.search(m.group()):
+            continue
+        code, confidence = language.classify_phrase(m.group())
+        bar = KIN_PHRASE_CONFIDENCE if code == "nb" else PHRASE_CONFIDENCE
+        if code is not None and code != "en" and code not in allowed and confidence >= bar:
+            out.append((m.start(), m.end(), code, len(words)))
+    return out
 
 
 def _mask(reply: str, ctx: ReplyContext) -> str:

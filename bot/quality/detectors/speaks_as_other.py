@@ -54,6 +54,12 @@ _TITLES = re.compile(
 )
 
 
+# A surname and a kinship or trade term ("秦奶奶", "王师傅", "李大夫"): the term alone names the same person.
+_ZH_KIN_RE = re.compile(
+    r"[\u4e00-\u9fff](?:奶奶|爷爷|姥姥|姥爷|外婆|外公|阿姨|大爷|大娘|大妈|大婶|婶子|叔叔|伯伯|阿婆|阿公|师傅|大夫|掌柜|老师)"
+)
+
+
 def name_variants(names: list[str], taken: set[str]) -> list[str]:
     """Shorter forms other characters go by: "Ensign Pike" -> "Pike", "the Mayor" -> "Mayor",
     "熟客陈阿姨" -> "陈阿姨" (a describing prefix dropped). ``taken`` (own and user names) are never produced."""
@@ -66,6 +72,8 @@ def name_variants(names: list[str], taken: set[str]) -> list[str]:
         words = name.split()
         if len(words) > 1 and not re.search(r"[\u4e00-\u9fff]", name):
             forms.add(words[-1])
+        if _ZH_KIN_RE.fullmatch(name):
+            forms.add(name[1:])  # "秦奶奶" -> "奶奶": the scene calls her by the kinship term alone
         if re.fullmatch(r"[\u4e00-\u9fff]{4,6}", name):
             forms.update({name[-3:], name[-2:]} if len(name) >= 5 else {name[-2:]})
         for form in forms:
@@ -86,13 +94,13 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     taken = {n.casefold() for n in (*ctx.own_names, *ctx.users)}
     others = name_variants(list(ctx.others), taken)
     a = analysis or analyse(reply, ctx.own_names)
-    findings = _script_lines(reply, ctx)
+    findings = _script_lines(reply, ctx) + _addressed_to_self(reply, a, ctx)
     if not others:
-        return _first_per_span(findings)
+        return _first_per_span(findings + _framed_voice(reply, a, ctx, []))
     # Full names only: a short form as a bare header is too often a chat log ("王总：明早的会推迟").
     findings += _headers(reply, ctx, list(ctx.others))
     findings += _attributed_lines(reply, a, others)
-    findings += _identity_switch(reply, others)
+    findings += _identity_switch(reply, a, others)
     findings += _framed_voice(reply, a, ctx, others)
     findings += _long_attribution(reply, a, ctx, others)
     findings += [
@@ -223,11 +231,13 @@ def _attribution_patterns(alt: str) -> tuple[list[re.Pattern[str]], list[re.Patt
     ]
     return after_quote, as_subject
 
-def _identity_switch(reply: str, others: list[str]) -> list[Finding]:
+def _identity_switch(reply: str, a: Analysis, others: list[str]) -> list[Finding]:
     patterns = _identity_patterns(names_alternation(others))
     out: list[Finding] = []
     for pattern in patterns:
         for m in pattern.finditer(reply):
+            if a.in_dialogue(m.start()) and _IMPRESSION_RE.search(a.narration_view[max(0, m.start() - 200):m.start()]):
+                continue  # "*He puts on the croak again.* "I am the Goblin King…"": a marked impression
             out.append(
                 make_finding(
                     reply,
@@ -260,13 +270,19 @@ def _identity_patterns(alt: str) -> list[re.Pattern[str]]:
 # that runs straight into a quote. The NPC's own voice ("her voice drops:") is its own line and passes; a
 # pronoun's voice counts only when the narration calls the NPC by the other pronoun ("She ... His voice").
 _EN_VOICE_OWNER = r"(?P<owner>(?P<name>{alt})['’]s|[Hh]is|[Hh]er|[Tt]heir|[Aa]n?|[Aa]nother|[Ss]ome(?:one|body)['’]s)"
-_EN_VOICE_TAIL = r"\s+(?:[\w-]+,?\s+){{0,3}}?voices?\b[^.!?\n{mask}]{{0,80}}?[:,]\**\s*{mask}"
+_EN_VOICE_TAIL = r"\s+(?:[\w'’-]+,?\s+){{0,3}}?voices?\b[^.!?\n{mask}]{{0,80}}?[:,]\**\s*{mask}"
 _ZH_VOICE = r"(?P<name>{alt})的声音[^。！？\n{mask}]{{0,20}}?[：:]\**\s*{mask}"
+# A voice the narration introduces as a stranger's ("一个低沉的男声从直播间里传出来：", "前方传来一个粗哑的嗓音：",
+# "另一个声音应道：") is by definition not the NPC's own: the Chinese form of "a voice crackles:".
+_ZH_STRANGER_VOICE_RE = re.compile(
+    rf"(?:一个|一道|一声|另一个|另一道|有个)[^。！？\n{MASK}：:，,]{{0,8}}?(?:声音|嗓音|嗓门|嗓子|男声|女声|童声|人声|喊声)"
+    rf"[^。！？\n{MASK}：:]{{0,24}}?[：:]\**\s*{MASK}"
+)
 # An impression the narration marks as one ("as she imagines it", "in a mock growl", "学着老刘的腔调") is the NPC's
 # own performance, not the other character's line.
 _IMPRESSION_RE = re.compile(
     r"\b(?:imagin\w*|impressions?|imitat\w*|mimic\w*|mock\w*|pretend\w*|parod\w*|out of (?:her|his|my|their) "
-    r"(?:own )?mouth)\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
+    r"(?:own )?mouth|puts? on (?:a|an|the|his|her|their|that) (?:[\w-]+ ){0,2}(?:voice|accent|croak|drawl|growl|lisp|rasp))\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
     re.IGNORECASE,
 )
 # A device that speaks with nobody of the scene holding it ("The radio crackles:", "The intercom clicks on,",
@@ -310,6 +326,8 @@ def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str])
         if _IMPRESSION_RE.search(m.group()):
             continue
         out.append(_voice_finding(reply, a, m, m.group("name")))
+    out += [_voice_finding(reply, a, m, "a stranger") for m in _ZH_STRANGER_VOICE_RE.finditer(view)
+            if not _IMPRESSION_RE.search(m.group())]
     for pattern in (_DEVICE_EN_RE, _DEVICE_ZH_RE):
         out += [_voice_finding(reply, a, m, "the voice on the line") for m in pattern.finditer(view)]
     for pattern in (_SOMEONE_EN_RE, _SOMEONE_ZH_RE):
@@ -369,8 +387,55 @@ def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[s
 def _long_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     alt = alt or "(?!x)x"
     en = re.compile(
-        rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])\s+(?:[\w'’-]+,?\s+){{1,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})"
+        rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])\s+(?:(?:[\w'’-]+,?\s+){{1,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})"
+        rf"|(?:\w+ly\s+)?(?:{_EN_SPEECH})\b[^.!?\n{MASK}:]{{1,60}}?(?=[,:]\**\s*{MASK})"
+        rf"|(?:[\w'’-]+,?\s+){{0,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})\b[^.!?\n{MASK}:,]{{1,60}}?(?=:))"
         rf"[,:]\**\s*{MASK}"
     )
     zh = re.compile(rf"(?P<name>{alt})[^。！？\n{MASK}*]{{1,30}}?(?:{_ZH_SPEECH})[：:，,]\**\s*{MASK}")
     return en, zh
+
+
+# A quote that opens by calling the NPC by its own name ("Pell! My pearls.", "Rosa? Rosa, pick up.", "老崔！") is
+# somebody else talking to the NPC: a character does not hail itself. An impression the narration marks as one
+# stays the NPC's own performance.
+def _addressed_to_self(reply: str, a: Analysis, ctx: ReplyContext) -> list[Finding]:
+    if a.style != "quotes":
+        return []
+    pattern = _self_address_pattern(names_alternation(_own_forms(ctx.own_names)))
+    if pattern is None:
+        return []
+    out: list[Finding] = []
+    for start, end in a.dialogue:
+        if not pattern.match(reply, start + 1, end):
+            continue
+        before = a.narration_view[max(0, start - 200):start]
+        if _IMPRESSION_RE.search(before[-80:]) or _RECORDING_RE.search(before):
+            continue
+        out.append(make_finding(reply, DETECTOR, "high", start, end, "writes a line that hails this NPC by name",
+                                code="other_line", replacement=""))
+    return out
+
+
+# A recording plays back someone's words on purpose (LABELS: a recorded voice message is an in-story document).
+_RECORDING_RE = re.compile(
+    r"\b(?:record\w*|tapes?|cassettes?|voicemails?|playback|plays? back|messages?)\b|录音|留言|语音|磁带|回放",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=4096)
+def _own_forms(own: tuple[str, ...]) -> tuple[str, ...]:
+    forms = set(own)
+    for name in own:
+        bare = _TITLES.sub("", name).strip()
+        if bare:
+            forms.add(bare)
+    return tuple(f for f in forms if len(f) >= 2)
+
+
+@lru_cache(maxsize=4096)
+def _self_address_pattern(alt: str) -> re.Pattern[str] | None:
+    if not alt:
+        return None
+    return re.compile(rf"\s*(?:{alt})(?:[!?！？]|[,，](?=\s*\S)|啊[，！？])")

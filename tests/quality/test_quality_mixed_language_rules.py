@@ -1,0 +1,62 @@
+"""Mixed language: kana inside Chinese, short foreign clauses and romaji inside English.
+
+The examples are written for this test, not taken from the labelled sets in ``data/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality import language
+from bot.quality.detectors import mixed_language
+from bot.quality.findings import ReplyContext
+
+EN = ReplyContext(npc_name="Corin", user_names=("Ada",), language="en")
+ZH = ReplyContext(npc_name="老周", user_names=("阿宁",), language="zh")
+lingua = pytest.mark.skipif(language.backend() != "lingua", reason="needs Lingua")
+
+
+def codes(text: str, ctx: ReplyContext) -> list[str]:
+    return [f.code for f in mixed_language.detect(text, ctx)]
+
+
+def test_kana_inside_chinese_is_japanese() -> None:
+    assert codes("“这可是我の地盘，你别乱来。”*老周哼了一声。*", ZH) == ["ja"]
+    assert codes("“明天一定行的，がんばれ！”", ZH) == ["ja"]
+
+
+def test_kana_is_allowed_for_a_japanese_speaking_card_and_chinese_alone_is_clean() -> None:
+    bilingual = ReplyContext(npc_name="老周", language="zh", npc_languages=("ja",))
+    assert codes("“明天一定行的，がんばれ！”", bilingual) == []
+    assert codes("“这可是我的地盘，你别乱来。”*老周哼了一声。*", ZH) == []
+
+
+@lingua
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Hand me the lantern. Wir müssen sofort gehen, just hold it steady while I look." *Corin kneels.*',
+        '"Sit down, please. Tenho muita pressa, it is a long walk to the harbour."',
+        '"Careful on the ladder, Ada. Ikke se ned, whatever you do."',
+        '"Pack the rope. Het wordt morgen koud, and the pass closes at noon."',
+        '"Yoroshiku onegai shimasu desu, Ada. Welcome to the workshop."',  # romaji phrase with a copula
+        '"Ryōkai, the crates go to the back." *Corin salutes.*',  # a Hepburn long vowel
+    ],
+)
+def test_short_foreign_clauses_in_english_are_flagged(text: str) -> None:
+    assert codes(text, EN) != []
+
+
+@lingua
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Fresh bread, warm butter. Copy that, right away." *Corin grins.*',  # terse English clauses
+        '"Stand still. Left tunnel smells like wet dog, old rope, cold tea."',
+        '"Two espresso, one tiramisu, table nine. Fast but pretty."',  # loanwords
+        '"He used to say shuō dào zuò dào, say it and do it." *Corin shrugs.*',  # glossed pinyin with tone marks
+        '"Banana, tomato, potato: the whole order is here, Ada."',  # English words shaped like romaji
+    ],
+)
+def test_terse_english_loanwords_and_pinyin_are_not_flagged(text: str) -> None:
+    assert codes(text, EN) == []

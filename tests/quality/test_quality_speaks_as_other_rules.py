@@ -1,0 +1,70 @@
+"""Speaks as another character: voices handed the floor, hails of the NPC's own name, in-story chat logs.
+
+The examples are written for this test, not taken from the labelled sets in ``data/``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.quality.detectors import speaks_as_other, speaks_for_user
+from bot.quality.findings import ReplyContext
+
+CTX = ReplyContext(npc_name="Wren", user_names=("Tamsin",), other_names=("Odile", "Brother Amos"))
+CTX_ZH = ReplyContext(npc_name="老周", user_names=("阿宁",), other_names=("刘奶奶", "小满"), language="zh")
+ALONE_ZH = ReplyContext(npc_name="老周", user_names=("阿宁",), language="zh")
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # A stranger's voice introduced by the narration, then its words (no cast name needed).
+        ("*门外忽然传来一个沙哑的嗓音：*“开门，查夜的。”*老周一下子站了起来。*", ALONE_ZH),
+        ("*老周还没开口，另一个声音在楼梯口应道：*“别等了，他不会来。”", ALONE_ZH),
+        # A kinship term standing for the cast member it names ("刘奶奶" -> "奶奶").
+        ("*视频接通了，奶奶眯着眼凑近镜头：“满满啊，吃饭没有？”*“吃了吃了。”", CTX_ZH),
+        # Another character's speech verb with more narration before the colon.
+        ('*Upstairs, Odile yells down through the floorboards:* "Who took the last candle?" *Wren winces.*', CTX),
+        ('*In the doorway, Brother Amos murmurs, eyes still on the snow,* "The road closes tonight."', CTX),
+        # A quote that hails the NPC itself is someone else's line.
+        ('*The kitchen door flies open.* "Wren! The bread is burning!" *Wren bolts for the oven.*', CTX),
+        ("*船舱门被推开。*“老周！缆绳断了！”*老周抄起竹篙就往外跑。*", CTX_ZH),
+    ],
+)
+def test_lines_written_for_another_voice_are_flagged(text: str, ctx: ReplyContext) -> None:
+    assert [f.code for f in speaks_as_other.detect(text, ctx)] == ["other_line"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # The NPC's own voice, described as a voice, is its own line.
+        ("*老周压低了声音：*“别出声。”", ALONE_ZH),
+        ('*A voice like cold water fills the hall; it is Wren\'s own, thinned by the years.* "Stay."', CTX),
+        # A recording plays back words that hail the NPC.
+        ('*She presses play on the old cassette.* "Wren, it\'s me. If you hear this, leave the key." *She stops it.*',
+         CTX),
+        ("*老周点开那条语音留言。*“老周，明早八点码头见。”*他把手机揣回兜里。*", CTX_ZH),
+        # The NPC says another character's name at the start of its own line.
+        ('"Odile! Your turn." *Wren passes the dice along.*', CTX),
+        # An impression the story marks as one ("puts on a voice").
+        ('*Wren puts on a deep pious voice.* "I am Brother Amos, and I disapprove of pie." *She grins.*', CTX),
+    ],
+)
+def test_own_voice_recordings_and_impressions_are_not_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_as_other.detect(text, ctx) == []
+
+
+def test_a_chat_log_under_a_title_line_is_a_document() -> None:
+    log = "*老周把手机转过来给你看。*\n【夜市摊主群】\n小满：今晚收摊早点\n阿宁：好\n*他叹了口气。*“看见没，都跑了。”"
+    assert speaks_as_other.detect(log, CTX_ZH) == []
+    assert speaks_for_user.detect(log, CTX_ZH) == []
+    phone = "*Wren holds up her phone so you can read it.*\nOdile: running late, save me a seat\n\"Typical.\""
+    assert speaks_as_other.detect(phone, CTX) == []
+
+
+def test_a_script_line_after_narration_is_still_a_header() -> None:
+    script = '*Wren folds her arms.*\nOdile: "You never listen to me."\n"I do, actually."'
+    assert [f.code for f in speaks_as_other.detect(script, CTX)] == ["other_header"]
+    plain = "*Wren folds her arms and looks at the door.*\nOdile: You never listen to me, Wren.\n\"I do.\""
+    assert [f.code for f in speaks_as_other.detect(plain, CTX)] == ["other_header"]
