@@ -3,7 +3,8 @@
 No tokenizer for M2-her is published, and tokenizer files for other models are downloads this bot
 cannot count on, so counts are estimated per script: a CJK character costs 1.4 tokens (cl100k gives
 1.43 per Han character on the jianghu scene's prompts; tokenizers with larger vocabularies give less,
-so this errs toward smaller prompts until calibration learns the server's real rate), other text
+so this errs toward smaller prompts until calibration learns the server's real rate), CJK and typographic
+punctuation one token each, other text
 about one token per 3.6 characters (measured on BPE tokenizers of current chat models for English
 prose), plus a few tokens of framing per message. ``TokenCounter.calibrate`` folds in what
 the server reports (``usage.prompt_tokens``), and the budget keeps a safety margin on top.
@@ -19,6 +20,11 @@ from functools import lru_cache
 from bot.core.ports import ChatMessage
 
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+# CJK and typographic punctuation (。、「」“”‘’…): about one token each in BPE vocabularies, where the
+# rate for other text would count 3.6 of them as one. Chinese prose has one every nine Han characters;
+# counted as other text, the estimate ran 3.4% under cl100k on the Chinese transcripts of the quality
+# sets (496 replies), with it 2% over.
+PUNCTUATION = re.compile(r"[\u2018-\u201f\u2026\u3000-\u303f]")
 CHARS_PER_TOKEN = 3.6
 TOKENS_PER_CJK = 1.4
 PER_MESSAGE = 4
@@ -30,8 +36,9 @@ def estimate(text: str) -> int:
     if not text:
         return 0
     cjk = len(CJK.findall(text))
-    other = len(text) - cjk
-    return int(cjk * TOKENS_PER_CJK + other / CHARS_PER_TOKEN + 0.999)
+    marks = len(PUNCTUATION.findall(text))
+    other = len(text) - cjk - marks
+    return int(cjk * TOKENS_PER_CJK + marks + other / CHARS_PER_TOKEN + 0.999)
 
 
 @dataclass

@@ -26,7 +26,7 @@ EN_FOLLOW = re.compile(r"\b(?:i|we)\s+(?:\w+\s+){0,2}?follow(?:s|ing)?\s+(?P<who
 ZH_MOVE = re.compile(r"(?:我|我们|咱们)(?:[^，。！？\n]{0,4})?(?:去|走向|走进|前往|回到|来到|跑向|赶往|跑去|走去|进了|进入)(?P<rest>[^，。！？\n]{0,20})")
 ZH_FOLLOW = re.compile(r"(?:我|我们)(?:[^，。！？\n]{0,3})?跟(?:着|上)?(?P<who>[^，。！？\n]{1,8}?)(?:去|到|走|进)(?P<rest>[^，。！？\n]{0,20})")
 EN_NPC_LEAVE = re.compile(
-    r"(?:\b(?:walks?|heads?|strides?|storms?|slips?|hurries|hurry|leaves?|makes? (?:her|his|their) way|sets? off|turns? (?:and )?(?:go|goes|walk|walks))\b)"
+    r"(?:\b(?:walks?|heads?|strides?|storms? (?:off|out)|slips?|hurries|hurry|leaves?|makes? (?:her|his|their) way|sets? off|turns? (?:and )?(?:go|goes|walk|walks))\b)"
     r"(?P<rest>[^.!?\n*]{0,80})",
     re.IGNORECASE,
 )
@@ -108,10 +108,26 @@ def user_intents(
 
 
 def npc_departure(reply: str, world: World, current: str) -> MoveIntent | None:
-    """An NPC's reply in which it walks off to a named place (in its action text, not its speech)."""
-    actions = _outside_quotes(reply)
+    """An NPC's reply in which it walks off to a named place (in its action text, not its speech).
+
+    The action text is what the reply marks as action: its ``*...*`` spans when it has any (then the rest
+    is speech, quoted or not), else everything outside quotes. A reply with neither is read as speech
+    unless a third person does the walking ("She heads for the tavern."): many models write a
+    character's talk unquoted, and "There was a storm, took the chapel into the harbour" is a story, not
+    Old Tom leaving (``bench memory`` found him walking off nine times in one scene on that line).
+    """
+    starred = STARRED.findall(reply)
+    if starred:
+        actions = "\n".join(starred)
+    elif QUOTED.search(reply):
+        actions = _outside_quotes(reply)
+    else:
+        actions = reply
+    narrated = bool(starred) or QUOTED.search(reply) is not None
     for pattern in (EN_NPC_LEAVE, ZH_NPC_LEAVE):
         for match in pattern.finditer(actions):
+            if not narrated and not THIRD_PERSON_BEFORE.search(actions[max(0, match.start() - 40) : match.start()]):
+                continue
             target = _place_in(match.group(0), world)
             if target is not None and target != current:
                 return MoveIntent("npc", target, None, match.group(0))
@@ -119,6 +135,9 @@ def npc_departure(reply: str, world: World, current: str) -> MoveIntent | None:
 
 
 QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|「[^」]*」|『[^』]*』")
+STARRED = re.compile(r"\*([^*]+)\*")
+# The subject of a walk in unmarked text: a third person close before the verb, in the same sentence.
+THIRD_PERSON_BEFORE = re.compile(r"(?:\b(?:she|he|they)\b(?:\s+\w+){0,3}\s*|[他她][们]?[^，。！？]{0,6})$", re.IGNORECASE)
 
 
 def _outside_quotes(text: str) -> str:

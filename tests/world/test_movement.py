@@ -46,6 +46,14 @@ def test_user_intents(world, text, target, follow, ambiguous):
         ("Then it is settled. We leave at first light.", None),
         ('"Meet me at the tavern," she says, and stays where she is.', None),
         ("*heads for the Harbourmaster's Office*", "harbor-office"),
+        # unmarked text is speech unless a third person walks
+        ("There was a storm, oh, sixty years back, took the whole chapel into the harbour, bell and all.", None),
+        ("I'd walk you to the tavern myself if my knees allowed it.", None),
+        ("She heads for the tavern without a word.", "salt-and-lantern"),
+        # with actions marked, only the marked text moves anyone
+        ("*wipes the bar* I'll head to the Gull Light later, love.", None),
+        ("Right then. *He walks out to the Gull Light.*", "gull-light"),
+        ("*The storm lanterns swing.* Mind the wet steps down to the quay.", None),
     ],
 )
 def test_npc_departures(text, target):
