@@ -262,7 +262,26 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
     print_grid(f"model server in another process: {figures['model_server_cpu_ms_per_request']:.2f} ms CPU per request", header, rows)
     if json_path:
         write_json(json_path, figures)
-        print(f"figures written to {json_path}")
+        Path(json_path).with_suffix(".md").write_text(markdown(figures), encoding="utf-8")
+        print(f"figures written to {json_path} (README rows: {Path(json_path).with_suffix('.md')})")
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    """The README table for this run (one store; the rows of a second run append under the same header)."""
+    store = figures["machine"]["database"].split(" (")[0]
+    rows = [
+        "| store | processes | replies | replies/s | x one process | bot CPU per reply (ms) | database CPU per reply (ms) "
+        f"| cores busy (of {figures['machine']['cpus']}) | overhead p50 / p99 (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in figures["rows"]:
+        database = f"{r['database_cpu_ms_per_reply']:.1f}" if store.startswith("PostgreSQL") else "— (in process)"
+        rows.append(
+            f"| {store} | {r['processes']} | {r['replies']:,} | {r['replies_per_s']:.1f} | {r['x_one_process']:.2f} "
+            f"| {r['bot_cpu_ms_per_reply']:.1f} | {database} | {r['machine_cores_busy']:.2f} "
+            f"| {r['overhead_ms_p50']:.0f} / {r['overhead_ms_p99']:.0f} |"
+        )
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

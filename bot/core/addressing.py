@@ -34,6 +34,16 @@ def _pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!{_LATIN_WORD}){re.escape(name)}(?!{_LATIN_WORD})", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1024)
+def _vocative(title: str) -> re.Pattern[str]:
+    """A title used as a form of address without its article: "Captain, ..." or "..., Captain?" for an
+    alias "the captain" (nobody says "The captain, what do you think?" to her face)."""
+    word = re.escape(title)
+    return re.compile(
+        rf"^\s*(?:\*[^*]*\*\s*)?(?P<a>{word})\s*[,!]|[,，]\s*(?P<b>{word})\s*[.!?…]*\s*$", re.IGNORECASE
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Mention:
     """A character named in a line, where the first name or alias of it starts."""
@@ -47,7 +57,9 @@ def find_mentions(text: str, names: Mapping[str, Iterable[str]]) -> list[Mention
     """Characters named in ``text``, in order of first appearance.
 
     ``names`` maps a character id to its name and aliases. Longer names win over shorter ones that
-    they contain ("Old Tom" is not also a mention of a character called "Tom" at that spot).
+    they contain ("Old Tom" is not also a mention of a character called "Tom" at that spot). An alias
+    with an article ("the captain") also names its character when the bare title is a form of address
+    ("Captain, ...", "..., Captain?").
     """
     spans: list[tuple[int, int, str, str]] = []
     for character_id, aliases in names.items():
@@ -57,6 +69,10 @@ def find_mentions(text: str, names: Mapping[str, Iterable[str]]) -> list[Mention
                 continue
             for match in _pattern(alias).finditer(text):
                 spans.append((match.start(), match.end(), character_id, match.group(0)))
+            if alias.lower().startswith("the ") and len(alias) > 4:
+                for match in _vocative(alias[4:]).finditer(text):
+                    group = "a" if match.group("a") is not None else "b"
+                    spans.append((match.start(group), match.end(group), character_id, match.group(group)))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     taken: list[tuple[int, int]] = []
     first: dict[str, Mention] = {}

@@ -46,4 +46,6 @@ def test_bench_processes_runs_one_and_two_processes(tmp_path, request, database)
         # every measured line is answered: 2 scenes x 2 lines per process, at least one reply each
         assert row["replies"] >= 4 * row["processes"]
         assert row["replies_per_s"] > 0 and row["bot_cpu_ms_per_reply"] > 0 and row["span_s"] > 0
+    table = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert table.count("\n| ") == 3 and "replies/s" in table  # header and one row per process count
     assert one["x_one_process"] == 1.0 and two["x_one_process"] == round(two["replies_per_s"] / one["replies_per_s"], 2)
