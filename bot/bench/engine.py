@@ -323,9 +323,10 @@ async def _app(
     )
     model = TimedModel(build_model(settings.require_model()))
     try:
-        async with open_app(settings, model=model) as app, embedder_clock(app):
-            yield app
-            await app.engine.drain()
+        async with open_app(settings, model=model) as app:
+            with embedder_clock(app):
+                yield app
+                await app.engine.drain()
     finally:
         await model.aclose()
 
