@@ -17,8 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def cold_detector():
     pytest.importorskip("lingua")
     language._lingua_detector.cache_clear()
+    language._wide_detector.cache_clear()
     yield
     language._lingua_detector.cache_clear()
+    language._wide_detector.cache_clear()
 
 
 async def test_open_app_hands_out_the_app_with_lingua_loaded(tmp_path, cold_detector):
