@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from bot.content.models import Character, LoreEntry, World
 from bot.core.ports import ChatMessage
 from bot.memory.lore import triggered
+from bot.memory.novelty import Shown
 from bot.memory.prompting import TurnContext, sample_messages, static_system_prompt, turn_instruction
 from bot.memory.retrieval import Recalled
 from bot.memory.tokens import TokenCounter
@@ -182,9 +183,14 @@ def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Seque
     return text, dropped
 
 
-def _tail(inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], shown: set[int]) -> tuple[str, set[int], int]:
-    """The per-turn block; ``shown`` are line ids already in the history window (not recalled twice)."""
-    facts = [r for r in inputs.recalled if r.item_id not in shown][:RECALLED]
+def _tail(
+    inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], window: Sequence[Line]
+) -> tuple[str, set[int], int]:
+    """The per-turn block. A recalled line already in the history ``window``, or saying only what the
+    window or a better-ranked recalled line says (``bot.memory.novelty``), is left out."""
+    in_window = {line.id for line in window}
+    shown = Shown(line.text for line in window)
+    facts = [r for r in inputs.recalled if r.item_id not in in_window and shown.adds(r.text)][:RECALLED]
     # Oldest first, as a memory reads; the order does not change which are kept when space is short.
     rendered = {r.item_id: _clip(counter, r.render(), RECALLED_TOKENS) for r in facts}
     lore = list(fired)
@@ -269,16 +275,31 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
     constant, fired = triggered(list(inputs.lore), scan, inputs.rng)
 
     static, dropped_samples = _static(inputs, counter, int(budget * STATIC_SHARE))
-    # The history budget uses the caps, not this turn's sizes, so that it does not wobble from turn to
-    # turn and move the window (which would break the cached prefix).
-    history_budget = budget - counter.messages(static) - int(budget * SLOW_SHARE) - int(budget * TAIL_SHARE)
-    window, dropped_lines, start = _window(inputs.lines, counter, max(0, history_budget), inputs.window_start)
+    # The history gets what the static part, the memory block as shown and the tail's cap leave. The
+    # memory block is held until the window jumps, so between jumps the history budget does not wobble
+    # from turn to turn and move the window (which would break the cached prefix); when the block is
+    # rebuilt, the window is fitted to the new block. Reserving the block's cap instead, as before, left
+    # the space a short summary does not use empty in every prompt (tune scene of bench memory: a
+    # 170-token block against an 850-token cap, prompts at 74% of their budget).
+    static_tokens = counter.messages(static)
+    tail_cap = int(budget * TAIL_SHARE)
+
+    def fitted(slow_text: str) -> tuple[list[Line], int, int]:
+        slow_tokens = counter.message(ChatMessage("system", slow_text, name="memory")) if slow_text else 0
+        return _window(inputs.lines, counter, max(0, budget - static_tokens - slow_tokens - tail_cap), inputs.window_start)
+
     held = inputs.held_memory
-    if held is not None and held.window_start == start and held.told == tuple(inputs.told):
-        slow_text, dropped_slow = held.text, 0
-    else:
+    slow_text, dropped_slow = "", 0
+    reuse = held is not None and held.told == tuple(inputs.told)
+    if reuse:
+        assert held is not None
+        window, dropped_lines, start = fitted(held.text)
+        reuse = held.window_start == start
+        slow_text = held.text
+    if not reuse:
         slow_text, dropped_slow = _slow(inputs, counter, int(budget * SLOW_SHARE), constant)
-    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, {line.id for line in window})
+        window, dropped_lines, start = fitted(slow_text)
+    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, window)
 
     slow = [ChatMessage("system", slow_text, name="memory")] if slow_text else []
     tail = [ChatMessage("system", tail_text, name="director")]

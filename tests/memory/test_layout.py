@@ -126,3 +126,39 @@ def test_notes_sit_in_the_slow_block_and_recollections_not_in_the_window_in_the_
     assert tail.index("(turn 12)") < tail.index("chapel floorboard")
     assert "line 2 about the weather" not in tail
     assert built.memory_ids == {-7, 1001}
+
+
+def test_a_recalled_line_that_only_repeats_what_is_shown_is_left_out():
+    """A character's refrain recalled again and again adds nothing: a recalled line whose every sentence the
+    history window or a better-ranked recalled line already shows gets no slot; one new sentence keeps it."""
+    refrain = "*She ties off a knot.* Slack water is at midnight. Ask me again then."
+    lines = [*talk(4), Line(50, 20, "Mira", refrain), Line(90, 40, "Ann", "Ada, when does the tide turn?")]
+    recalled = [
+        Recalled(700, 10, "Mira", "*Silence.* Slack water is at midnight. Ask me again then.", "user", 0.9),
+        Recalled(701, 11, "Mira", "Slack water is at midnight. My brother drowned at the Gannet rocks.", "user", 0.8),
+        Recalled(702, 12, "Mira", "My brother drowned at the Gannet rocks. Ask me again then.", "user", 0.7),
+        Recalled(703, 13, "Ann", "I keep my father's compass in my left boot.", "user", 0.6),
+    ]
+    built = assemble(inputs(lines, now=40, recalled=recalled))
+    tail = built.messages[-1].content
+    assert "(turn 10)" not in tail  # every sentence that counts is in the window ("Silence." is one word)
+    assert "(turn 11)" in tail and "Gannet rocks" in tail
+    assert "(turn 12)" not in tail  # said by the better-ranked turn-11 line and the window
+    assert "(turn 13)" in tail and built.memory_ids == {701, 703}
+
+
+def test_the_history_uses_the_space_a_short_memory_block_leaves():
+    """The history is budgeted with the memory block as shown, not with the block's cap: a two-line summary
+    leaves its unused space to the history (the prompt stays within budget either way)."""
+    counter = TokenCounter()
+    lines = talk(2004)[:2000]
+    short = assemble(inputs(lines, budget=4000, summary="They met in the hall."), counter)
+    long = assemble(inputs(lines, budget=4000, summary="They met in the hall. " * 80), counter)
+    assert short.tokens <= 4000 and long.tokens <= 4000
+    assert short.sections["slow"] < long.sections["slow"]
+    # a fresh window is filled to a share of its budget (REFILL), so a third of the difference shows
+    assert short.sections["history"] - long.sections["history"] >= (long.sections["slow"] - short.sections["slow"]) / 3
+    # held with its window, the history budget stays put: the next call keeps the window start
+    nxt = assemble(inputs(talk(2004), budget=4000, summary="New.", window_start=short.window_start, held_memory=short.held_memory), counter)
+    assert nxt.window_start == short.window_start
+    assert nxt.messages[: len(short.messages) - 1] == short.messages[:-1]
