@@ -200,7 +200,7 @@ def play_scene(
     env = dict(
         os.environ, LLM_BASE_URL=base_url, LLM_API_KEY="bench", LLM_MODEL="fake-model", RANDOM_SEED="7",
         DATABASE_PATH=str(database), CHARACTERS_DIR=str(characters_dir), WORLDS_DIR=str(worlds_dir),
-        LOG_LEVEL="INFO", EMBEDDINGS=embeddings, USER_LINES_PER_MINUTE="0", MEANWHILE="false",
+        LOG_LEVEL="INFO", LOG_FORMAT="console", EMBEDDINGS=embeddings, USER_LINES_PER_MINUTE="0", MEANWHILE="false",
         DIRECTOR_INTERVAL="100000000",
     )
     lines = [s["line"] for s in scene["steps"][:steps]] + ["/quit"]

@@ -320,7 +320,11 @@ class SceneCommands:
             lines.extend(f"- {n.text}" for n in notes)
         heard = await self.store.heard_lines(scene.id, character.id, limit=8)
         query = query_of(heard, character.id)
-        recalled = await self.recollection.recall(scene.id, character.id, query, k=4, names=character.all_names()) if query else []
+        address = self.turns.address_names(await self.store.members(scene.id))  # as the turn's recall: the same vector
+        recalled = (
+            await self.recollection.recall(scene.id, character.id, query, k=4, names=character.all_names(), address=address)
+            if query else []
+        )
         if query is not None:
             lines.append(tr(lang, "memory.latest", speaker=query.speaker, text=query.text))
         if recalled:

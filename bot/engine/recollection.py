@@ -1,13 +1,13 @@
 """What a character recalls for the line in front of it, and the background worker that embeds lines.
 
 ``Recollection.prefetch`` starts embedding a player's line as a query the moment it is stored, on the
-embedder's thread, while the turn goes on (narration, who speaks, the speaker's inputs): by the time the
-speaker's recall asks for it, the vector is usually there (an e5-small query costs 15-30 ms of CPU here,
-most of what recall with meaning costs).
+embedder's thread, while the turn goes on (narration, who speaks, the speaker's inputs), so the speaker's
+recall waits only for what is left of it (an e5-small query costs 15-30 ms of CPU here, most of what
+recall with meaning costs; ``bench memory`` shows how much a turn at machine speed still waits).
 
 ``Recollection.recall`` runs in a turn: one word query (BM25 in SQLite, ts_rank in PostgreSQL;
-filtered to what the character heard, ``LIMIT k``), one query embedding (of the line without the listener's
-name as address), one bounded matrix product over the character's ``VectorSet`` ranked three times (all it
+filtered to what the character heard, ``LIMIT k``), one query embedding (of the line without the scene's
+character names where they are a form of address), one bounded matrix product over the character's ``VectorSet`` ranked three times (all it
 heard, the speaker's own lines, and the lines in which the speaker told something about themself), fused by
 ``bot.memory.retrieval.fuse``. Nothing here reads the whole scene.
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -51,6 +51,8 @@ MAX_WAIT_GAP = 2000
 # tens of milliseconds of CPU where a lookup costs nothing.
 VECTOR_SETS = 256
 QUERY_VECTORS = 512
+# The timings kept for the summary logged at close (the newest; a bot runs for months).
+TIMINGS_KEPT = 20_000
 
 
 @dataclass
@@ -59,12 +61,12 @@ class RecallTimings:
     total, each query embedding's own duration, and how long each recall waited for its query vector
     (less than the embedding when it was prefetched)."""
 
-    total_ms: list[float] = field(default_factory=list)
-    embed_ms: list[float] = field(default_factory=list)
-    wait_ms: list[float] = field(default_factory=list)
+    total_ms: deque[float] = field(default_factory=lambda: deque(maxlen=TIMINGS_KEPT))
+    embed_ms: deque[float] = field(default_factory=lambda: deque(maxlen=TIMINGS_KEPT))
+    wait_ms: deque[float] = field(default_factory=lambda: deque(maxlen=TIMINGS_KEPT))
 
     def summary(self) -> dict[str, float | int]:
-        def p(values: list[float], q: float) -> float:
+        def p(values: deque[float], q: float) -> float:
             ordered = sorted(values)
             return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
 
@@ -95,6 +97,7 @@ class Recollection:
         self._queries: OrderedDict[tuple[str, str], object] = OrderedDict()
         self._embedding: dict[tuple[str, str], asyncio.Task[object]] = {}
         self._warned = False
+        self._closed = False
 
     def forget_scene(self, scene_id: int) -> None:
         """Drop cached vectors of a scene (after a rewind removed lines)."""
@@ -104,20 +107,23 @@ class Recollection:
     def prefetch(self, text: str, address: Sequence[str] = ()) -> None:
         """Start embedding ``text`` as a query now (``address``: names to leave out where they are a form of
         address, the same ``recall`` is given); a recall of the same text then waits only for what is left."""
-        if self.embedder is None or not text.strip():
+        if self.embedder is None or self._closed or not text.strip():
             return
         query_text = without_address(text, address) or text
         key = (self.embedder.name, query_text)
         if key in self._queries or key in self._embedding:
             return
+        while len(self._embedding) >= QUERY_VECTORS:  # failed ones nobody asked for
+            self._embedding.pop(next(iter(self._embedding)))
         task = asyncio.get_running_loop().create_task(self._embed_query(key), name="memory-query")
         self._embedding[key] = task
         task.add_done_callback(lambda done: self._embedded(key, done))
 
     def _embedded(self, key: tuple[str, str], task: asyncio.Task[object]) -> None:
-        self._embedding.pop(key, None)
-        if not task.cancelled():
-            task.exception()  # a failure is raised again to the recall that awaits it, or dropped with it
+        """A prefetch finished: its vector is in ``_queries``; a failure stays for the recall that asks, which
+        then gets it at once instead of trying the embedder a second time for the same line."""
+        if task.cancelled() or task.exception() is None:
+            self._embedding.pop(key, None)
 
     async def _embed_query(self, key: tuple[str, str]) -> object:
         assert self.embedder is not None
@@ -140,13 +146,23 @@ class Recollection:
             return vector
         task = self._embedding.get(key)
         if task is not None:
-            return await asyncio.shield(task)  # a cancelled recall must not cancel a shared embedding
+            if task.done() and not task.cancelled():
+                self._embedding.pop(key, None)  # a failed prefetch: raised once, here
+            try:
+                return await asyncio.shield(task)  # a cancelled recall must not cancel a shared embedding
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not task.cancelled() or (current is not None and current.cancelling()):
+                    raise
+                # the prefetch was cancelled (the engine is closing), this recall was not: embed here
         return await self._embed_query(key)
 
     def close(self) -> None:
-        """Cancel query embeddings still running (the engine is closing)."""
+        """Cancel query embeddings still running and take no new ones (the engine is closing)."""
+        self._closed = True
         for task in list(self._embedding.values()):
             task.cancel()
+        self._embedding.clear()
         if self.timings.total_ms:
             log.info("memory.recall_timings", **self.timings.summary())
 

@@ -464,13 +464,13 @@ class SceneEngine:
             return TurnOutcome((Notice(exc.user_message, code="stale"),))
         if not start.is_new:
             return TurnOutcome(turn_id=start.turn_id, turn_seq=start.turn_seq, duplicate=True)
-        self.recollection.prefetch(line.text, self._address_names(spatial))  # embedded while the turn goes on
         bound = log.bind(guild=scene.guild_id, scene=scene.id, turn=start.turn_seq)
         try:
             if scene.paused:
                 async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
                     await self.store.commit_turn(scene, start.turn_id, TurnCommit())
                 return TurnOutcome((), start.turn_id, start.turn_seq)
+            self.recollection.prefetch(line.text, self.address_names(spatial.members))  # embedded while the turn goes on
             draft, ids = await self._play_user_turn(scene, world, line, states, spatial, reply_to, start.turn_id, bound, generation)
         except StaleWorld as exc:
             bound.info("turn.stale")
@@ -797,10 +797,10 @@ class SceneEngine:
 
     # -- one NPC's reply -------------------------------------------------------------------------
 
-    def _address_names(self, spatial: Spatial) -> list[str]:
+    def address_names(self, members: Sequence[str]) -> list[str]:
         """Every name of the scene's characters: left out of a query's meaning where it is a form of address
         ("Tom, what was ...?"), whoever answers, so one prefetched query vector serves them all."""
-        return [name for member in spatial.members for name in self.library.characters[member].all_names()]
+        return [name for member in members if member in self.library.characters for name in self.library.characters[member].all_names()]
 
     async def _inputs(
         self,
@@ -839,7 +839,7 @@ class SceneEngine:
         if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
             await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
         recalled = (
-            await self.recollection.recall(scene.id, character.id, query, names=character.all_names(), address=self._address_names(spatial))
+            await self.recollection.recall(scene.id, character.id, query, names=character.all_names(), address=self.address_names(spatial.members))
             if query else []
         )
         events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)

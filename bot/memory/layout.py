@@ -169,36 +169,50 @@ def _slow(inputs: PromptInputs, counter: TokenCounter, cap: int, constant: Seque
                 body.append(f"{title}:\n" + "\n".join(f"- {i}" for i in items))
         return "\n".join(body) if len(body) > 1 else ""
 
+    def cost(text: str) -> int:
+        return counter.message(ChatMessage("system", text, name="memory"))
+
     dropped = 0
     text = render(parts)
     # Drop from the end of each list, lore first, then witnessed, then facts; the summary is clipped last.
     for title in ("Lore", "You witnessed", "Known"):
         for section in parts:
-            while section[0] == title and section[1] and counter.text(text) + 4 > cap:
+            while section[0] == title and section[1] and cost(text) > cap:
                 section[1].pop()
                 dropped += 1
                 text = render(parts)
-    if counter.text(text) + 4 > cap:
-        text = _clip(counter, text, cap - 4)
+    if cost(text) > cap:
+        text = _clip(counter, text, cap - (cost(text) - counter.text(text)))
     return text, dropped
 
 
 def _tail(
     inputs: PromptInputs, counter: TokenCounter, cap: int, fired: Sequence[LoreEntry], window: Sequence[Line]
 ) -> tuple[str, set[int], int]:
-    """The per-turn block. A recalled line already in the history ``window``, or saying only what the
-    window or a better-ranked recalled line says (``bot.memory.novelty``), is left out."""
+    """The per-turn block, within ``cap`` as a message (``director``). A recalled line already in the history
+    ``window``, or saying, as far as it is shown, only what the window or a better-ranked recalled line says
+    (``bot.memory.novelty``), is left out."""
     in_window = {line.id for line in window}
     shown = Shown(line.text for line in window)
-    facts = [r for r in inputs.recalled if r.item_id not in in_window and shown.adds(r.text)][:RECALLED]
-    # Oldest first, as a memory reads; the order does not change which are kept when space is short.
-    rendered = {r.item_id: _clip(counter, r.render(), RECALLED_TOKENS) for r in facts}
+    facts: list[Recalled] = []
+    rendered: dict[int, str] = {}
+    for r in inputs.recalled:
+        if len(facts) >= RECALLED:
+            break
+        if r.item_id in in_window:
+            continue
+        text = _clip(counter, r.render(), RECALLED_TOKENS)
+        # judged on what the prompt will show of it: a cut line must not stand for the part that was cut
+        if shown.adds(text[len(r.render()) - len(r.text):].removesuffix(CUT)):
+            facts.append(r)
+            rendered[r.item_id] = text
     lore = list(fired)
     instruction = turn_instruction(inputs.character, inputs.world, inputs.turn)
 
     def render() -> str:
         blocks = []
         if facts:
+            # Oldest first, as a memory reads; the order does not change which are kept when space is short.
             ordered = sorted(facts, key=lambda r: (r.turn_seq, r.item_id))
             blocks.append("[You recall]\n" + "\n".join(f"- {rendered[r.item_id]}" for r in ordered))
         if lore:
@@ -206,19 +220,27 @@ def _tail(
         blocks.append(instruction)
         return "\n".join(blocks)
 
+    def cost(text: str) -> int:
+        return counter.message(ChatMessage("system", text, name="director"))
+
     dropped = 0
     text = render()
-    while counter.text(text) + 4 > cap and (lore or facts):
+    while cost(text) > cap and (lore or facts):
         if lore:
             lore.pop()  # the highest order goes first: the author ranked it last
         else:
             facts.pop()
         dropped += 1
         text = render()
-    if counter.text(text) + 4 > cap:
-        instruction = _clip(counter, instruction, cap - 4)
+    if cost(text) > cap:
+        instruction = _clip(counter, instruction, cap - (cost(instruction) - counter.text(instruction)))
         text = instruction
     return text, {r.item_id for r in facts}, dropped
+
+
+def _message(line: Line) -> ChatMessage:
+    """A history line as the model sees it: the NPC's own lines as its turns, everyone else's by name."""
+    return ChatMessage("assistant", line.text) if line.own else ChatMessage("user", line.text, name=line.speaker)
 
 
 def _window(
@@ -237,7 +259,7 @@ def _window(
     ]
     if not clipped:
         return [], 0, previous_start or 0
-    costs = [counter.text(line.text) + 4 + (2 if not line.own else 0) for line in clipped]
+    costs = [counter.message(_message(line)) for line in clipped]  # exactly what each history message costs
     suffix = [0] * (len(clipped) + 1)
     for i in range(len(clipped) - 1, -1, -1):
         suffix[i] = suffix[i + 1] + costs[i]
@@ -283,29 +305,37 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
     # 170-token block against an 850-token cap, prompts at 74% of their budget).
     static_tokens = counter.messages(static)
     tail_cap = int(budget * TAIL_SHARE)
+    slow_cap = int(budget * SLOW_SHARE)
 
-    def fitted(slow_text: str) -> tuple[list[Line], int, int]:
-        slow_tokens = counter.message(ChatMessage("system", slow_text, name="memory")) if slow_text else 0
-        return _window(inputs.lines, counter, max(0, budget - static_tokens - slow_tokens - tail_cap), inputs.window_start)
+    def slow_cost(slow_text: str) -> int:
+        return counter.message(ChatMessage("system", slow_text, name="memory")) if slow_text else 0
+
+    def fitted(slow_text: str, previous_start: int | None) -> tuple[list[Line], int, int]:
+        return _window(inputs.lines, counter, max(0, budget - static_tokens - slow_cost(slow_text) - tail_cap), previous_start)
 
     held = inputs.held_memory
-    slow_text, dropped_slow = "", 0
-    reuse = held is not None and held.told == tuple(inputs.told)
-    if reuse:
-        assert held is not None
-        window, dropped_lines, start = fitted(held.text)
-        reuse = held.window_start == start
+    previous_start = inputs.window_start
+    dropped_slow = 0
+    # a held block is shown again while the window stays put, nothing new was witnessed and it still fits its cap
+    if held is not None and held.told == tuple(inputs.told) and slow_cost(held.text) <= slow_cap:
+        window, dropped_lines, start = fitted(held.text, previous_start)
         slow_text = held.text
-    if not reuse:
-        slow_text, dropped_slow = _slow(inputs, counter, int(budget * SLOW_SHARE), constant)
-        window, dropped_lines, start = fitted(slow_text)
-    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, int(budget * TAIL_SHARE), fired, window)
+        if start != held.window_start:
+            # the window jumped: the block is rebuilt, and the history is fitted to it from the jump's start
+            # (fitted from the old start, a smaller new block could let the old start fit again, changing the
+            # block without the jump that pays for it)
+            previous_start = start
+            held = None
+    else:
+        held = None
+    if held is None:
+        slow_text, dropped_slow = _slow(inputs, counter, slow_cap, constant)
+        window, dropped_lines, start = fitted(slow_text, previous_start)
+    tail_text, recalled_ids, dropped_tail = _tail(inputs, counter, tail_cap, fired, window)
 
     slow = [ChatMessage("system", slow_text, name="memory")] if slow_text else []
     tail = [ChatMessage("system", tail_text, name="director")]
-    history = [
-        ChatMessage("assistant", line.text) if line.own else ChatMessage("user", line.text, name=line.speaker) for line in window
-    ]
+    history = [_message(line) for line in window]
     messages = [*static, *slow, *history, *tail]
     total = counter.messages(messages)
     while total > budget and history:

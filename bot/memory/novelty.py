@@ -7,8 +7,9 @@ character that were all recombinations of four sentences the history window alre
 tokens (the part of the prompt a provider's prefix cache can never reuse) and pushes a fact out of its slot.
 
 A line is redundant when every sentence of it worth the name (``MIN_WORDS`` words or more, ``MIN_HAN`` Han
-characters in Chinese) already appears, normalised, in the history window or in a better-ranked recalled
-line. One new sentence keeps it: a fact is nearly always a sentence nobody has said before.
+characters in Chinese) already appears, normalised, in the history window or in a better-ranked recalled line,
+and every word of its short sentences ("Wexmoor.", "Aye.") appears somewhere there too. One new sentence, or a
+short one with a new word, keeps it: a fact is nearly always something nobody has said before.
 """
 
 from __future__ import annotations
@@ -29,47 +30,66 @@ def _normal(sentence: str) -> str:
     return " ".join(w.lower() for w in _WORD.findall(sentence))
 
 
-def _counts(sentence: str) -> bool:
-    """A sentence long enough to carry something ("Aye." and "Hm." carry nothing)."""
-    han = len(_HAN.findall(sentence))
+def _counts(part: str) -> bool:
+    """A sentence long enough to stand for itself ("Aye." and "Hm." are judged by their words instead)."""
+    han = len(_HAN.findall(part))
     if han:
         return han >= MIN_HAN
-    return len(sentence.split()) >= MIN_WORDS
+    return len(_WORD.findall(part)) >= MIN_WORDS
+
+
+def _words(normal: str) -> set[str]:
+    """Words of a normalised sentence; Han characters one by one (Chinese has no spaces)."""
+    words = set()
+    for word in normal.split():
+        words.update(_HAN.findall(word) if _HAN.search(word) else (word,))
+    return words
 
 
 @lru_cache(maxsize=65536)
-def sentences(text: str) -> frozenset[str]:
-    """The normalised sentences of a text that count (cached: window lines recur turn after turn)."""
-    found = set()
+def marks(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """What a text shows: its normalised sentences that count, and the words of the rest (cached: window
+    lines recur turn after turn)."""
+    found: set[str] = set()
+    words: set[str] = set()
     for part in _SPLIT.split(text):
         normal = _normal(part)
-        if normal and _counts(normal if not _HAN.search(part) else part):
+        if not normal:
+            continue
+        if _counts(part):
             found.add(normal)
-    return frozenset(found)
+        else:
+            words.update(_words(normal))
+    return frozenset(found), frozenset(words)
+
+
+def sentences(text: str) -> frozenset[str]:
+    """The normalised sentences of a text that count."""
+    return marks(text)[0]
 
 
 class Shown:
-    """The sentences a prompt already shows; ``adds`` decides a line and, when it is kept, records it."""
+    """What a prompt already shows; ``adds`` decides a line and, when it is kept, records it."""
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
-        self._seen: set[str] = set()
+        self._sentences: set[str] = set()
+        self._words: set[str] = set()
         for text in texts:
-            self._seen.update(_marks(text))
+            self._record(text)
+
+    def _record(self, text: str) -> None:
+        found, short = marks(text)
+        self._sentences.update(found)
+        self._words.update(short)
+        for sentence in found:
+            self._words.update(_words(sentence))
 
     def adds(self, text: str) -> bool:
-        """True when the text has a sentence not shown yet (it is then shown from now on); a text with no
-        sentence that counts is judged whole (a short fact, "Wexmoor.", is kept unless shown verbatim)."""
-        marks = _marks(text)
-        if not marks or marks <= self._seen:
+        """True when the text shows something not shown yet (it is then shown from now on)."""
+        found, short = marks(text)
+        if not found and not short:
             return False
-        self._seen.update(marks)
+        if found <= self._sentences and short <= self._words:
+            return False
+        self._record(text)
         return True
-
-
-def _marks(text: str) -> frozenset[str]:
-    """What a text shows: its sentences that count, or, when none does, the whole text normalised."""
-    own = sentences(text)
-    if own:
-        return own
-    normal = _normal(text)
-    return frozenset({normal}) if normal else frozenset()

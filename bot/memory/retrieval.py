@@ -27,9 +27,10 @@ _ENDS = re.compile(r"[.!?。！？…]+")
 
 
 def without_address(text: str, names: Sequence[str]) -> str:
-    """The line without the listener's name where it is a form of address ("Tom, what was ...?",
+    """The line without the given names where they are a form of address ("Tom, what was ...?",
     "..., Tom?", "林姑娘，..."): embedded with it, a question matches every line said to that listener
-    in the same shape better than the line that answers it."""
+    in the same shape better than the line that answers it. (A name opening an enumeration, "老周、小李和我",
+    goes too: the query's meaning loses a name, the word query keeps it.)"""
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         name_re = re.escape(name)
         text = re.sub(r"(^|(?<=[.!?*。！？]) )\s*" + name_re + r"\s*[,，、]\s*", r"\1", text)

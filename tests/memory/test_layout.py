@@ -134,14 +134,14 @@ def test_a_recalled_line_that_only_repeats_what_is_shown_is_left_out():
     refrain = "*She ties off a knot.* Slack water is at midnight. Ask me again then."
     lines = [*talk(4), Line(50, 20, "Mira", refrain), Line(90, 40, "Ann", "Ada, when does the tide turn?")]
     recalled = [
-        Recalled(700, 10, "Mira", "*Silence.* Slack water is at midnight. Ask me again then.", "user", 0.9),
+        Recalled(700, 10, "Mira", "Slack water is at midnight! *She ties off a knot.* Ask me again then.", "user", 0.9),
         Recalled(701, 11, "Mira", "Slack water is at midnight. My brother drowned at the Gannet rocks.", "user", 0.8),
         Recalled(702, 12, "Mira", "My brother drowned at the Gannet rocks. Ask me again then.", "user", 0.7),
         Recalled(703, 13, "Ann", "I keep my father's compass in my left boot.", "user", 0.6),
     ]
     built = assemble(inputs(lines, now=40, recalled=recalled))
     tail = built.messages[-1].content
-    assert "(turn 10)" not in tail  # every sentence that counts is in the window ("Silence." is one word)
+    assert "(turn 10)" not in tail  # every sentence is in the window's refrain
     assert "(turn 11)" in tail and "Gannet rocks" in tail
     assert "(turn 12)" not in tail  # said by the better-ranked turn-11 line and the window
     assert "(turn 13)" in tail and built.memory_ids == {701, 703}
@@ -162,3 +162,59 @@ def test_the_history_uses_the_space_a_short_memory_block_leaves():
     nxt = assemble(inputs(talk(2004), budget=4000, summary="New.", window_start=short.window_start, held_memory=short.held_memory), counter)
     assert nxt.window_start == short.window_start
     assert nxt.messages[: len(short.messages) - 1] == short.messages[:-1]
+
+
+def _play(speaker: str, turns: int, *, budget: int, summary_at=lambda t: "They met.", recalled_at=lambda t: ()):
+    """Consecutive calls of one NPC as a scene grows: each call's Assembled, in order."""
+    counter = TokenCounter()
+    lines, built, previous = [], [], None
+    for i in range(turns * 2):
+        lines.append(Line(i + 1, i // 2, speaker if i % 2 == 0 else "Ada", f"line {i} about the weather and the sea today", own=i % 2 == 1))
+        if i % 2 == 0:
+            continue
+        t = i // 2
+        previous = assemble(
+            inputs(list(lines), budget=budget, summary=summary_at(t), recalled=list(recalled_at(t)),
+                   window_start=previous.window_start if previous else None, held_memory=previous.held_memory if previous else None),
+            counter,
+        )
+        built.append(previous)
+    return built
+
+
+def test_between_jumps_the_prefix_holds_whatever_the_names_and_a_full_tail():
+    """Each history line is budgeted at what its message costs (a long or Chinese speaker name included) and the
+    tail at what the director message costs, so no call is trimmed line by line: while the window stays, every
+    message before the tail is the previous call's."""
+    def full_tail(t):
+        return [Recalled(10_000 + t * 20 + j, max(0, t - 50 - j), "Ann", f"Fact {t}-{j}: the keeper hid a brass key under step {j}.", "user", 0.9 - j / 100) for j in range(10)]
+
+    for speaker in ("Bartholomew Fitzgerald", "老周先生", "老周"):
+        built = _play(speaker, 300, budget=3000, recalled_at=full_tail)
+        assert all(b.tokens <= int(3000 * 0.94) for b in built)
+        kept = [(a, b) for a, b in zip(built, built[1:], strict=False) if a.window_start == b.window_start]
+        assert kept and all(b.messages[: len(a.messages) - 1] == a.messages[:-1] for a, b in kept), speaker
+        assert len(kept) > len(built) * 0.8
+
+
+def test_a_rebuilt_memory_block_comes_with_the_jump_that_pays_for_it():
+    """When the window jumps, the memory block is rebuilt and the history is fitted from the jump's start: a
+    much shorter new summary must not let the old start fit again (which would change the block, breaking the
+    cached prefix, without moving the window, and bring the next jump close)."""
+    built = _play("Ann", 200, budget=3000, summary_at=lambda t: "They met in the hall. " * (40 if t < 100 else 1))
+    for a, b in zip(built, built[1:], strict=False):
+        if a.sections["slow"] != b.sections["slow"]:
+            assert b.window_start != a.window_start, "the block changed without a jump"
+
+
+def test_a_cut_recalled_line_does_not_stand_for_what_was_cut():
+    """A long recalled line is cut to its first tokens; a better-ranked line judged on its whole text would hide
+    a later line that says what the cut removed. Novelty is judged on what the prompt shows."""
+    story = " ".join(f"Sentence number {i} of my long story about the old harbour." for i in range(40))
+    recalled = [
+        Recalled(700, 5, "Mira", story + " The key is under the third step.", "user", 0.9),
+        Recalled(701, 6, "Mira", "The key is under the third step.", "user", 0.8),
+    ]
+    built = assemble(inputs(talk(6, start=20), recalled=recalled))
+    tail = built.messages[-1].content
+    assert "…[cut]" in tail and "third step" in tail and built.memory_ids == {700, 701}

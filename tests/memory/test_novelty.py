@@ -14,7 +14,7 @@ def test_sentences_are_normalised_and_short_ones_do_not_count():
 
 def test_a_line_is_kept_when_it_adds_one_sentence():
     shown = Shown(["Slack water is at midnight. Ask me again then."])
-    assert not shown.adds("*Silence.* Slack water is at midnight.")
+    assert not shown.adds("*Ask me again then.* Slack water is at midnight.")
     assert shown.adds("Slack water is at midnight. My brother drowned off the Gannet rocks.")
     assert not shown.adds("My brother drowned off the Gannet rocks!")  # kept once, shown from then on
 
@@ -30,3 +30,12 @@ def test_a_short_line_with_no_full_sentence_is_kept_unless_shown_verbatim():
     assert shown.adds("Wexmoor.")
     assert not shown.adds("wexmoor")
     assert not shown.adds("Where?")
+
+
+def test_a_short_sentence_with_a_new_word_keeps_its_line():
+    """"He went north, as I told you. Wexmoor." adds a place even when the first sentence was said before;
+    "Aye." adds nothing anyone has not said."""
+    shown = Shown(["He went north, as I told you. Aye, he did."])
+    assert shown.adds("He went north, as I told you. Wexmoor.")
+    assert not shown.adds("He went north, as I told you. Aye.")
+    assert not shown.adds("Wexmoor!")

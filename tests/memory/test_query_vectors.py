@@ -87,3 +87,32 @@ async def test_a_players_line_is_embedded_as_a_query_when_stored_before_the_spea
         assert engine.recollection.timings.wait_ms, "the recall waited for (or found) the prefetched vector"
     finally:
         await engine.aclose()
+
+
+async def test_a_failed_prefetch_is_not_tried_again_by_the_recall_and_close_stops_prefetching(store, library, model, clock, key):
+    """An embedder that is down fails the prefetch once; the recall gets that failure and recalls by words, rather
+    than asking the embedder a second time for the same line (an HTTP embedder would retry twice per line). After
+    close, nothing new is prefetched."""
+    from bot.memory.embedding import EmbedderUnavailable
+
+    class Down:
+        name = "down-test"
+        calls = 0
+
+        async def embed(self, texts, *, query: bool = False):
+            if query:
+                Down.calls += 1
+            raise EmbedderUnavailable("no embedder here")
+
+    engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), embedder=Down())
+    engine.start_background()
+    try:
+        await engine.open_scene(key, "manor")
+        await engine.summon(key, "Ada")
+        outcome = await engine.handle(InboundLine(key, "u1", "Ann", "Ada, the lantern by the gate went out."))
+        assert [u.speaker for u in outcome.utterances] == ["Ada"], outcome
+        assert Down.calls == 1
+    finally:
+        await engine.aclose()
+    engine.recollection.prefetch("Ada, one more line.")
+    assert not engine.recollection._embedding
