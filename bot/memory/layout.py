@@ -316,8 +316,11 @@ def assemble(inputs: PromptInputs, counter: TokenCounter | None = None) -> Assem
     held = inputs.held_memory
     previous_start = inputs.window_start
     dropped_slow = 0
-    # a held block is shown again while the window stays put, nothing new was witnessed and it still fits its cap
-    if held is not None and held.told == tuple(inputs.told) and slow_cost(held.text) <= slow_cap:
+    # a held block is shown again while the window stays put, nothing new was witnessed and it still leaves the
+    # tail its room (checked against the whole budget, not the block's cap: the counter's calibration moves a
+    # little every call, and a block written just under its cap must not be rebuilt, with a newer summary,
+    # because of that; it does stop a block written for a larger budget than this call's)
+    if held is not None and held.told == tuple(inputs.told) and static_tokens + slow_cost(held.text) + tail_cap <= budget:
         window, dropped_lines, start = fitted(held.text, previous_start)
         slow_text = held.text
         if start != held.window_start:

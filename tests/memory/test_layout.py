@@ -218,3 +218,17 @@ def test_a_cut_recalled_line_does_not_stand_for_what_was_cut():
     built = assemble(inputs(talk(6, start=20), recalled=recalled))
     tail = built.messages[-1].content
     assert "…[cut]" in tail and "third step" in tail and built.memory_ids == {700, 701}
+
+
+def test_a_held_block_is_not_rebuilt_because_the_calibration_moved():
+    """The counter's ratio moves a little with every reported usage; a memory block written just under its cap
+    stays held (rebuilt, it would bring a newer summary and break the cached prefix without a jump)."""
+    counter = TokenCounter()
+    lines = talk(40)
+    first = assemble(inputs(lines, budget=3000, summary="They met in the hall. " * 200), counter)
+    counter.ratio = 1.05
+    second = assemble(
+        inputs(talk(42), budget=3000, summary="A newer summary.", window_start=first.window_start, held_memory=first.held_memory), counter
+    )
+    memory = next(m.content for m in second.messages if m.name == "memory")
+    assert "They met in the hall." in memory and "newer" not in memory
