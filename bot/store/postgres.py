@@ -23,6 +23,11 @@ def rows_changed(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+async def _fetch_many(conn: asyncpg.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+    """``Database.fetch_many`` on one connection: the statements one after the other."""
+    return [list(await conn.fetch(to_dollar_params(sql), *params)) for sql, params in statements]
+
+
 class PostgresTransaction:
     """The handle of an open transaction on one pooled connection."""
 
@@ -46,6 +51,9 @@ class PostgresTransaction:
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._conn.fetchval(to_dollar_params(sql), *params)
+
+    async def fetch_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        return await _fetch_many(self._conn, statements)
 
     async def executescript(self, script: str) -> None:
         # Without arguments asyncpg sends the script as one simple query: several statements, dollar-quoted
@@ -96,6 +104,10 @@ class PostgresDatabase:
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._pool.fetchval(to_dollar_params(sql), *params)
+
+    async def fetch_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        async with self._pool.acquire() as conn:
+            return await _fetch_many(conn, statements)
 
     async def executescript(self, script: str) -> None:
         async with self.transaction() as tx:

@@ -250,6 +250,10 @@ class Store:
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return await self._reader.fetch_all(sql, tuple(params))
 
+    async def fetch_many(self, statements: Iterable[tuple[str, Iterable[Any]]]) -> list[list[Row]]:
+        """Several reads outside any transaction in one round trip (``Database.fetch_many``)."""
+        return await self._reader.fetch_many([(sql, tuple(params)) for sql, params in statements])
+
     # The old names, for code written against them: use ``now``, ``fetch_one`` and ``fetch_all``.
     _now = now
     _fetchone = fetch_one

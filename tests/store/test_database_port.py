@@ -71,6 +71,42 @@ async def test_statements_rows_and_returning(database: Database):
     assert await database.execute("UPDATE items SET n = n + 1") == 2
 
 
+async def test_fetch_many_reads_several_statements_in_one_call(database: Database):
+    await database.execute("INSERT INTO items (id, name) VALUES (?, ?), (?, ?)", (1, "rope", 2, "lamp"))
+    found = await database.fetch_many([
+        ("SELECT name FROM items WHERE id = ?", (1,)),
+        ("SELECT count(*) FROM items", ()),
+        ("SELECT name FROM items WHERE id = ?", (9,)),
+    ])
+    assert [[r[0] for r in rows] for rows in found] == [["rope"], [2], []]
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", (3, "net"))
+        (rows,) = await tx.fetch_many([("SELECT count(*) FROM items", ())])
+        assert rows[0][0] == 3  # inside a transaction it sees the transaction's own writes
+
+
+async def test_every_sqlite_call_is_one_hand_off_to_its_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A write (with its row count) and a batch of reads each cost one trip to aiosqlite's thread."""
+    db = await open_database(tmp_path / "trips.db")
+    try:
+        await db.execute(TABLE)
+        assert isinstance(db, SqliteDatabase)
+        trips = []
+        inner = db.connection._execute
+
+        async def counted(fn, *args, **kwargs):
+            trips.append(fn)
+            return await inner(fn, *args, **kwargs)
+
+        monkeypatch.setattr(db.connection, "_execute", counted)
+        assert await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", (1, "rope")) == 1
+        assert await db.execute("UPDATE items SET n = 1 WHERE id = ?", (9,)) == 0
+        assert len(await db.fetch_many([("SELECT 1", ()), ("SELECT 2", ()), ("SELECT 3", ())])) == 3
+        assert len(trips) == 3
+    finally:
+        await db.close()
+
+
 async def test_a_transaction_commits_together(database: Database):
     async with database.transaction() as tx:
         await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", (1, "a"))
