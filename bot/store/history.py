@@ -16,9 +16,20 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.store.database import Database, OpenTransaction, json_has
-from bot.store.memory_index import MemoryIndex
+from bot.store.database import Database, OpenTransaction, Row, json_has
+from bot.store.memory_index import MemoryIndex, MemoryItem
+from bot.store.query import Query
 from bot.store.records import FactRecord, HeardLine
+
+_LATEST_SUMMARY = "SELECT text, upto_message FROM summaries WHERE scene_id = ? AND character_id = ? ORDER BY id DESC LIMIT 1"
+
+
+def _heard(rows: list[Row]) -> list[tuple[HeardLine, int]]:
+    return [(HeardLine(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in reversed(rows)]
+
+
+def _summary(rows: list[Row]) -> tuple[str, int] | None:
+    return (rows[0][0], int(rows[0][1])) if rows else None
 
 
 class History:
@@ -40,6 +51,12 @@ class History:
     ) -> list[tuple[HeardLine, int]]:
         """The last lines a character heard or said in a scene (no OOC, none that could not be posted),
         with their turn numbers."""
+        return await self.heard_lines_query(scene_id, character_id, limit=limit, before_id=before_id).run(self._reader)
+
+    def heard_lines_query(
+        self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
+    ) -> Query[list[tuple[HeardLine, int]]]:
+        """``heard_lines`` as a query, to read together with others (``bot.store.query``)."""
         sql = (
             "SELECT m.id, m.kind, m.author_id, m.speaker, m.character_id, m.text, t.seq FROM messages m"
             " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
@@ -51,8 +68,7 @@ class History:
             params.append(before_id)
         sql += " ORDER BY m.id DESC LIMIT ?"
         params.append(limit)
-        rows = await self._reader.fetch_all(sql, params)
-        return [(HeardLine(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in reversed(rows)]
+        return Query(sql, tuple(params), _heard)
 
     async def known_facts(self, scene_id: int, character_id: str) -> list[tuple[int, str, str, int, int]]:
         """Facts of a scene a character knows: (id, kind, text, importance, turn seq), oldest first."""
@@ -79,11 +95,17 @@ class History:
     # -- summaries -------------------------------------------------------------------------------
 
     async def latest_summary(self, scene_id: int, character_id: str) -> tuple[str, int] | None:
-        row = await self._reader.fetch_one(
-            "SELECT text, upto_message FROM summaries WHERE scene_id = ? AND character_id = ? ORDER BY id DESC LIMIT 1",
-            (scene_id, character_id),
-        )
-        return (row[0], int(row[1])) if row else None
+        return await self.latest_summary_query(scene_id, character_id).run(self._reader)
+
+    def latest_summary_query(self, scene_id: int, character_id: str) -> Query[tuple[str, int] | None]:
+        """A character's latest summary (text, the message it runs up to), or None."""
+        return Query(_LATEST_SUMMARY, (scene_id, character_id), _summary)
+
+    def notes_at_summary_query(self, scene_id: int, character_id: str, *, limit: int) -> Query[list[MemoryItem]]:
+        """The character's newest notes written from lines its latest summary covers (none before its first
+        summary): the notes that go with ``latest_summary``, in the same read."""
+        bound = f"COALESCE(({_LATEST_SUMMARY.replace('SELECT text, upto_message', 'SELECT upto_message')}), 0)"
+        return self._memory.notes_query(scene_id, character_id, limit=limit, upto=(bound, (scene_id, character_id)))
 
     async def summarised_upto(self, scene_id: int) -> int:
         row = await self._reader.fetch_one(

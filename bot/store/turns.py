@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, OpenGuildTransaction, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction, OpenTransaction, Row
 from bot.store.history import History
 from bot.store.memory_index import MemoryIndex
+from bot.store.query import Query
 from bot.store.records import MessageRow, NewMessage, SceneRow, TurnCommit
 from bot.store.swipes import Alternatives
 from bot.store.world_state import WorldState
@@ -40,6 +41,18 @@ class TurnStart:
     turn_seq: int
     message_id: int
     is_new: bool
+
+
+def _story_order(rows: list[Row]) -> list[MessageRow]:
+    return [message_row(r) for r in reversed(rows)]
+
+
+def _first_message(rows: list[Row]) -> MessageRow | None:
+    return message_row(rows[0]) if rows else None
+
+
+def _last_spoke(rows: list[Row]) -> dict[str, int]:
+    return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
 
 def message_row(row: Any) -> MessageRow:
@@ -321,6 +334,10 @@ class Turns:
 
         Lines of turns that failed or were interrupted are kept: the user did say them.
         """
+        return await self.recent_messages_query(scene_id, limit, before_id=before_id).run(self._reader)
+
+    def recent_messages_query(self, scene_id: int, limit: int, *, before_id: int | None = None) -> Query[list[MessageRow]]:
+        """``recent_messages`` as a query, to read together with others (``bot.store.query``)."""
         sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ?"
         params: list[Any] = [scene_id]
         if before_id is not None:
@@ -328,8 +345,7 @@ class Turns:
             params.append(before_id)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
-        rows = await self._reader.fetch_all(sql, params)
-        return [message_row(r) for r in reversed(rows)]
+        return Query(sql, tuple(params), _story_order)
 
     async def transcript(self, scene_id: int) -> list[MessageRow]:
         rows = await self._reader.fetch_all(
@@ -338,11 +354,14 @@ class Turns:
         return [message_row(r) for r in rows]
 
     async def last_npc_message(self, scene_id: int) -> MessageRow | None:
-        row = await self._reader.fetch_one(
+        return await self.last_npc_message_query(scene_id).run(self._reader)
+
+    def last_npc_message_query(self, scene_id: int) -> Query[MessageRow | None]:
+        return Query(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT 1",
             (scene_id,),
+            _first_message,
         )
-        return message_row(row) if row else None
 
     async def last_spoke(self, scene_id: int) -> dict[str, int]:
         """For each member of the scene, the id of its latest message here (for fairness).
@@ -350,9 +369,12 @@ class Turns:
         One index probe per member (``messages_speaker``), not a scan of every NPC line of the scene:
         the cost stays flat however long the scene runs.
         """
-        rows = await self._reader.fetch_all(
+        return await self.last_spoke_query(scene_id).run(self._reader)
+
+    def last_spoke_query(self, scene_id: int) -> Query[dict[str, int]]:
+        return Query(
             "SELECT sm.character_id, (SELECT MAX(m.id) FROM messages m WHERE m.scene_id = sm.scene_id"
             " AND m.kind = 'npc' AND m.character_id = sm.character_id) FROM scene_members sm WHERE sm.scene_id = ?",
             (scene_id,),
+            _last_spoke,
         )
-        return {r[0]: int(r[1]) for r in rows if r[1] is not None}
