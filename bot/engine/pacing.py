@@ -10,6 +10,7 @@ can show it. It is its own object, holding that cache, so nothing else writes th
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.engine.scheduler import SchedulerSettings
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from bot.store.records import SceneRow
 
 
+# The recent lines' word counts, kept: every player turn reads the last 24 lines and their alternatives
+# again, nearly all of them counted the turn before (a few hundred texts bound it).
+_words = lru_cache(maxsize=1024)(word_count)
+
+
 def observations(data: rows.PacingRows) -> Observations:
     """The scene's recent behaviour as ``Observations`` (turn ids link hooks to the lines after them)."""
     hook_turns = {turn for turn, _ in data.hooks}
@@ -49,10 +55,10 @@ def observations(data: rows.PacingRows) -> Observations:
         if not texts:
             continue
         kept = texts[min(active, len(texts) - 1)]
-        others = tuple(word_count(t) for i, t in enumerate(texts) if i != active)
-        npc.append(NpcLine(len(texts), word_count(kept), others, after_hook=turn in hook_turns))
+        others = tuple(_words(t) for i, t in enumerate(texts) if i != active)
+        npc.append(NpcLine(len(texts), _words(kept), others, after_hook=turn in hook_turns))
     return Observations(
-        user_lines=tuple(UserLine(at, word_count(text), text) for at, text, _ in users),
+        user_lines=tuple(UserLine(at, _words(text), text) for at, text, _ in users),
         npc_lines=tuple(npc),
         hooks=tuple(hooks),
     )
