@@ -25,7 +25,8 @@ _LATEST_SUMMARY = "SELECT text, upto_message FROM summaries WHERE scene_id = ? A
 
 
 def _heard(rows: list[Row]) -> list[tuple[HeardLine, int]]:
-    return [(HeardLine(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in reversed(rows)]
+    # Unpacked, not indexed: up to 400 rows a reply, and a row's indexing is its slowest part.
+    return [(HeardLine(i, kind, author, speaker, character, text), seq) for i, kind, author, speaker, character, text, seq in reversed(rows)]
 
 
 def _summary(rows: list[Row]) -> tuple[str, int] | None:
