@@ -66,6 +66,11 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Database]: ...
 
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """On a transaction's handle only: a write whose result nobody reads, run before the handle's next
+        statement or at its commit (on SQLite in the same hand-off to its thread), in the order written."""
+        ...
+
     async def executescript(self, script: str) -> None:
         """Run a script of several statements (a migration) in one transaction: all of it or none."""
         ...

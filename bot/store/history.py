@@ -81,12 +81,12 @@ class History:
         )
         return [(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
-    async def insert_facts(
+    def insert_facts(
         self, conn: Database, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
     ) -> None:
-        """Inside the caller's transaction: the facts a message states, each known by its ``known_by``."""
+        """Inside the caller's transaction (deferred): the facts a message states, each known by its ``known_by``."""
         for fact in facts:
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (scene_id, turn_id, message_id, fact.kind, fact.text, fact.importance,
@@ -149,6 +149,6 @@ class History:
             async with self._transaction() as conn:
                 for message_id, scene_id, kind, speaker, text, character_id, heard_by in rows:
                     hearers = [*json.loads(heard_by), *([character_id] if character_id else [])]
-                    await self._memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
+                    self._memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
             done += len(rows)
         return done

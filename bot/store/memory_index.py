@@ -199,22 +199,23 @@ class MemoryIndex:
 
     # -- writes (called inside a transaction) -----------------------------------------------------
 
-    async def add_line(
+    def add_line(
         self, tx: Database, scene_id: int, message_id: int, *, kind: str, speaker: str, text: str,
         hearers: Iterable[str],
     ) -> None:
-        """Index a committed line for its hearers (OOC notes are not story and are not indexed)."""
+        """Index a committed line for its hearers (OOC notes are not story and are not indexed), deferred
+        in the caller's transaction (``Database.defer``)."""
         if kind == "ooc":
             return
         who = [h for h in sorted(set(hearers)) if h]
         if who:
-            await tx.execute(
+            tx.defer(
                 "INSERT INTO message_hearers (character_id, scene_id, message_id) VALUES "
                 + ", ".join("(?, ?, ?)" for _ in who)
                 + " ON CONFLICT DO NOTHING",
                 [value for h in who for value in (h, scene_id, message_id)],
             )
-        await tx.execute(
+        tx.defer(
             "INSERT INTO memory_text (rowid, body, scope) VALUES (?, ?, ?)",
             (message_id, index_body(speaker, text), scope_token(scene_id)),
         )

@@ -210,11 +210,12 @@ class Store:
                     await conn.rollback()
                 raise
             try:
-                yield SqliteTransaction(conn)
+                tx = SqliteTransaction(conn)
+                yield tx
+                await tx.commit()  # its deferred writes and COMMIT in one hand-off
             except BaseException:
                 await conn.rollback()
                 raise
-            await conn.commit()
 
     @asynccontextmanager
     async def guild_transaction(self, guild_id: str) -> AsyncIterator[Database]:

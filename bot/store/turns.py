@@ -125,7 +125,7 @@ class Turns:
                 (scene_id, seq, self._now()),
             ))
             message_id = await self._insert_message(conn, scene_id, turn_id, 0, inbound)
-            await self._settle(conn, scene_id)
+            self._settle(conn, scene_id)
         return TurnStart(turn_id, seq, message_id, True)
 
     async def _insert_message(
@@ -152,23 +152,23 @@ class Turns:
             ),
         )
         message_id = int(message_id)
-        await self._memory.add_line(
+        self._memory.add_line(
             conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
             hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
         )
-        await self._history.insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
+        self._history.insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
         if msg.kind == "npc":
-            await self._alternatives.add_first(conn, message_id, msg)
+            self._alternatives.add_first(conn, message_id, msg)
         return message_id
 
-    async def _settle(self, conn: Database, scene_id: int) -> None:
-        """The story moved on: the alternative on screen becomes canonical and is marked kept."""
-        await conn.execute(
+    def _settle(self, conn: Database, scene_id: int) -> None:
+        """The story moved on: the alternative on screen becomes canonical and is marked kept (deferred)."""
+        conn.defer(
             "UPDATE swipes SET kept = 1 WHERE id IN (SELECT s.id FROM swipes s JOIN messages m"
             " ON m.id = s.message_id WHERE m.scene_id = ? AND m.settled = 0 AND s.idx = m.active_swipe)",
             (scene_id,),
         )
-        await conn.execute(
+        conn.defer(
             "UPDATE messages SET settled = 1 WHERE scene_id = ? AND settled = 0", (scene_id,)
         )
 
@@ -196,20 +196,20 @@ class Turns:
         if commit.post:
             for message_id, msg in zip(ids, commit.messages, strict=True):
                 if msg.kind in ("npc", "narration"):
-                    await conn.execute(
+                    conn.defer(
                         "INSERT INTO outbox (scene_id, message_id, guild_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)",
                         (scene.id, message_id, scene.guild_id, scene.channel_id, now),
                     )
         for member in commit.join:
             # Joined at the time of the event that records it, so a rewind can restore it exactly.
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (scene.id, member, now),
             )
         for member in commit.leave:
-            await conn.execute("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
+            conn.defer("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
         for usage in commit.usage:
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO model_usage (turn_id, purpose, model, prompt_tokens, completion_tokens,"
                 " cached_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -226,16 +226,16 @@ class Turns:
         for detector, counters in commit.quality.items():
             for counter, n in counters.items():
                 if n:
-                    await conn.execute(
+                    conn.defer(
                         "INSERT INTO quality_counts (guild_id, detector, counter, n) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (guild_id, detector, counter) DO UPDATE SET n = quality_counts.n + excluded.n",
                         (scene.guild_id, detector, counter, n),
                     )
         if commit.user_location is not None:
-            await conn.execute(
-                "UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id)
-            )
-        await conn.execute(
+            conn.defer("UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id))
+        # Everything above from the messages on that needs no answer is deferred (``Database.defer``): it
+        # runs with the commit, in one hand-off on SQLite.
+        conn.defer(
             "UPDATE turns SET status = ?, completed_at = ? WHERE id = ?",
             (commit.status, self._now(), turn_id),
         )

@@ -129,10 +129,9 @@ class WorldState:
             self._now(),
         )
 
-    async def _upsert_npc(
-        self, conn: Database, guild_id: str, world_id: str, state: NpcStateRow
-    ) -> None:
-        await conn.execute(
+    def _upsert_npc(self, conn: Database, guild_id: str, world_id: str, state: NpcStateRow) -> None:
+        """Inside the caller's transaction (deferred): one NPC's state, inserted or replaced."""
+        conn.defer(
             "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label, mood_intensity,"
             " goals, relationships, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, world_id, character_id) DO UPDATE SET location = excluded.location,"
@@ -144,7 +143,7 @@ class WorldState:
     async def save_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
         async with self._world_transaction(guild_id) as conn:
             for state in states:
-                await self._upsert_npc(conn, guild_id, world_id, state)
+                self._upsert_npc(conn, guild_id, world_id, state)
 
     async def replace_npc_states(
         self, conn: Database, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
@@ -152,7 +151,7 @@ class WorldState:
         """Inside the caller's transaction: the world's NPC states become exactly ``states``."""
         await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
         for state in states.values():
-            await self._upsert_npc(conn, guild_id, world_id, state)
+            self._upsert_npc(conn, guild_id, world_id, state)
 
     # -- world changes (inside the writer's transaction) -----------------------------------------
 
@@ -188,9 +187,9 @@ class WorldState:
                 source = message_ids[event.origin]
             last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now, source)
         for state in states:
-            await self._upsert_npc(conn, guild_id, world_id, state)
+            self._upsert_npc(conn, guild_id, world_id, state)
         if scene_id is not None and any(e.kind == "schedule" for e in events):
-            await conn.execute(
+            conn.defer(
                 "DELETE FROM events WHERE scene_id = ? AND kind = 'schedule' AND id < (SELECT id FROM events"
                 " WHERE scene_id = ? AND kind = 'schedule' ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 (scene_id, scene_id, KEEP_SCHEDULES - 1),
@@ -244,7 +243,7 @@ class WorldState:
         if event.kind not in WITNESSED_KINDS:
             return event_id
         for witness in sorted(set(event.witnesses)):
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (event_id, guild_id, world_id, witness, event.kind),
