@@ -151,7 +151,7 @@ class SceneCommands:
         """The narrator describes the players' place, who is there, who can be heard, and the ways on."""
         scene = await self.turns.require_scene(key)
         world = self.turns.world(scene.world_id)
-        spatial = await self.turns.spatial(scene, await self.store.npc_states(scene.guild_id, scene.world_id))
+        _, spatial = await self.turns.states_and_spatial(scene)
         place = world.location(scene.user_location)
         lang = world.language
         parts = [tr(lang, "look.place", name=place.name, description=place.description)]
@@ -183,7 +183,7 @@ class SceneCommands:
             target = self._find_place(world, place)
             if target == scene.user_location:
                 return TurnOutcome((Notice(tr(world.language, "go.already", who=author_name, place=world.location(target).name)),))
-            spatial = await self.turns.spatial(scene, await self.store.npc_states(scene.guild_id, scene.world_id))
+            _, spatial = await self.turns.states_and_spatial(scene)
             change = move_user(spatial, target, author_name, "/go")
             messages = [
                 NewMessage(kind="narration", speaker=world.narrator.name, text=t, location=spatial.user_location, heard_by=tuple(spatial.hearers()))

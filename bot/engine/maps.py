@@ -18,7 +18,7 @@ RECENT_LINES = 40
 async def scene_map(engine: SceneEngine, key: SceneKey, players: Sequence[str] = ()) -> MapScene:
     """Where the scene's characters and the players are; ``players`` default to those who spoke lately."""
     scene = await engine.require_scene(key)
-    spatial = await engine.spatial(scene, await engine.store.npc_states(scene.guild_id, scene.world_id))
+    _, spatial = await engine.states_and_spatial(scene)
     people: dict[str, list[str]] = {}
     for member in spatial.members:
         people.setdefault(spatial.npc_locations[member], []).append(spatial.names[member])

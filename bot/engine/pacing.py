@@ -1,7 +1,7 @@
 """The engine's side of pacing: read a scene's behaviour, infer its pace, let it steer the turn; ``/pacing``.
 
 A service composed into ``SceneEngine`` (``engine.paces``): it owns the pace of every scene, refreshed at
-the start of every player turn (one small read) and kept per scene, so the scheduler's chain chance, the
+the start of every player turn (one round trip to the store) and kept per scene, so the scheduler's chain chance, the
 director's hook timing and the reply length of the turn's replies all use the same estimate, and ``/why``
 can show it. It is its own object, holding that cache, so nothing else writes the pace and what it reads
 (the store, the scene and its world) is named in its constructor.
@@ -10,6 +10,7 @@ can show it. It is its own object, holding that cache, so nothing else writes th
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.engine.scheduler import SchedulerSettings
@@ -35,9 +36,13 @@ if TYPE_CHECKING:
     from bot.store.records import SceneRow
 
 
-async def observe(store, scene_id: int) -> Observations:
+# The recent lines' word counts, kept: every player turn reads the last 24 lines and their alternatives
+# again, nearly all of them counted the turn before (a few hundred texts bound it).
+_words = lru_cache(maxsize=1024)(word_count)
+
+
+def observations(data: rows.PacingRows) -> Observations:
     """The scene's recent behaviour as ``Observations`` (turn ids link hooks to the lines after them)."""
-    data = await rows.pacing_rows(store, scene_id)
     hook_turns = {turn for turn, _ in data.hooks}
     users = data.user_lines
     hooks = []
@@ -50,10 +55,10 @@ async def observe(store, scene_id: int) -> Observations:
         if not texts:
             continue
         kept = texts[min(active, len(texts) - 1)]
-        others = tuple(word_count(t) for i, t in enumerate(texts) if i != active)
-        npc.append(NpcLine(len(texts), word_count(kept), others, after_hook=turn in hook_turns))
+        others = tuple(_words(t) for i, t in enumerate(texts) if i != active)
+        npc.append(NpcLine(len(texts), _words(kept), others, after_hook=turn in hook_turns))
     return Observations(
-        user_lines=tuple(UserLine(at, word_count(text), text) for at, text, _ in users),
+        user_lines=tuple(UserLine(at, _words(text), text) for at, text, _ in users),
         npc_lines=tuple(npc),
         hooks=tuple(hooks),
     )
@@ -84,8 +89,8 @@ class Pacing:
 
     async def refresh(self, scene: SceneRow) -> Pace:
         """Infer the scene's pace from what it shows now (or its pin) and keep it for the turn."""
-        pinned = await rows.pinned_pace(self.store, scene.id)
-        pace = infer_pace(await observe(self.store, scene.id), pinned)  # type: ignore[arg-type]
+        data = await rows.pacing_rows(self.store, scene.id)
+        pace = infer_pace(observations(data), data.pinned)  # type: ignore[arg-type]
         self._paces[scene.id] = pace
         return pace
 

@@ -45,6 +45,10 @@ class Scenes(Worlds, Protocol):
         """Where the players and the scene's members are."""
         ...
 
+    async def states_and_spatial(self, scene: SceneRow) -> tuple[dict[str, NpcStateRow], Spatial]:
+        """The world's NPC states and ``spatial`` of them, in one read."""
+        ...
+
 
 class Turns(Scenes, Protocol):
     """The turn primitives a command needs besides the scene: record a turn, write and show an NPC reply,

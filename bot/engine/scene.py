@@ -111,6 +111,7 @@ from bot.world.pacing import Pace
 log = structlog.get_logger("engine")
 
 STORY_EVENTS = ("move", "summon", "offscreen", "hook", "dismiss")
+STAGNATION_WINDOW = 12  # the recent messages the stagnation check looks at
 SELF_CONTINUE = 0.3
 HEARD_LINES = 400
 # Lines newer than this many of a character's heard lines are in its history window and need no
@@ -369,7 +370,17 @@ class SceneEngine:
 
     async def spatial(self, scene: SceneRow, states: dict[str, NpcStateRow]) -> Spatial:
         """Where the players and the scene's members are, for the narrator and the scheduler."""
-        members = tuple(m for m in await self.store.members(scene.id) if m in states and m in self.library.characters)
+        return self._spatial_of(scene, states, await self.store.members(scene.id))
+
+    async def states_and_spatial(self, scene: SceneRow) -> tuple[dict[str, NpcStateRow], Spatial]:
+        """The world's NPC states and ``spatial`` of them, read in one round trip to the store."""
+        states, members = await self.store.read_together(
+            self.store.npc_states_query(scene.guild_id, scene.world_id), self.store.members_query(scene.id)
+        )
+        return states, self._spatial_of(scene, states, members)
+
+    def _spatial_of(self, scene: SceneRow, states: dict[str, NpcStateRow], members: Sequence[str]) -> Spatial:
+        members = tuple(m for m in members if m in states and m in self.library.characters)
         return Spatial(
             world=self.world(scene.world_id),
             user_location=scene.user_location,
@@ -454,8 +465,7 @@ class SceneEngine:
     async def _user_turn(self, scene: SceneRow, line: InboundLine, generation: int) -> TurnOutcome:
         await self.paces.refresh(scene)  # pacing: what this table's behaviour says, before the turn uses it
         world = self.world(scene.world_id)
-        states = await self.store.npc_states(scene.guild_id, scene.world_id)
-        spatial = await self.spatial(scene, states)
+        states, spatial = await self.states_and_spatial(scene)
         reply_to = await self.store.message_by_platform_id(scene.id, line.reply_to) if line.reply_to else None
         try:
             async with self.gate.hold(scene.guild_id, scene.world_id, generation=generation):
@@ -517,7 +527,14 @@ class SceneEngine:
         generation: int,
     ) -> tuple[TurnDraft, list[int]]:
         draft = TurnDraft()
-        last_npc = await self.store.last_npc_message(scene.id)
+        # Everything this turn reads of the scene before its replies, in one round trip (after the line was
+        # stored: the stagnation check counts the line's own turn and sees the line among the recent ones).
+        last_npc, last_spoke, recent, quiet = await self.store.read_together(
+            self.store.last_npc_message_query(scene.id),
+            self.store.last_spoke_query(scene.id),
+            self.store.recent_messages_query(scene.id, STAGNATION_WINDOW),
+            self.store.scene_turns_since_event_query(scene.id, STORY_EVENTS),
+        )
         change = resolve_user_line(spatial, line.text, line.author_name, recent_speaker=last_npc.character_id if last_npc else None)
         if change.ambiguous:
             proposal = await ask_model_for_moves(self.model_for(scene.guild_id, "narrator"), spatial, line.text, line.author_name, narrator_model=self.narrator_model)
@@ -530,11 +547,11 @@ class SceneEngine:
         states = apply_all(base_states, draft.events)
 
         hearers = spatial.hearers()
-        decision = await self._decide_for_line(scene, world, line, states, hearers, mentions, reply_to)
+        decision = await self._decide_for_line(scene, world, line, states, hearers, mentions, reply_to, last_spoke)
         draft.events.append(NewEvent("schedule", None, decision_payload(decision, "line"), ()))
         bound.info("turn.speakers", speakers=list(decision.speakers), note=decision.note)
 
-        hook = await self._stagnation_hook(scene, world, decision.speakers[0]) if decision.speakers else None
+        hook = await self._stagnation_hook(scene, world, decision.speakers[0], recent, quiet) if decision.speakers else None
         if hook is not None:
             draft.events.append(NewEvent("hook", decision.speakers[0], {"text": hook}, (decision.speakers[0],)))
         pending: list[HistoryLine] = [HistoryLine(world.narrator.name, m.text, kind="narration") for m in draft.messages]
@@ -710,10 +727,11 @@ class SceneEngine:
 
     # -- choosing speakers -----------------------------------------------------------------------
 
-    async def _candidates(
-        self, scene: SceneRow, hearers: Sequence[str], states: dict[str, NpcStateRow], mentions: dict[str, int], replied: str | None
+    def _candidates(
+        self, hearers: Sequence[str], states: dict[str, NpcStateRow], mentions: dict[str, int], replied: str | None,
+        last: dict[str, int],
     ) -> list[Candidate]:
-        last = await self.store.last_spoke(scene.id)
+        """The scheduler's view of each hearer; ``last``: each member's latest line (``Store.last_spoke``)."""
         newest = max(last.values(), default=0)
         last_speaker = max(last, key=lambda c: last[c]) if last else None
         candidates = []
@@ -738,21 +756,22 @@ class SceneEngine:
 
     async def _decide_for_line(
         self, scene: SceneRow, world: World, line: InboundLine, states: dict[str, NpcStateRow],
-        hearers: Sequence[str], mentions: Sequence, reply_to: MessageRow | None,
+        hearers: Sequence[str], mentions: Sequence, reply_to: MessageRow | None, last_spoke: dict[str, int],
     ) -> Decision:
         mention_at = {m.character_id: m.position for m in mentions}
         replied = reply_to.character_id if reply_to and reply_to.character_id in hearers else None
-        candidates = await self._candidates(scene, hearers, states, mention_at, replied)
+        candidates = self._candidates(hearers, states, mention_at, replied, last_spoke)
         return choose_for_line(
             candidates, question=is_question(line.text), line_words=topic_words(line.text),
             settings=self.scheduler_settings(world), rng=self.rng, table=await self.table.rules(scene.id, scene.guild_id),
         )
 
-    async def _stagnation_hook(self, scene: SceneRow, world: World, speaker: str) -> str | None:
-        """A plot hook for the next speaker when the scene goes in circles (recorded so it is not reused)."""
-        recent = await self.store.recent_messages(scene.id, 12)
+    async def _stagnation_hook(
+        self, scene: SceneRow, world: World, speaker: str, recent: Sequence[MessageRow], quiet: int
+    ) -> str | None:
+        """A plot hook for the next speaker when the scene goes in circles (recorded so it is not reused);
+        ``recent``: the scene's last ``STAGNATION_WINDOW`` messages, ``quiet``: turns since a story event."""
         npc_lines = [m.text for m in recent if m.kind == "npc"]
-        quiet = await self.store.scene_turns_since_event(scene.id, STORY_EVENTS)
         pace = self.paces.current(scene.id)
         stagnation = detect_stagnation(npc_lines, quiet, quiet_turns=pace.hook_after if pace else 8)
         if not stagnation.stalled:
@@ -768,14 +787,18 @@ class SceneEngine:
     async def _reaction_turn(self, scene: SceneRow, last: Utterance, step: int, generation: int) -> TurnOutcome | None:
         """One NPC reacting to the previous NPC line: its own turn, committed on its own."""
         world = self.world(scene.world_id)
-        states = await self.store.npc_states(scene.guild_id, scene.world_id)
-        spatial = await self.spatial(scene, states)
+        states, members, last_spoke = await self.store.read_together(
+            self.store.npc_states_query(scene.guild_id, scene.world_id),
+            self.store.members_query(scene.id),
+            self.store.last_spoke_query(scene.id),
+        )
+        spatial = self._spatial_of(scene, states, members)
         hearers = spatial.hearers()
         if not hearers:
             return None
         names = {m: self.library.characters[m].all_names() for m in hearers if m != last.character_id}
         mentions = {m.character_id: m.position for m in find_mentions(last.text, names)}
-        candidates = await self._candidates(scene, hearers, states, mentions, None)
+        candidates = self._candidates(hearers, states, mentions, None, last_spoke)
         decision = choose_reactor(
             candidates, last_speaker=last.character_id, line_words=topic_words(last.text), rng=self.rng,
             table=await self.table.rules(scene.id, scene.guild_id),
@@ -816,10 +839,18 @@ class SceneEngine:
         extra_instruction: str | None,
     ) -> PromptInputs:
         """Gather from the store what this character knows, for the pure prompt assembly."""
-        rows = await self.store.heard_lines(scene.id, character.id, limit=HEARD_LINES, before_id=before_id)
+        # What the speaker heard, its summary with the notes that go with it, what it witnessed off-screen:
+        # one round trip to the store.
+        rows, summary, notes, events = await self.store.read_together(
+            self.store.heard_lines_query(scene.id, character.id, limit=HEARD_LINES, before_id=before_id),
+            self.store.latest_summary_query(scene.id, character.id),
+            self.store.notes_at_summary_query(scene.id, character.id, limit=NOTES),
+            self.store.witnessed_events_query(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6),
+        )
         now_seq = rows[-1][1] if rows else 0
-        lines = [Line(row.id, seq, row.speaker, row.text, own=row.character_id == character.id) for row, seq in rows]
-        lines.extend(Line(0, now_seq, p.speaker, p.text, own=p.own) for p in pending)
+        # Positional arguments: up to 400 lines a reply, and a keyword costs a frozen dataclass a third more.
+        lines = [Line(row.id, seq, row.speaker, row.text, row.character_id == character.id) for row, seq in rows]
+        lines.extend(Line(0, now_seq, p.speaker, p.text, p.own) for p in pending)
         state = states[character.id]
         here = spatial.npc_locations.get(character.id, state.location)
         others = [self.library.characters[c] for c in spatial.hearers(here) if c != character.id]
@@ -833,8 +864,6 @@ class SceneEngine:
         ]
         toward_user = _feeling(feelings.get("user"))
         extra = "\n".join(x for x in (f"How you feel about the players: {toward_user}." if toward_user else "", extra_instruction or "") if x)
-        summary = await self.store.latest_summary(scene.id, character.id)
-        notes = await self.store.memory.notes(scene.id, character.id, limit=NOTES, upto_message=summary[1] if summary else 0)
         query = query_of(rows, character.id)
         if self.embedding_worker is not None and len(rows) > EMBED_SLACK_LINES:
             await self.embedding_worker.reach(rows[-EMBED_SLACK_LINES][0].id, timeout=EMBED_WAIT_SECONDS)
@@ -842,7 +871,6 @@ class SceneEngine:
             await self.recollection.recall(scene.id, character.id, query, names=character.all_names(), address=self.address_names(spatial.members))
             if query else []
         )
-        events = await self.store.witnessed_events(scene.guild_id, scene.world_id, character.id, kinds=("offscreen",), limit=6)
         names = {c.id: c.name for c in self.library.cast_of(world.id, scene.guild_id)}
         told = [t for t in (describe_event(e, world, names, viewer=character.id) for e in events) if t]
         return PromptInputs(

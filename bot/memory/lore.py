@@ -30,8 +30,8 @@ def matches(entry: LoreEntry, text: str) -> bool:
         return False
     if entry.constant:
         return True
-    if not any(_hits(entry.keys, text, entry)):
-        return False
+    if not any(_key_pattern(k, entry.case_sensitive, entry.whole_word).search(text) for k in entry.keys):
+        return False  # (lazily: the first key that fires settles it)
     if not entry.secondary_keys:
         return True
     secondary = _hits(entry.secondary_keys, text, entry)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.core.ports import ChatMessage
@@ -41,15 +41,27 @@ def estimate(text: str) -> int:
     return int(cjk * TOKENS_PER_CJK + marks + other / CHARS_PER_TOKEN + 0.999)
 
 
+# Texts whose estimate a counter keeps (``TokenCounter.text``); past this it starts again from empty.
+KEPT_ESTIMATES = 65536
+
+
 @dataclass
 class TokenCounter:
     """Counts tokens of messages; ``ratio`` scales the estimate toward what the server reports."""
 
     ratio: float = 1.0
     samples: int = 0
+    # ``estimate`` of each text counted, in a plain dict: a prompt counts its ~400 history lines twice
+    # and the next prompt counts them again, and the dict lookup costs a fraction of the cached call.
+    _estimates: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def text(self, text: str) -> int:
-        return int(estimate(text) * self.ratio + 0.999)
+        raw = self._estimates.get(text)
+        if raw is None:
+            if len(self._estimates) >= KEPT_ESTIMATES:
+                self._estimates.clear()
+            raw = self._estimates[text] = estimate(text)
+        return int(raw * self.ratio + 0.999)
 
     def message(self, message: ChatMessage) -> int:
         name = estimate(message.name) if message.name else 0

@@ -39,7 +39,7 @@ _SENTENCE_RE = re.compile(r"[^.!?。！？…\n]*?(?:[.!?。！？…]+[\"”」
 
 def word_count(text: str) -> int:
     """Words in ``text``; every CJK character counts as one word."""
-    return sum(1 for _ in WORD_RE.finditer(text))
+    return len(WORD_RE.findall(text))  # the pattern has no capturing group: one string per word, in C
 
 
 def char_count(text: str) -> int:

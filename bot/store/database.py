@@ -56,7 +56,20 @@ class Database(Protocol):
         """The first column of the first row, or ``None`` when there is no row."""
         ...
 
+    async def fetch_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """Several reads in one round trip: each statement's rows, in order.
+
+        Why: a reply gathers many small reads, and on SQLite each call is a hand-off to aiosqlite's thread
+        and back; this is one for all of them (on PostgreSQL, one pooled connection for all of them).
+        """
+        ...
+
     def transaction(self) -> AbstractAsyncContextManager[Database]: ...
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """On a transaction's handle only: a write whose result nobody reads, run before the handle's next
+        statement or at its commit (on SQLite in the same hand-off to its thread), in the order written."""
+        ...
 
     async def executescript(self, script: str) -> None:
         """Run a script of several statements (a migration) in one transaction: all of it or none."""

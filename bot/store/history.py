@@ -16,9 +16,21 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.store.database import Database, OpenTransaction, json_has
-from bot.store.memory_index import MemoryIndex
+from bot.store.database import Database, OpenTransaction, Row, json_has
+from bot.store.memory_index import MemoryIndex, MemoryItem
+from bot.store.query import Query
 from bot.store.records import FactRecord, HeardLine
+
+_LATEST_SUMMARY = "SELECT text, upto_message FROM summaries WHERE scene_id = ? AND character_id = ? ORDER BY id DESC LIMIT 1"
+
+
+def _heard(rows: list[Row]) -> list[tuple[HeardLine, int]]:
+    # Unpacked, not indexed: up to 400 rows a reply, and a row's indexing is its slowest part.
+    return [(HeardLine(i, kind, author, speaker, character, text), seq) for i, kind, author, speaker, character, text, seq in reversed(rows)]
+
+
+def _summary(rows: list[Row]) -> tuple[str, int] | None:
+    return (rows[0][0], int(rows[0][1])) if rows else None
 
 
 class History:
@@ -40,6 +52,12 @@ class History:
     ) -> list[tuple[HeardLine, int]]:
         """The last lines a character heard or said in a scene (no OOC, none that could not be posted),
         with their turn numbers."""
+        return await self.heard_lines_query(scene_id, character_id, limit=limit, before_id=before_id).run(self._reader)
+
+    def heard_lines_query(
+        self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
+    ) -> Query[list[tuple[HeardLine, int]]]:
+        """``heard_lines`` as a query, to read together with others (``bot.store.query``)."""
         sql = (
             "SELECT m.id, m.kind, m.author_id, m.speaker, m.character_id, m.text, t.seq FROM messages m"
             " JOIN turns t ON t.id = m.turn_id WHERE m.scene_id = ? AND m.kind != 'ooc' AND m.undelivered = 0"
@@ -51,8 +69,7 @@ class History:
             params.append(before_id)
         sql += " ORDER BY m.id DESC LIMIT ?"
         params.append(limit)
-        rows = await self._reader.fetch_all(sql, params)
-        return [(HeardLine(r[0], r[1], r[2], r[3], r[4], r[5]), r[6]) for r in reversed(rows)]
+        return Query(sql, tuple(params), _heard)
 
     async def known_facts(self, scene_id: int, character_id: str) -> list[tuple[int, str, str, int, int]]:
         """Facts of a scene a character knows: (id, kind, text, importance, turn seq), oldest first."""
@@ -64,12 +81,12 @@ class History:
         )
         return [(int(r[0]), r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
-    async def insert_facts(
+    def insert_facts(
         self, conn: Database, scene_id: int, turn_id: int, message_id: int, facts: Iterable[FactRecord]
     ) -> None:
-        """Inside the caller's transaction: the facts a message states, each known by its ``known_by``."""
+        """Inside the caller's transaction (deferred): the facts a message states, each known by its ``known_by``."""
         for fact in facts:
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO facts (scene_id, turn_id, message_id, kind, text, importance, known_by, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (scene_id, turn_id, message_id, fact.kind, fact.text, fact.importance,
@@ -79,11 +96,17 @@ class History:
     # -- summaries -------------------------------------------------------------------------------
 
     async def latest_summary(self, scene_id: int, character_id: str) -> tuple[str, int] | None:
-        row = await self._reader.fetch_one(
-            "SELECT text, upto_message FROM summaries WHERE scene_id = ? AND character_id = ? ORDER BY id DESC LIMIT 1",
-            (scene_id, character_id),
-        )
-        return (row[0], int(row[1])) if row else None
+        return await self.latest_summary_query(scene_id, character_id).run(self._reader)
+
+    def latest_summary_query(self, scene_id: int, character_id: str) -> Query[tuple[str, int] | None]:
+        """A character's latest summary (text, the message it runs up to), or None."""
+        return Query(_LATEST_SUMMARY, (scene_id, character_id), _summary)
+
+    def notes_at_summary_query(self, scene_id: int, character_id: str, *, limit: int) -> Query[list[MemoryItem]]:
+        """The character's newest notes written from lines its latest summary covers (none before its first
+        summary): the notes that go with ``latest_summary``, in the same read."""
+        bound = f"COALESCE(({_LATEST_SUMMARY.replace('SELECT text, upto_message', 'SELECT upto_message')}), 0)"
+        return self._memory.notes_query(scene_id, character_id, limit=limit, upto=(bound, (scene_id, character_id)))
 
     async def summarised_upto(self, scene_id: int) -> int:
         row = await self._reader.fetch_one(
@@ -126,6 +149,6 @@ class History:
             async with self._transaction() as conn:
                 for message_id, scene_id, kind, speaker, text, character_id, heard_by in rows:
                     hearers = [*json.loads(heard_by), *([character_id] if character_id else [])]
-                    await self._memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
+                    self._memory.add_line(conn, scene_id, message_id, kind=kind, speaker=speaker, text=text, hearers=hearers)
             done += len(rows)
         return done

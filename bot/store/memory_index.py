@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from bot.store.database import Database
+from bot.store.database import Database, Row
+from bot.store.query import Query
 
 CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 WORD = re.compile(r"[^\W\d_](?:[^\W_]|['’-][^\W_])*", re.UNICODE)
@@ -138,6 +139,10 @@ class MemoryItem:
     kind: str  # 'user', 'npc', 'narration' for lines; 'note' for notes
 
 
+def _notes(rows: list[Row]) -> list[MemoryItem]:
+    return [MemoryItem(-int(r[0]), 0, "", r[1], "note") for r in reversed(rows)]
+
+
 # The retrieval queries, kept as constants so the query-plan tests check exactly what runs.
 # bm25's weights: the body 1, the scope 0 (every hit of a search shares its scope).
 LEXICAL_LINES_SQL = (
@@ -194,22 +199,23 @@ class MemoryIndex:
 
     # -- writes (called inside a transaction) -----------------------------------------------------
 
-    async def add_line(
+    def add_line(
         self, tx: Database, scene_id: int, message_id: int, *, kind: str, speaker: str, text: str,
         hearers: Iterable[str],
     ) -> None:
-        """Index a committed line for its hearers (OOC notes are not story and are not indexed)."""
+        """Index a committed line for its hearers (OOC notes are not story and are not indexed), deferred
+        in the caller's transaction (``Database.defer``)."""
         if kind == "ooc":
             return
         who = [h for h in sorted(set(hearers)) if h]
         if who:
-            await tx.execute(
+            tx.defer(
                 "INSERT INTO message_hearers (character_id, scene_id, message_id) VALUES "
                 + ", ".join("(?, ?, ?)" for _ in who)
                 + " ON CONFLICT DO NOTHING",
                 [value for h in who for value in (h, scene_id, message_id)],
             )
-        await tx.execute(
+        tx.defer(
             "INSERT INTO memory_text (rowid, body, scope) VALUES (?, ?, ?)",
             (message_id, index_body(speaker, text), scope_token(scene_id)),
         )
@@ -335,13 +341,20 @@ class MemoryIndex:
 
     async def notes(self, scene_id: int, character_id: str, *, limit: int, upto_message: int | None = None) -> list[MemoryItem]:
         """A character's newest notes (optionally only those written from lines up to a message), oldest first."""
+        upto = None if upto_message is None else ("?", (upto_message,))
+        return await self.notes_query(scene_id, character_id, limit=limit, upto=upto).run(self._db)
+
+    def notes_query(
+        self, scene_id: int, character_id: str, *, limit: int, upto: tuple[str, tuple[Any, ...]] | None = None
+    ) -> Query[list[MemoryItem]]:
+        """``notes`` as a query; ``upto`` bounds the message the notes were written up to by a SQL expression
+        and its parameters (a number, or a subquery such as the latest summary's)."""
         sql = "SELECT id, text FROM memory_notes WHERE scene_id = ? AND character_id = ?"
         params: list[Any] = [scene_id, character_id]
-        if upto_message is not None:
-            sql += " AND upto_message <= ?"
-            params.append(upto_message)
-        rows = await self._db.fetch_all(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
-        return [MemoryItem(-int(r[0]), 0, "", r[1], "note") for r in reversed(rows)]
+        if upto is not None:
+            sql += f" AND upto_message <= {upto[0]}"
+            params.extend(upto[1])
+        return Query(sql + " ORDER BY id DESC LIMIT ?", (*params, limit), _notes)
 
     async def newest_ids(self) -> tuple[int, int]:
         """The newest line id and note id (0 when none): where the embedder's watermarks may move when

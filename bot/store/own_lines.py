@@ -45,7 +45,7 @@ async def replace_text(store: Store, message: MessageRow, text: str, facts: Iter
     async with store.transaction() as conn:
         await conn.execute("UPDATE messages SET text = ? WHERE id = ?", (text, message.id))
         await conn.execute("DELETE FROM facts WHERE message_id = ?", (message.id,))
-        await store.history.insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
+        store.history.insert_facts(conn, message.scene_id, message.turn_id, message.id, facts)
         await store.memory.replace_text(conn, message.id, message.speaker, text)
         await _forget_retellings(store, conn, message)
 

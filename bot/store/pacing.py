@@ -18,44 +18,42 @@ class PacingRows:
     user_lines: list[tuple[float, str, int]]  # (posix time, text, turn id), oldest first
     npc_lines: list[tuple[int, int, list[str], int]]  # (turn id, active index, alternative texts, message id)
     hooks: list[tuple[int, str]]  # (turn id, hook text), oldest first
+    pinned: str | None = None  # the pace an admin pinned (``/pacing``), if any
 
 
 def _posix(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
+_NPC_LINES = "SELECT id FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT ?"
+
+
 async def pacing_rows(store: Store, scene_id: int, limit: int = RECENT) -> PacingRows:
-    users = await store.fetch_all(
-        "SELECT created_at, text, turn_id FROM messages WHERE scene_id = ? AND kind = 'user' ORDER BY id DESC LIMIT ?",
-        (scene_id, limit),
-    )
-    npcs = await store.fetch_all(
-        "SELECT id, turn_id, active_swipe FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT ?",
-        (scene_id, limit),
-    )
-    ids = [int(r[0]) for r in npcs]
-    texts: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for message_id, text in await store.fetch_all(
-            f"SELECT message_id, text FROM swipes WHERE message_id IN ({marks}) ORDER BY message_id, idx", ids
-        ):
+    """Everything the pace is inferred from, read at the start of every player turn: five reads in one
+    round trip (``fetch_many``); the alternatives of the recent NPC lines by a subquery of the same
+    lines, not a second trip with their ids."""
+    users, npcs, swipes, hooks, pinned = await store.fetch_many([
+        ("SELECT created_at, text, turn_id FROM messages WHERE scene_id = ? AND kind = 'user' ORDER BY id DESC LIMIT ?",
+         (scene_id, limit)),
+        ("SELECT id, turn_id, active_swipe FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT ?",
+         (scene_id, limit)),
+        (f"SELECT message_id, text FROM swipes WHERE message_id IN ({_NPC_LINES}) ORDER BY message_id, idx",
+         (scene_id, limit)),
+        ("SELECT turn_id, payload FROM events WHERE scene_id = ? AND kind = 'hook' ORDER BY id DESC LIMIT ?",
+         (scene_id, limit)),
+        ("SELECT pinned FROM scene_pacing WHERE scene_id = ?", (scene_id,)),
+    ])
+    texts: dict[int, list[str]] = {int(r[0]): [] for r in npcs}
+    for message_id, text in swipes:
+        if int(message_id) in texts:  # a line written between the two reads is not one of ``npcs``
             texts[int(message_id)].append(text)
     npc_lines = [(int(t), int(a), texts[int(i)], int(i)) for i, t, a in reversed(npcs)]
-    hooks = await store.fetch_all(
-        "SELECT turn_id, payload FROM events WHERE scene_id = ? AND kind = 'hook' ORDER BY id DESC LIMIT ?",
-        (scene_id, limit),
-    )
     return PacingRows(
         user_lines=[(_posix(r[0]), r[1], int(r[2])) for r in reversed(users)],
         npc_lines=npc_lines,
         hooks=[(int(r[0] or 0), str(json.loads(r[1]).get("text", ""))) for r in reversed(hooks)],
+        pinned=pinned[0][0] if pinned else None,
     )
-
-
-async def pinned_pace(store: Store, scene_id: int) -> str | None:
-    row = await store.fetch_one("SELECT pinned FROM scene_pacing WHERE scene_id = ?", (scene_id,))
-    return row[0] if row else None
 
 
 async def pin_pace(store: Store, scene_id: int, label: str | None) -> None:

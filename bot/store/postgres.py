@@ -23,41 +23,75 @@ def rows_changed(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+async def _fetch_many(conn: asyncpg.Connection, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+    """``Database.fetch_many`` on one connection: the statements one after the other."""
+    return [list(await conn.fetch(to_dollar_params(sql), *params)) for sql, params in statements]
+
+
 class PostgresTransaction:
-    """The handle of an open transaction on one pooled connection."""
+    """The handle of an open transaction on one pooled connection.
+
+    ``defer`` (see ``Database.defer``) queues a write that runs before the transaction's next statement or
+    its commit; on PostgreSQL each is still its own round trip, so this only keeps the contract.
+    """
 
     dialect: Dialect = "postgresql"
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._deferred: list[tuple[str, Sequence[Any]]] = []
+
+    def defer(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._deferred.append((sql, tuple(params)))
+
+    async def flush(self) -> None:
+        """Run the deferred writes now (before any statement and at commit)."""
+        while self._deferred:
+            sql, params = self._deferred.pop(0)
+            await self._conn.execute(to_dollar_params(sql), *params)
 
     @property
     def connection(self) -> asyncpg.Connection:
         return self._conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        await self.flush()
         return rows_changed(await self._conn.execute(to_dollar_params(sql), *params))
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        await self.flush()
         return await self._conn.fetchrow(to_dollar_params(sql), *params)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        await self.flush()
         return list(await self._conn.fetch(to_dollar_params(sql), *params))
 
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        await self.flush()
         return await self._conn.fetchval(to_dollar_params(sql), *params)
+
+    async def fetch_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        await self.flush()
+        return await _fetch_many(self._conn, statements)
 
     async def executescript(self, script: str) -> None:
         # Without arguments asyncpg sends the script as one simple query: several statements, dollar-quoted
         # function bodies and all, inside a savepoint of the open transaction.
+        await self.flush()
         async with self._conn.transaction():
             await self._conn.execute(script)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         """A savepoint inside the open transaction."""
-        async with self._conn.transaction():
-            yield self
+        await self.flush()
+        try:
+            async with self._conn.transaction():
+                yield self
+                await self.flush()
+        except BaseException:
+            self._deferred.clear()  # the block's writes not run yet: the savepoint's rollback undoes the rest
+            raise
 
     async def close(self) -> None:
         raise RuntimeError("close the database, not a transaction handle")
@@ -97,6 +131,10 @@ class PostgresDatabase:
     async def fetch_value(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._pool.fetchval(to_dollar_params(sql), *params)
 
+    async def fetch_many(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        async with self._pool.acquire() as conn:
+            return await _fetch_many(conn, statements)
+
     async def executescript(self, script: str) -> None:
         async with self.transaction() as tx:
             await tx.executescript(script)
@@ -105,7 +143,9 @@ class PostgresDatabase:
     async def transaction(self) -> AsyncIterator[PostgresTransaction]:
         """One transaction on one pooled connection, committed when the block ends."""
         async with self._pool.acquire() as conn, conn.transaction():
-            yield PostgresTransaction(conn)
+            tx = PostgresTransaction(conn)
+            yield tx
+            await tx.flush()
 
     async def close(self) -> None:
         await self._pool.close()

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.store.database import Database, OpenGuildTransaction, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction, OpenTransaction, Row
+from bot.store.query import Query
 from bot.store.records import SceneRow
 
 SCENE_COLUMNS = "id, guild_id, channel_id, world_id, user_location, enabled, paused"
@@ -30,6 +31,10 @@ def scene_row(row: Any) -> SceneRow:
         enabled=bool(row[5]),
         paused=bool(row[6]),
     )
+
+
+def _first_column(rows: list[Row]) -> list[Any]:
+    return [r[0] for r in rows]
 
 
 class Scenes:
@@ -145,11 +150,12 @@ class Scenes:
     # -- members ---------------------------------------------------------------------------------
 
     async def members(self, scene_id: int) -> list[str]:
-        rows = await self._reader.fetch_all(
-            "SELECT character_id FROM scene_members WHERE scene_id = ? ORDER BY joined_at, character_id",
-            (scene_id,),
+        return await self.members_query(scene_id).run(self._reader)
+
+    def members_query(self, scene_id: int) -> Query[list[str]]:
+        return Query(
+            "SELECT character_id FROM scene_members WHERE scene_id = ? ORDER BY joined_at, character_id", (scene_id,), _first_column
         )
-        return [r[0] for r in rows]
 
     async def add_member(self, scene_id: int, character_id: str) -> bool:
         """Add a character to a scene; False when it was already there."""

@@ -45,8 +45,9 @@ from bot.store.database import Database, Dialect, Row, is_postgres_url, json_has
 from bot.store.fencing import WriteFence
 from bot.store.history import History
 from bot.store.imported_characters import ImportedCharacters
-from bot.store.memory_index import MemoryIndex
+from bot.store.memory_index import MemoryIndex, MemoryItem
 from bot.store.migrate import DEFAULT_MIGRATIONS_DIR, POSTGRES_MIGRATIONS_DIR, migrate, migrate_database
+from bot.store.query import Query, read_together
 from bot.store.records import (
     FactRecord,
     HeardLine,
@@ -209,11 +210,12 @@ class Store:
                     await conn.rollback()
                 raise
             try:
-                yield SqliteTransaction(conn)
+                tx = SqliteTransaction(conn)
+                yield tx
+                await tx.commit()  # its deferred writes and COMMIT in one hand-off
             except BaseException:
                 await conn.rollback()
                 raise
-            await conn.commit()
 
     @asynccontextmanager
     async def guild_transaction(self, guild_id: str) -> AsyncIterator[Database]:
@@ -249,6 +251,14 @@ class Store:
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         return await self._reader.fetch_all(sql, tuple(params))
+
+    async def fetch_many(self, statements: Iterable[tuple[str, Iterable[Any]]]) -> list[list[Row]]:
+        """Several reads outside any transaction in one round trip (``Database.fetch_many``)."""
+        return await self._reader.fetch_many([(sql, tuple(params)) for sql, params in statements])
+
+    async def read_together(self, *queries: Query[Any]) -> tuple[Any, ...]:
+        """The repositories' queries (their ``..._query`` methods) outside any transaction, in one round trip."""
+        return await read_together(self._reader, *queries)
 
     # The old names, for code written against them: use ``now``, ``fetch_one`` and ``fetch_all``.
     _now = now
@@ -300,6 +310,9 @@ class Store:
     async def members(self, scene_id: int) -> list[str]:
         return await self.scenes.members(scene_id)
 
+    def members_query(self, scene_id: int) -> Query[list[str]]:
+        return self.scenes.members_query(scene_id)
+
     async def add_member(self, scene_id: int, character_id: str) -> bool:
         return await self.scenes.add_member(scene_id, character_id)
 
@@ -307,6 +320,9 @@ class Store:
 
     async def npc_states(self, guild_id: str, world_id: str, *, reader: Database | None = None) -> dict[str, NpcStateRow]:
         return await self.world.npc_states(guild_id, world_id, reader=reader)
+
+    def npc_states_query(self, guild_id: str, world_id: str) -> Query[dict[str, NpcStateRow]]:
+        return self.world.npc_states_query(guild_id, world_id)
 
     async def seed_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
         await self.world.seed_npc_states(guild_id, world_id, states)
@@ -338,11 +354,19 @@ class Store:
     ) -> list[dict[str, Any]]:
         return await self.world.witnessed_events(guild_id, world_id, character_id, kinds=kinds, limit=limit)
 
+    def witnessed_events_query(
+        self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
+    ) -> Query[list[dict[str, Any]]]:
+        return self.world.witnessed_events_query(guild_id, world_id, character_id, kinds=kinds, limit=limit)
+
     async def latest_events(self, scene_id: int, kind: str, limit: int = 1) -> list[dict[str, Any]]:
         return await self.world.latest_events(scene_id, kind, limit)
 
     async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> int:
         return await self.world.scene_turns_since_event(scene_id, kinds, cap=cap)
+
+    def scene_turns_since_event_query(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> Query[int]:
+        return self.world.scene_turns_since_event_query(scene_id, kinds, cap=cap)
 
     async def hooks_used(self, guild_id: str, world_id: str) -> list[str]:
         return await self.world.hooks_used(guild_id, world_id)
@@ -385,14 +409,23 @@ class Store:
     async def recent_messages(self, scene_id: int, limit: int, *, before_id: int | None = None) -> list[MessageRow]:
         return await self.turns.recent_messages(scene_id, limit, before_id=before_id)
 
+    def recent_messages_query(self, scene_id: int, limit: int, *, before_id: int | None = None) -> Query[list[MessageRow]]:
+        return self.turns.recent_messages_query(scene_id, limit, before_id=before_id)
+
     async def transcript(self, scene_id: int) -> list[MessageRow]:
         return await self.turns.transcript(scene_id)
 
     async def last_npc_message(self, scene_id: int) -> MessageRow | None:
         return await self.turns.last_npc_message(scene_id)
 
+    def last_npc_message_query(self, scene_id: int) -> Query[MessageRow | None]:
+        return self.turns.last_npc_message_query(scene_id)
+
     async def last_spoke(self, scene_id: int) -> dict[str, int]:
         return await self.turns.last_spoke(scene_id)
+
+    def last_spoke_query(self, scene_id: int) -> Query[dict[str, int]]:
+        return self.turns.last_spoke_query(scene_id)
 
     # alternatives of NPC lines: ``bot.store.swipes``
 
@@ -423,11 +456,22 @@ class Store:
     ) -> list[tuple[HeardLine, int]]:
         return await self.history.heard_lines(scene_id, character_id, limit=limit, before_id=before_id)
 
+    def heard_lines_query(
+        self, scene_id: int, character_id: str, *, limit: int, before_id: int | None = None
+    ) -> Query[list[tuple[HeardLine, int]]]:
+        return self.history.heard_lines_query(scene_id, character_id, limit=limit, before_id=before_id)
+
     async def known_facts(self, scene_id: int, character_id: str) -> list[tuple[int, str, str, int, int]]:
         return await self.history.known_facts(scene_id, character_id)
 
     async def latest_summary(self, scene_id: int, character_id: str) -> tuple[str, int] | None:
         return await self.history.latest_summary(scene_id, character_id)
+
+    def latest_summary_query(self, scene_id: int, character_id: str) -> Query[tuple[str, int] | None]:
+        return self.history.latest_summary_query(scene_id, character_id)
+
+    def notes_at_summary_query(self, scene_id: int, character_id: str, *, limit: int) -> Query[list[MemoryItem]]:
+        return self.history.notes_at_summary_query(scene_id, character_id, limit=limit)
 
     async def summarised_upto(self, scene_id: int) -> int:
         return await self.history.summarised_upto(scene_id)

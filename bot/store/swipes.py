@@ -62,9 +62,9 @@ class Alternatives:
         self._world = world
         self._history = history
 
-    async def add_first(self, conn: Database, message_id: int, msg: NewMessage) -> None:
-        """Inside the caller's transaction: an NPC line's first alternative, the one committed with it."""
-        await conn.execute(
+    def add_first(self, conn: Database, message_id: int, msg: NewMessage) -> None:
+        """Inside the caller's transaction (deferred): an NPC line's first alternative, the one committed with it."""
+        conn.defer(
             "INSERT INTO swipes (message_id, idx, text, effects, prompt, created_at) VALUES (?, 0, ?, ?, ?, ?)",
             (message_id, msg.text, effects_json(msg.effects, msg.facts), msg.prompt, self._now()),
         )
@@ -128,7 +128,7 @@ class Alternatives:
                 conn, scene.guild_id, scene.world_id, scene.id, turn_id, list(events), (),
                 lambda fresh: settle(fresh, list(events)), self._now(), message_id=message_id,
             )
-            await self._history.insert_facts(conn, scene.id, turn_id, message_id, facts)
+            self._history.insert_facts(conn, scene.id, turn_id, message_id, facts)
             await conn.execute(
                 "UPDATE messages SET active_swipe = ?, text = ? WHERE scene_id = ? AND id = ?", (idx, text, scene.id, message_id)
             )

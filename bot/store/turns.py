@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.store.database import Database, OpenGuildTransaction, OpenTransaction
+from bot.store.database import Database, OpenGuildTransaction, OpenTransaction, Row
 from bot.store.history import History
 from bot.store.memory_index import MemoryIndex
+from bot.store.query import Query
 from bot.store.records import MessageRow, NewMessage, SceneRow, TurnCommit
 from bot.store.swipes import Alternatives
 from bot.store.world_state import WorldState
@@ -40,6 +41,18 @@ class TurnStart:
     turn_seq: int
     message_id: int
     is_new: bool
+
+
+def _story_order(rows: list[Row]) -> list[MessageRow]:
+    return [message_row(r) for r in reversed(rows)]
+
+
+def _first_message(rows: list[Row]) -> MessageRow | None:
+    return message_row(rows[0]) if rows else None
+
+
+def _last_spoke(rows: list[Row]) -> dict[str, int]:
+    return {r[0]: int(r[1]) for r in rows if r[1] is not None}
 
 
 def message_row(row: Any) -> MessageRow:
@@ -112,7 +125,7 @@ class Turns:
                 (scene_id, seq, self._now()),
             ))
             message_id = await self._insert_message(conn, scene_id, turn_id, 0, inbound)
-            await self._settle(conn, scene_id)
+            self._settle(conn, scene_id)
         return TurnStart(turn_id, seq, message_id, True)
 
     async def _insert_message(
@@ -139,23 +152,23 @@ class Turns:
             ),
         )
         message_id = int(message_id)
-        await self._memory.add_line(
+        self._memory.add_line(
             conn, scene_id, message_id, kind=msg.kind, speaker=msg.speaker, text=msg.text,
             hearers=(*msg.heard_by, *((msg.character_id,) if msg.character_id else ())),
         )
-        await self._history.insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
+        self._history.insert_facts(conn, scene_id, turn_id, message_id, msg.facts)
         if msg.kind == "npc":
-            await self._alternatives.add_first(conn, message_id, msg)
+            self._alternatives.add_first(conn, message_id, msg)
         return message_id
 
-    async def _settle(self, conn: Database, scene_id: int) -> None:
-        """The story moved on: the alternative on screen becomes canonical and is marked kept."""
-        await conn.execute(
+    def _settle(self, conn: Database, scene_id: int) -> None:
+        """The story moved on: the alternative on screen becomes canonical and is marked kept (deferred)."""
+        conn.defer(
             "UPDATE swipes SET kept = 1 WHERE id IN (SELECT s.id FROM swipes s JOIN messages m"
             " ON m.id = s.message_id WHERE m.scene_id = ? AND m.settled = 0 AND s.idx = m.active_swipe)",
             (scene_id,),
         )
-        await conn.execute(
+        conn.defer(
             "UPDATE messages SET settled = 1 WHERE scene_id = ? AND settled = 0", (scene_id,)
         )
 
@@ -183,20 +196,20 @@ class Turns:
         if commit.post:
             for message_id, msg in zip(ids, commit.messages, strict=True):
                 if msg.kind in ("npc", "narration"):
-                    await conn.execute(
+                    conn.defer(
                         "INSERT INTO outbox (scene_id, message_id, guild_id, channel_id, created_at) VALUES (?, ?, ?, ?, ?)",
                         (scene.id, message_id, scene.guild_id, scene.channel_id, now),
                     )
         for member in commit.join:
             # Joined at the time of the event that records it, so a rewind can restore it exactly.
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO scene_members (scene_id, character_id, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (scene.id, member, now),
             )
         for member in commit.leave:
-            await conn.execute("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
+            conn.defer("DELETE FROM scene_members WHERE scene_id = ? AND character_id = ?", (scene.id, member))
         for usage in commit.usage:
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO model_usage (turn_id, purpose, model, prompt_tokens, completion_tokens,"
                 " cached_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -213,16 +226,16 @@ class Turns:
         for detector, counters in commit.quality.items():
             for counter, n in counters.items():
                 if n:
-                    await conn.execute(
+                    conn.defer(
                         "INSERT INTO quality_counts (guild_id, detector, counter, n) VALUES (?, ?, ?, ?)"
                         " ON CONFLICT (guild_id, detector, counter) DO UPDATE SET n = quality_counts.n + excluded.n",
                         (scene.guild_id, detector, counter, n),
                     )
         if commit.user_location is not None:
-            await conn.execute(
-                "UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id)
-            )
-        await conn.execute(
+            conn.defer("UPDATE scenes SET user_location = ? WHERE id = ?", (commit.user_location, scene.id))
+        # Everything above from the messages on that needs no answer is deferred (``Database.defer``): it
+        # runs with the commit, in one hand-off on SQLite.
+        conn.defer(
             "UPDATE turns SET status = ?, completed_at = ? WHERE id = ?",
             (commit.status, self._now(), turn_id),
         )
@@ -321,6 +334,10 @@ class Turns:
 
         Lines of turns that failed or were interrupted are kept: the user did say them.
         """
+        return await self.recent_messages_query(scene_id, limit, before_id=before_id).run(self._reader)
+
+    def recent_messages_query(self, scene_id: int, limit: int, *, before_id: int | None = None) -> Query[list[MessageRow]]:
+        """``recent_messages`` as a query, to read together with others (``bot.store.query``)."""
         sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ?"
         params: list[Any] = [scene_id]
         if before_id is not None:
@@ -328,8 +345,7 @@ class Turns:
             params.append(before_id)
         sql += " ORDER BY id DESC LIMIT ?"
         params.append(limit)
-        rows = await self._reader.fetch_all(sql, params)
-        return [message_row(r) for r in reversed(rows)]
+        return Query(sql, tuple(params), _story_order)
 
     async def transcript(self, scene_id: int) -> list[MessageRow]:
         rows = await self._reader.fetch_all(
@@ -338,11 +354,14 @@ class Turns:
         return [message_row(r) for r in rows]
 
     async def last_npc_message(self, scene_id: int) -> MessageRow | None:
-        row = await self._reader.fetch_one(
+        return await self.last_npc_message_query(scene_id).run(self._reader)
+
+    def last_npc_message_query(self, scene_id: int) -> Query[MessageRow | None]:
+        return Query(
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE scene_id = ? AND kind = 'npc' ORDER BY id DESC LIMIT 1",
             (scene_id,),
+            _first_message,
         )
-        return message_row(row) if row else None
 
     async def last_spoke(self, scene_id: int) -> dict[str, int]:
         """For each member of the scene, the id of its latest message here (for fairness).
@@ -350,9 +369,12 @@ class Turns:
         One index probe per member (``messages_speaker``), not a scan of every NPC line of the scene:
         the cost stays flat however long the scene runs.
         """
-        rows = await self._reader.fetch_all(
+        return await self.last_spoke_query(scene_id).run(self._reader)
+
+    def last_spoke_query(self, scene_id: int) -> Query[dict[str, int]]:
+        return Query(
             "SELECT sm.character_id, (SELECT MAX(m.id) FROM messages m WHERE m.scene_id = sm.scene_id"
             " AND m.kind = 'npc' AND m.character_id = sm.character_id) FROM scene_members sm WHERE sm.scene_id = ?",
             (scene_id,),
+            _last_spoke,
         )
-        return {r[0]: int(r[1]) for r in rows if r[1] is not None}

@@ -18,7 +18,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.store.database import Database, OpenGuildTransaction
+from bot.store.database import Database, OpenGuildTransaction, Row
+from bot.store.query import Query
 from bot.store.records import NewEvent, NpcStateRow, Settler
 
 # Schedule decisions (the scheduler's scores and reasons) only serve ``/why`` for the latest lines.
@@ -62,6 +63,18 @@ def event_row(r: Any) -> dict[str, Any]:
     }
 
 
+def _npc_states(rows: list[Row]) -> dict[str, NpcStateRow]:
+    return {r[0]: NpcStateRow(r[0], r[1], r[2], float(r[3]), tuple(json.loads(r[4])), json.loads(r[5])) for r in rows}
+
+
+def _count(rows: list[Row]) -> int:
+    return int(rows[0][0])
+
+
+def _witnessed(rows: list[Row]) -> list[dict[str, Any]]:
+    return [{"id": r[0], "kind": r[1], "subject": r[2], "payload": json.loads(r[3]), "created_at": r[4]} for r in reversed(rows)]
+
+
 class WorldState:
     """Reads and writes of ``npc_state``, ``events``, ``event_witnesses`` and ``world_checkpoints``."""
 
@@ -82,15 +95,15 @@ class WorldState:
 
     async def npc_states(self, guild_id: str, world_id: str, *, reader: Database | None = None) -> dict[str, NpcStateRow]:
         """A world's NPC states on a server (``reader``: a transaction's handle, to see its own writes)."""
-        rows = await (reader or self._reader).fetch_all(
+        return await self.npc_states_query(guild_id, world_id).run(reader or self._reader)
+
+    def npc_states_query(self, guild_id: str, world_id: str) -> Query[dict[str, NpcStateRow]]:
+        return Query(
             "SELECT character_id, location, mood_label, mood_intensity, goals, relationships"
             " FROM npc_state WHERE guild_id = ? AND world_id = ?",
             (guild_id, world_id),
+            _npc_states,
         )
-        return {
-            r[0]: NpcStateRow(r[0], r[1], r[2], float(r[3]), tuple(json.loads(r[4])), json.loads(r[5]))
-            for r in rows
-        }
 
     async def seed_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
         """Insert starting state for NPCs that have none yet (existing state is never overwritten)."""
@@ -116,10 +129,9 @@ class WorldState:
             self._now(),
         )
 
-    async def _upsert_npc(
-        self, conn: Database, guild_id: str, world_id: str, state: NpcStateRow
-    ) -> None:
-        await conn.execute(
+    def _upsert_npc(self, conn: Database, guild_id: str, world_id: str, state: NpcStateRow) -> None:
+        """Inside the caller's transaction (deferred): one NPC's state, inserted or replaced."""
+        conn.defer(
             "INSERT INTO npc_state (guild_id, world_id, character_id, location, mood_label, mood_intensity,"
             " goals, relationships, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (guild_id, world_id, character_id) DO UPDATE SET location = excluded.location,"
@@ -131,7 +143,7 @@ class WorldState:
     async def save_npc_states(self, guild_id: str, world_id: str, states: Iterable[NpcStateRow]) -> None:
         async with self._world_transaction(guild_id) as conn:
             for state in states:
-                await self._upsert_npc(conn, guild_id, world_id, state)
+                self._upsert_npc(conn, guild_id, world_id, state)
 
     async def replace_npc_states(
         self, conn: Database, guild_id: str, world_id: str, states: dict[str, NpcStateRow]
@@ -139,7 +151,7 @@ class WorldState:
         """Inside the caller's transaction: the world's NPC states become exactly ``states``."""
         await conn.execute("DELETE FROM npc_state WHERE guild_id = ? AND world_id = ?", (guild_id, world_id))
         for state in states.values():
-            await self._upsert_npc(conn, guild_id, world_id, state)
+            self._upsert_npc(conn, guild_id, world_id, state)
 
     # -- world changes (inside the writer's transaction) -----------------------------------------
 
@@ -175,9 +187,9 @@ class WorldState:
                 source = message_ids[event.origin]
             last_id = await self._insert_event(conn, guild_id, world_id, scene_id, turn_id, event, now, source)
         for state in states:
-            await self._upsert_npc(conn, guild_id, world_id, state)
+            self._upsert_npc(conn, guild_id, world_id, state)
         if scene_id is not None and any(e.kind == "schedule" for e in events):
-            await conn.execute(
+            conn.defer(
                 "DELETE FROM events WHERE scene_id = ? AND kind = 'schedule' AND id < (SELECT id FROM events"
                 " WHERE scene_id = ? AND kind = 'schedule' ORDER BY id DESC LIMIT 1 OFFSET ?)",
                 (scene_id, scene_id, KEEP_SCHEDULES - 1),
@@ -231,7 +243,7 @@ class WorldState:
         if event.kind not in WITNESSED_KINDS:
             return event_id
         for witness in sorted(set(event.witnesses)):
-            await conn.execute(
+            conn.defer(
                 "INSERT INTO event_witnesses (event_id, guild_id, world_id, character_id, kind) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 (event_id, guild_id, world_id, witness, event.kind),
@@ -302,20 +314,23 @@ class WorldState:
         self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
     ) -> list[dict[str, Any]]:
         """The latest events of these kinds (of ``WITNESSED_KINDS``) that a character witnessed, oldest first."""
+        return await self.witnessed_events_query(guild_id, world_id, character_id, kinds=kinds, limit=limit).run(self._reader)
+
+    def witnessed_events_query(
+        self, guild_id: str, world_id: str, character_id: str, *, kinds: Iterable[str], limit: int = 8
+    ) -> Query[list[dict[str, Any]]]:
+        """``witnessed_events`` as a query, to read together with others (``bot.store.query``)."""
         kinds = tuple(kinds)
         if not set(kinds) <= WITNESSED_KINDS:
             raise ValueError(f"witnesses are only kept for {sorted(WITNESSED_KINDS)}")
         marks = ",".join("?" for _ in kinds)
-        rows = await self._reader.fetch_all(
+        return Query(
             f"SELECT e.id, e.kind, e.subject, e.payload, e.created_at FROM event_witnesses w JOIN events e ON e.id = w.event_id"
             f" WHERE w.guild_id = ? AND w.world_id = ? AND w.character_id = ? AND w.kind IN ({marks})"
             " ORDER BY w.event_id DESC LIMIT ?",
             (guild_id, world_id, character_id, *kinds, limit),
+            _witnessed,
         )
-        return [
-            {"id": r[0], "kind": r[1], "subject": r[2], "payload": json.loads(r[3]), "created_at": r[4]}
-            for r in reversed(rows)
-        ]
 
     async def latest_events(self, scene_id: int, kind: str, limit: int = 1) -> list[dict[str, Any]]:
         """The newest events of a kind in a scene, oldest of them first."""
@@ -328,14 +343,17 @@ class WorldState:
     async def scene_turns_since_event(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> int:
         """Turns of a scene since the last event of these kinds (all turns if none), counted up to ``cap``:
         a scene quiet for years costs no more than one quiet for ``cap`` turns."""
+        return await self.scene_turns_since_event_query(scene_id, kinds, cap=cap).run(self._reader)
+
+    def scene_turns_since_event_query(self, scene_id: int, kinds: Iterable[str], *, cap: int = 100) -> Query[int]:
         kinds = tuple(kinds)
         marks = ",".join("?" for _ in kinds)
-        row = await self._reader.fetch_one(
+        return Query(
             f"SELECT COUNT(*) FROM (SELECT 1 FROM turns WHERE scene_id = ? AND id > COALESCE((SELECT MAX(turn_id) FROM events"
             f" WHERE scene_id = ? AND kind IN ({marks}) AND turn_id IS NOT NULL), 0) LIMIT ?) AS recent",
             (scene_id, scene_id, *kinds, cap),
+            _count,
         )
-        return int(row[0])
 
     async def hooks_used(self, guild_id: str, world_id: str) -> list[str]:
         rows = await self._reader.fetch_all(

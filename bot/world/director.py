@@ -53,7 +53,10 @@ def _ngrams(text: str) -> set[tuple[str, ...]]:
 
 def similarity(a: str, b: str) -> float:
     """Jaccard overlap of word trigrams (character trigrams for unspaced text)."""
-    grams_a, grams_b = _ngrams(a), _ngrams(b)
+    return _jaccard(_ngrams(a), _ngrams(b))
+
+
+def _jaccard(grams_a: set[tuple[str, ...]], grams_b: set[tuple[str, ...]]) -> float:
     if not grams_a or not grams_b:
         return 0.0
     return len(grams_a & grams_b) / len(grams_a | grams_b)
@@ -69,10 +72,10 @@ class Stagnation:
 
 def detect_stagnation(npc_lines: Sequence[str], turns_since_event: int, *, quiet_turns: int = 8) -> Stagnation:
     """Stalled when recent NPC lines repeat each other, or nothing has happened for ``quiet_turns`` turns."""
-    recent = list(npc_lines)[-6:]
-    pairs = [(a, b) for i, a in enumerate(recent) for b in recent[i + 1 :]]
+    grams = [_ngrams(line) for line in list(npc_lines)[-6:]]  # once per line, not once per pair it is in
+    pairs = [(a, b) for i, a in enumerate(grams) for b in grams[i + 1 :]]
     if pairs:
-        worst = max(similarity(a, b) for a, b in pairs)
+        worst = max(_jaccard(a, b) for a, b in pairs)
         if worst >= STALL_SIMILARITY:
             return Stagnation(True, f"repeated phrasing (overlap {worst:.2f})")
     if turns_since_event >= quiet_turns:

@@ -65,7 +65,7 @@ class Scene:
                 " VALUES (?, ?, 0, ?, ?, ?, 'hall', ?, ?, 't') RETURNING id",
                 (self.id, turn, kind, speaker, character_id, text, "[" + ", ".join(f'"{h}"' for h in heard_by) + "]"),
             )
-            await self.index.add_line(
+            self.index.add_line(  # deferred: runs with the transaction's commit
                 tx, self.id, int(message), kind=kind, speaker=speaker, text=text,
                 hearers=(*heard_by, *((character_id,) if character_id else ())),
             )

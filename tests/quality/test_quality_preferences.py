@@ -17,11 +17,12 @@ import pytest
 
 from bot.content.loader import Library
 from bot.content.models import Character, World
+from bot.core.ports import ChatMessage
 from bot.engine.lines import InboundLine, SceneKey
 from bot.engine.scene import SceneEngine
 from bot.errors import EnsembleError
 from bot.model.openai_chat import OpenAIChatModel
-from bot.quality.preferences import Alternative, ExportTally, SwipedLine, preference_records
+from bot.quality.preferences import Alternative, ExportTally, SwipedLine, preference_records, prompt_json
 from bot.store import Store
 from bot.store import preferences as repo
 from bot.testing.openai_server import OpenAIServer
@@ -203,3 +204,17 @@ async def test_export_refuses_an_unknown_server(store, tmp_path: Path) -> None:
     assert records == [] and guild == ""
     opened = await Store.open(tmp_path / "x.db")  # opens and migrates cleanly with the new migration
     await opened.close()  # an open store's aiosqlite thread would keep the interpreter from exiting
+
+
+def test_prompt_json_is_json_dumps_of_the_messages_though_each_message_is_encoded_once():
+    rng = random.Random(5)
+    alphabet = 'ab "\\\n\t—é中😀\x00\u2028'
+    for _ in range(200):
+        messages = [
+            ChatMessage(rng.choice(["system", "user", "assistant"]), "".join(rng.choice(alphabet) for _ in range(rng.randrange(40))),
+                        name=rng.choice([None, "", "Ann", "Old Tom"]))
+            for _ in range(rng.randrange(6))
+        ]
+        plain = [{"role": m.role, "content": m.content, **({"name": m.name} if m.name else {})} for m in messages]
+        assert prompt_json(messages) == json.dumps(plain, ensure_ascii=False)
+        assert json.loads(prompt_json(messages)) == plain

@@ -71,6 +71,68 @@ async def test_statements_rows_and_returning(database: Database):
     assert await database.execute("UPDATE items SET n = n + 1") == 2
 
 
+async def test_fetch_many_reads_several_statements_in_one_call(database: Database):
+    await database.execute("INSERT INTO items (id, name) VALUES (?, ?), (?, ?)", (1, "rope", 2, "lamp"))
+    found = await database.fetch_many([
+        ("SELECT name FROM items WHERE id = ?", (1,)),
+        ("SELECT count(*) FROM items", ()),
+        ("SELECT name FROM items WHERE id = ?", (9,)),
+    ])
+    assert [[r[0] for r in rows] for rows in found] == [["rope"], [2], []]
+    async with database.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", (3, "net"))
+        (rows,) = await tx.fetch_many([("SELECT count(*) FROM items", ())])
+        assert rows[0][0] == 3  # inside a transaction it sees the transaction's own writes
+
+
+async def test_deferred_writes_run_before_the_next_statement_and_with_the_commit(database: Database):
+    async with database.transaction() as tx:
+        tx.defer("INSERT INTO items (id, name) VALUES (?, ?)", (1, "rope"))
+        tx.defer("UPDATE items SET n = 5 WHERE id = ?", (1,))
+        assert await tx.fetch_value("SELECT n FROM items WHERE id = 1") == 5  # in order, before the read
+        tx.defer("INSERT INTO items (id, name) VALUES (?, ?)", (2, "lamp"))
+    assert await database.fetch_value("SELECT count(*) FROM items") == 2  # the last one went with the commit
+    async with database.transaction() as tx:
+        with pytest.raises(RuntimeError):
+            async with tx.transaction() as inner:
+                inner.defer("INSERT INTO items (id, name) VALUES (?, ?)", (3, "undone"))
+                raise RuntimeError
+        tx.defer("INSERT INTO items (id, name) VALUES (?, ?)", (4, "kept"))
+    assert [r[0] for r in await database.fetch_all("SELECT id FROM items ORDER BY id")] == [1, 2, 4]
+    # A deferred write that fails fails the transaction, all of it.
+    with pytest.raises(Exception, match="(?i)unique"):
+        async with database.transaction() as tx:
+            await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", (5, "net"))
+            tx.defer("INSERT INTO items (id, name) VALUES (?, ?)", (6, "rope"))
+    assert await database.fetch_value("SELECT count(*) FROM items") == 3
+
+
+async def test_every_sqlite_call_is_one_hand_off_to_its_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A write (with its row count) and a batch of reads each cost one trip to aiosqlite's thread."""
+    db = await open_database(tmp_path / "trips.db")
+    try:
+        await db.execute(TABLE)
+        assert isinstance(db, SqliteDatabase)
+        trips = []
+        inner = db.connection._execute
+
+        async def counted(fn, *args, **kwargs):
+            trips.append(fn)
+            return await inner(fn, *args, **kwargs)
+
+        monkeypatch.setattr(db.connection, "_execute", counted)
+        assert await db.execute("INSERT INTO items (id, name) VALUES (?, ?)", (1, "rope")) == 1
+        assert await db.execute("UPDATE items SET n = 1 WHERE id = ?", (9,)) == 0
+        assert len(await db.fetch_many([("SELECT 1", ()), ("SELECT 2", ()), ("SELECT 3", ())])) == 3
+        assert len(trips) == 3
+        async with db.transaction() as tx:  # BEGIN, then the deferred writes ride with the commit
+            for i in range(2, 5):
+                tx.defer("INSERT INTO items (id, name) VALUES (?, ?)", (i, f"item {i}"))
+        assert len(trips) == 5 and await db.fetch_value("SELECT count(*) FROM items") == 4
+    finally:
+        await db.close()
+
+
 async def test_a_transaction_commits_together(database: Database):
     async with database.transaction() as tx:
         await tx.execute("INSERT INTO items (id, name) VALUES (?, ?)", (1, "a"))

@@ -60,6 +60,12 @@ _ZH_KIN_RE = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _variants(names: tuple[str, ...], taken: frozenset[str]) -> tuple[str, ...]:
+    """``name_variants`` kept per cast: every reply of a scene asks for the same names."""
+    return tuple(name_variants(list(names), set(taken)))
+
+
 def name_variants(names: list[str], taken: set[str]) -> list[str]:
     """Shorter forms other characters go by: "Ensign Pike" -> "Pike", "the Mayor" -> "Mayor",
     "熟客陈阿姨" -> "陈阿姨" (a describing prefix dropped). ``taken`` (own and user names) are never produced."""
@@ -91,8 +97,8 @@ _SCRIPT_LINE = re.compile(r"(?m)^[ \t]*(?P<name>[^\s:：*\"“「(（\[【][^:�
 
 
 def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> list[Finding]:
-    taken = {n.casefold() for n in (*ctx.own_names, *ctx.users)}
-    others = name_variants(list(ctx.others), taken)
+    taken = frozenset(n.casefold() for n in (*ctx.own_names, *ctx.users))
+    others = list(_variants(tuple(ctx.others), taken))
     a = analysis or analyse(reply, ctx.own_names)
     findings = _script_lines(reply, ctx) + _addressed_to_self(reply, a, ctx)
     if not others:
