@@ -66,13 +66,15 @@ async def test_a_players_line_is_embedded_as_a_query_when_stored_before_the_spea
                 events.append("embed query")
             return await super().embed(texts, query=query)
 
-    heard_lines = store.heard_lines
+    read_together = store.read_together
 
-    async def recorded_heard_lines(*args, **kwargs):
-        events.append("gather inputs")
-        return await heard_lines(*args, **kwargs)
+    async def recorded_read_together(*queries):
+        # the speaker's inputs (heard lines, summary, notes, events) come in one round trip
+        if any("FROM messages m" in q.sql and "heard_by" in q.sql for q in queries):
+            events.append("gather inputs")
+        return await read_together(*queries)
 
-    monkeypatch.setattr(store, "heard_lines", recorded_heard_lines)
+    monkeypatch.setattr(store, "read_together", recorded_read_together)
     embedder = Recording()
     engine = SceneEngine(store=store, model=model, library=library, clock=clock, rng=random.Random(1), embedder=embedder)
     engine.start_background()
