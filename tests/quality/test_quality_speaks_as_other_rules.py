@@ -111,6 +111,9 @@ def test_more_shapes_of_another_characters_line_are_flagged(text: str, ctx: Repl
         ('*Odile snorts.* "Don\'t look at me like that." *Wren shrugs.*', CTX_CAST),
         # The clause hands the floor back to the NPC before the colon.
         ('*Odile shuffles the deck, and Wren taps the table:* "Deal."', CTX_CAST),
+        # A clause that comments on the other character, then the NPC's own line.
+        ('*Odile is right about one thing, though:* "The road will not wait for us."', CTX_CAST),
+        ("*小满的意思很清楚：*“这船今天不能开。”*老周叹了口气。*", CTX_ZH),
         # A Chinese name that is the object of the narration.
         ("*老周看着一旁的小满，低声道：“别怕。”*", CTX_ZH),
         # The NPC bringing itself in by kind in its first reply.

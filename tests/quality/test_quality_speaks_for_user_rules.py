@@ -96,6 +96,9 @@ def test_more_narration_of_the_user_is_flagged(text: str, ctx: ReplyContext) -> 
         ('*Ilse watches the door, and she feels the old fear come back.* "Stay close, Rowan."', CTX),
         # A body part only described.
         ('"Your hands are cold," *Ilse says, rubbing them between hers.*', CTX),
+        # A sentence that opens on what the user said goes on about the NPC's reaction.
+        ('*Rowan\'s question hangs in the air, and she realizes she has no good answer.* "Ask me tomorrow."',
+         ReplyContext(user_names=("Rowan",), npc_name="Ilse")),
         # Weather against the user's face is the scene, not a feeling.
         ('*A gust of wind rushes across the deck.* "Hold the rail, Rowan."', CTX),
     ],

@@ -166,6 +166,8 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
     sentences = sentence_spans(view)
     out: list[Finding] = []
     for m in matches:
+        if _STATE_CLAUSE_RE.match(view, m.end("name")) and not _quote_right_before(view, m.start("name")):
+            continue  # "小满的意思很清楚：“…”": a comment on them, then the NPC's own line
         pos = m.start("name")
         s_start, s_end = next(((s, e) for s, e in sentences if s <= pos < e), (m.start(), m.end()))
         # Take the quote that the attribution belongs to as well, even across the sentence split.
@@ -186,6 +188,11 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
             )
         )
     return out
+
+
+def _quote_right_before(view: str, pos: int) -> bool:
+    """Whether a quote ends just before ``pos`` ("“……”小满是这么说的" attributes the quote before it)."""
+    return view[max(0, pos - 3):pos].rstrip(" \t,，.*").endswith(MASK)
 
 
 def _is_subject(view: str, pos: int) -> bool:
@@ -460,6 +467,16 @@ _HANDOVER_EN = r"(?:\b(?:and|then|but|while|as|until|before|after)\s+|[,;]\s*)(?
 _HANDOVER_ZH = r"[，,；;]\s*(?:她|他|我|你|它)"
 
 
+# A clause about another character that states something about them rather than having them act: a copula or
+# what they said or meant ("Odile is right:", "Odile's plan is simple:", "小满的意思是：", "小满说得对："). Their face
+# or voice doing something ("奶奶的脸笑开了：") is them acting.
+_STATE_CLAUSE_RE = re.compile(
+    r"(?:['’]s\s+[\w-]+)?\s+(?:is|was|seems|seemed|sounds|sounded)\b(?!\s+(?:\w+\s+)?\w+ing\b)"
+    r"|['’]s\s+(?:right|wrong|got|not|never|always|been)\b"
+    r"|的(?:意思|话|想法|说法|态度|主意|计划|意见|道理)|是(?![你我他她])|说得(?:对|没错|好|有理)"
+)
+
+
 def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[str]) -> list[Finding]:
     if not a.dialogue:
         return []
@@ -474,6 +491,8 @@ def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[s
             clause = view[m.end("name"):m.end()]
             if re.search(handover, clause, re.IGNORECASE) or any(n in clause for n in own) or _IMPRESSION_RE.search(clause):
                 continue
+            if _STATE_CLAUSE_RE.match(clause):
+                continue  # "Odile is right about one thing:", "小满的意思很清楚：": a comment, then the NPC's line
             out.append(make_finding(reply, DETECTOR, "high", m.start(), _quote_after(a, m.end() - 1),
                                     f"writes dialogue for {m.group('name')}", code="other_line", replacement=""))
     return out

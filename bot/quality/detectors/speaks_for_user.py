@@ -142,8 +142,8 @@ def _pronoun_turn(view: str, s_start: int, s_end: int, name_re: re.Pattern[str],
     lead = re.match(r"[\s*_(\"“]*", view[s_start:s_end])
     head = s_start + (lead.end() if lead else 0)
     m = name_re.match(view, head)
-    if m is None:
-        return None
+    if m is None or _WORDS_OF_USER_RE.match(view, m.end()):
+        return None  # "Sam's question hangs there, and she realizes...": the NPC reacting to what the user said
     turn = _PRONOUN_TURN_RE.search(view, m.end(), s_end)
     if turn is None:
         return None
@@ -400,6 +400,10 @@ _INNER_STATE = (
     r"makes up (?:his|her|their) mind|made up (?:his|her|their) mind|wants|wanted|wishes|wished|hopes|hoped|fears|"
     r"feared|dreads|dreaded|regrets|resolves|resolved|vows|vowed|is falling|falls for|fell for|can['’]t help|"
     r"cannot help|is too proud|would never admit"
+)
+_WORDS_OF_USER_RE = re.compile(
+    r"['’]s\s+(?:\w+\s+)?(?:question|questions|words|answer|reply|request|story|idea|plan|point|joke|line|comment|"
+    r"message|offer|suggestion|remark|confession|name|letter|note)\b"
 )
 _PRONOUN_TURN_RE = re.compile(
     rf"(?:[;,]\s*|\b(?:and|but|then|as|so)\s+)(?:she|he)(?:['’]s)?\s+(?:(?:already|suddenly|quietly|secretly|"
