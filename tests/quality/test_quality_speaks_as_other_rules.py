@@ -114,6 +114,8 @@ def test_more_shapes_of_another_characters_line_are_flagged(text: str, ctx: Repl
         # A clause that comments on the other character, then the NPC's own line.
         ('*Odile is right about one thing, though:* "The road will not wait for us."', CTX_CAST),
         ("*小满的意思很清楚：*“这船今天不能开。”*老周叹了口气。*", CTX_ZH),
+        # An earlier remark recalled in the past tense.
+        ('*It is exactly as Odile said.* "The bridge will not hold. We go around."', CTX_CAST),
         # A Chinese name that is the object of the narration.
         ("*老周看着一旁的小满，低声道：“别怕。”*", CTX_ZH),
         # The NPC bringing itself in by kind in its first reply.

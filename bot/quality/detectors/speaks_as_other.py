@@ -202,7 +202,7 @@ def _is_subject(view: str, pos: int) -> bool:
     under a modifier or a title ("一旁的林蔚", "班主老金")."""
     before = view[:pos].rstrip(" \t*_")
     conj = re.search(
-        r"(?:\b(?:but|and|then|so|until|till|where|while|when|as|whereupon|once)|然后|可|却|就)\s*$", before
+        r"(?:\b(?:but|and|then|so|until|till|where|while|when|whereupon)|然后|可|却|就)\s*$", before
     )
     if conj:
         before = before[: conj.start()].rstrip()
@@ -501,10 +501,10 @@ def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[s
 # Verbs that do nothing but hand over speech: a sentence that ends in one ("Odile cuts in.", "Amos asks
 # quietly.") and runs into a quote gives that quote to its subject. Reactions that may stand alone ("laughs",
 # "sighs", "snorts") are not among them: the NPC often speaks right after another character's reaction.
+# Present tense only: "just as Odile said." recalls an earlier remark before the NPC's own line.
 _EN_SPEECH_ONLY = (
-    r"says|said|asks|asked|adds|added|replies|replied|answers|answered|cuts in|chimes in|pipes up|interjects|"
-    r"interjected|continues|continued|responds|responded|whispers|whispered|mutters|muttered|murmurs|murmured|"
-    r"calls out|called out|announces|announced|declares|declared|shouts|shouted|yells|yelled|speaks up|spoke up"
+    r"says|asks|adds|replies|answers|cuts in|chimes in|pipes up|interjects|continues|responds|whispers|mutters|"
+    r"murmurs|calls out|announces|declares|shouts|yells|speaks up"
 )
 
 
