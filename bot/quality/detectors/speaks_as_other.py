@@ -198,7 +198,7 @@ def _quote_right_before(view: str, pos: int) -> bool:
 def _is_subject(view: str, pos: int) -> bool:
     """Whether the word at ``pos`` starts a sentence or clause (so a name there is the subject).
 
-    A subordinate clause counts ("where Bob stares and mutters", "as Bob says"), and so does a Chinese name
+    A subordinate clause counts ("where Bob stares and mutters", "while Bob says"), and so does a Chinese name
     under a modifier or a title ("一旁的林蔚", "班主老金")."""
     before = view[:pos].rstrip(" \t*_")
     conj = re.search(
