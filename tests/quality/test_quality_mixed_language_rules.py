@@ -60,3 +60,46 @@ def test_short_foreign_clauses_in_english_are_flagged(text: str) -> None:
 )
 def test_terse_english_loanwords_and_pinyin_are_not_flagged(text: str) -> None:
     assert codes(text, EN) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Genau, the crate goes on the left cart." *Corin points.*',
+        '*Corin wipes his hands.* "Nee, nee, not that rope, the blue one."',
+        '"Right. Bueno, we leave at dawn."',
+        '"Kurde, the lamp is out again. Pass me a match, Ada."',
+        '"Ganbatte! You can climb it, Ada."',
+    ],
+)
+def test_a_foreign_interjection_at_the_head_of_a_sentence_is_flagged(text: str) -> None:
+    assert codes(text, EN) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Bon voyage, then. Write when you land."',  # a borrowed phrase, not the "Bon," slot
+        '"Also, bring the rope. And the lantern."',  # an English opener
+        '*Corin sits down at the little café by the quay.* "The soufflé here is a small miracle."',
+        '"Déjà vu, Ada. We stood on this exact spot last spring."',
+    ],
+)
+def test_borrowed_words_and_english_openers_are_not_flagged(text: str) -> None:
+    assert codes(text, EN) == []
+
+
+def test_an_interjection_the_card_allows_is_not_flagged() -> None:
+    spanish = ReplyContext(npc_name="Corin", user_names=("Ada",), language="en", npc_languages=("es",))
+    assert codes('"Bueno, we leave at dawn."', spanish) == []
+
+
+def test_ok_in_chinese_is_english_and_app_is_a_loanword() -> None:
+    assert codes("“OK，那就这么定了。”*老周点了点头。*", ZH) == ["en"]
+    english = ReplyContext(npc_name="老周", user_names=("阿宁",), language="zh", npc_languages=("en",))
+    assert codes("“OK，那就这么定了。”*老周点了点头。*", english) == []
+    assert codes("“新 App 的启动页我重做了，你看看这个 Logo。”", ZH) == []
+
+
+def test_leaked_role_markers_are_not_a_language() -> None:
+    assert codes("“先别急。”\nAssistant: 我建议再等一等。", ZH) == []

@@ -63,3 +63,11 @@ def test_an_unquoted_line_that_calls_someone_is_speech() -> None:
     # A long narrated sentence that ends in a comma and a capitalised word is not a call.
     narration = "The convoy rolls out of the depot at dawn and heads north along the coast, Tuesday."
     assert [f.code for f in silence.detect(narration, CTX)] == ["narration_only"]
+
+
+def test_watching_the_users_act_is_no_hook_but_a_look_that_waits_is() -> None:
+    zh = ReplyContext(user_names=("阿宁",), npc_name="老周", language="zh")
+    watching = "*老周靠在门框上，看着你们一桶一桶地往船上搬货，一声不吭。远处的雾越来越浓。*"
+    assert [f.code for f in silence.detect(watching, zh)] == ["narration_only"]
+    assert silence.detect("*老周放下茶杯，静静地看着你。*", zh) == []
+    assert silence.detect("*老周抬起头，盯着你的眼睛。*", zh) == []

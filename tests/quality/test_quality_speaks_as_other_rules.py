@@ -68,3 +68,62 @@ def test_a_script_line_after_narration_is_still_a_header() -> None:
     assert [f.code for f in speaks_as_other.detect(script, CTX)] == ["other_header"]
     plain = "*Wren folds her arms and looks at the door.*\nOdile: You never listen to me, Wren.\n\"I do.\""
     assert [f.code for f in speaks_as_other.detect(plain, CTX)] == ["other_header"]
+
+
+CTX_CAST = ReplyContext(npc_name="Wren", user_names=("Tamsin",), other_names=("Odile", "Brother Amos", "Jonah Pell"),
+                        recent_replies=("*Wren lights the stove.* \"Kettle's on.\"",))
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # The other character is the subject of a subordinate clause that ends in the speech.
+        ('*Wren nods toward the stove, where Odile stirs the pot and grumbles, "Too much salt again."*', CTX_CAST),
+        # A Chinese name under a modifier or a title is still the subject.
+        ("*门口的小满抱着胳膊开口：“我早说过了，这船不能开。”*“行了行了。”", CTX_ZH),
+        ("*掌柜刘奶奶擦了擦手，瞪着门外：“谁又把门开着？”*老周赶紧去关门。", CTX_ZH),
+        # A longer clause with commas that ends in a colon and the quote.
+        ('*Odile sets down her cards, slowly, and taps the table twice:* "Your move." *Wren groans.*', CTX_CAST),
+        ("*刘奶奶放下针线，往窗外看了一眼：“要下雪了。”*老周点点头。", CTX_ZH),
+        # A part of the other character as the subject ("Odile's hands").
+        ('*Odile\'s hands stop on the loom, and the shuttle clatters down:* "Who told you that?"', CTX_CAST),
+        # A sentence that ends in a pure speech verb hands the next quote to its subject.
+        ('*Brother Amos folds his hands over the bread and cuts in.* "We pray first." *Wren sighs.*', CTX_CAST),
+        # A sound from a person named only by kind.
+        ('*Somewhere below, a man\'s hoarse shout carries up the stairwell:* "Bring the rope!"', CTX_CAST),
+        # The first name of a two-word name is the same person.
+        ('"Pass the salt, then," Jonah mutters, not looking up. *Wren slides it over.*', CTX_CAST),
+        # Someone who enters by kind in a later reply, with nobody taking the floor back.
+        ('*The cellar door bangs open and a soldier stumbles in, rain streaming off his helmet.* "The bridge is out!"'
+         ' *Wren grabs her coat.*', CTX_CAST),
+    ],
+)
+def test_more_shapes_of_another_characters_line_are_flagged(text: str, ctx: ReplyContext) -> None:
+    assert [f.code for f in speaks_as_other.detect(text, ctx)] == ["other_line"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # "in a ... voice" is how the subject speaks, not a second voice.
+        ('*Wren leans close and, in a low cracked voice, says:* "Don\'t move."', CTX_CAST),
+        # Another character's reaction, then the NPC's own line.
+        ('*Odile snorts.* "Don\'t look at me like that." *Wren shrugs.*', CTX_CAST),
+        # The clause hands the floor back to the NPC before the colon.
+        ('*Odile shuffles the deck, and Wren taps the table:* "Deal."', CTX_CAST),
+        # A clause that comments on the other character, then the NPC's own line.
+        ('*Odile is right about one thing, though:* "The road will not wait for us."', CTX_CAST),
+        ("*小满的意思很清楚：*“这船今天不能开。”*老周叹了口气。*", CTX_ZH),
+        # An earlier remark recalled in the past tense.
+        ('*It is exactly as Odile said.* "The bridge will not hold. We go around."', CTX_CAST),
+        # A Chinese name that is the object of the narration.
+        ("*老周看着一旁的小满，低声道：“别怕。”*", CTX_ZH),
+        # The NPC bringing itself in by kind in its first reply.
+        ('*A tall woman in a wet coat walks in and shakes out her umbrella.* "You must be Tamsin."',
+         ReplyContext(npc_name="Wren", user_names=("Tamsin",), other_names=("Odile",))),
+        # A newcomer whose quote the NPC's own attribution takes back.
+        ('*A waiter hurries over with the menus.* "Two coffees," Wren says. "Black."', CTX_CAST),
+    ],
+)
+def test_the_npcs_own_lines_around_other_characters_are_not_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_as_other.detect(text, ctx) == []

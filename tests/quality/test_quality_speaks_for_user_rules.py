@@ -65,3 +65,43 @@ def test_what_the_user_hears_or_sees_is_the_scene_not_narration_of_the_user(text
 )
 def test_a_feeling_or_an_action_after_the_perception_is_still_narration_of_the_user(text: str) -> None:
     assert [f.detector for f in speaks_for_user.detect(text, CTX)] == ["speaks_for_user"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # A sensation running through the user's body.
+        ('"Hold still." *A shiver runs down Rowan\'s back as the ice cracks under the boots.*', CTX),
+        ('*Ilse sets the cup down.* *A jolt of panic shoots through your chest.* "Breathe."', CTX),
+        # A body part that is doing something ("is racing"), not only described.
+        ('*Rowan\'s heart is pounding now.* "Nearly there," Ilse says.', CTX),
+        # A sentence that opens on the user and turns, by pronoun, to what that person decides or feels.
+        ('*Rowan\'s lamp gutters out, and she decides to keep walking in the dark.* "Left here."', CTX),
+        # A relative clause between the user's name and the verb.
+        ('*Rowan, who has hated boats since she was a child, quietly agrees to row.* "Good."', CTX),
+        # A Chinese name that opens a parenthesised narration.
+        ("「慢点。」（阿宁心里一阵发慌，手心全是汗。）", CTX_ZH),
+    ],
+)
+def test_more_narration_of_the_user_is_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_for_user.detect(text, ctx) != []
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # "You've got ..." is possession or encouragement.
+        ('"Go on, then." You\'ve got a visitor downstairs. You\'ve got this! "Wave for me."', CTX),
+        # The NPC's own feelings after a sentence that opens on someone else.
+        ('*Ilse watches the door, and she feels the old fear come back.* "Stay close, Rowan."', CTX),
+        # A body part only described.
+        ('"Your hands are cold," *Ilse says, rubbing them between hers.*', CTX),
+        # A sentence that opens on what the user said goes on about the NPC's reaction.
+        ('*Rowan\'s question hangs in the air, and she realizes she has no good answer.* "Ask me tomorrow."',
+         ReplyContext(user_names=("Rowan",), npc_name="Ilse")),
+        # Weather against the user's face is the scene, not a feeling.
+        ('*A gust of wind rushes across the deck.* "Hold the rail, Rowan."', CTX),
+    ],
+)
+def test_own_feelings_possession_and_scenery_are_not_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_for_user.detect(text, ctx) == []

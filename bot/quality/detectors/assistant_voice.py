@@ -167,6 +167,16 @@ _EN = [
      "assistant register", ("like, i can", "would you like me to")),
     (r"\bif you have (?:any )?(?:other |more |further )?questions\b|\bI can['’]t share personal information\b",
      "assistant register", ("questions", "personal information")),
+    # Counselling talk: thanks for "sharing", a referral to someone qualified, a crisis line.
+    (r"\bI (?:really )?appreciate you (?:sharing|opening up|reaching out|being (?:so )?honest|telling me)\b",
+     "assistant register", ("appreciate you",)),
+    (r"\b(?:it (?:might|may|could|would) (?:be helpful|help) to|you (?:might|may) (?:want to )?consider) "
+     r"(?:speak|talk|reach|consult)(?:ing)? (?:with |to |out to )?(?:a |an |your )?(?:[\w-]+ ){0,4}(?:or )?(?:a |an )?"
+     r"(?:professional|counsel+or|therapist)s?\b",
+     "assistant register", ("helpful to", "help to", "consider")),
+    (r"\b(?:crisis|suicide|mental health) (?:hotline|helpline|line|text line)\b|\bsupport (?:hotline|helpline)\b|"
+     r"\breaching out (?:for help )?is a sign of strength\b", "assistant register",
+     ("hotline", "helpline", " line", "sign of strength")),
 ]
 
 _ZH = [
@@ -240,6 +250,8 @@ _ZH = [
     ),
     (r"建议(?:您|你)?(?:直接)?(?:咨询|询问相关|前往医院)|请?及时就医|咨询专业", "assistant register",
      ("建议", "就医", "咨询")),
+    (r"(?:心理|援助|求助|危机|干预|救助)热线|寻求(?:专业)?(?:的)?帮助(?:是|并不)|(?:正在)?经历[^。！？\n]{0,6}(?:心理危机|情绪危机)",
+     "assistant register", ("热线", "寻求", "危机")),
     (r"感谢您(?:一直以来)?的(?:支持|理解|耐心)|祝您(?:生活愉快|平安|和家人)|期待您的再次光临|温馨提示",
      "assistant register", ("感谢您", "祝您", "期待您", "温馨提示")),
 ]
@@ -278,6 +290,8 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         if not any(word in lowered for word in gate):
             continue  # the cheap test first: every pattern needs one of its gate words
         for m in pattern.finditer(reply):
+            if reason == "meta talk" and _acted_out(reply, m.start()):
+                continue
             if reason not in _STRONG:
                 a = a or analyse(reply, ctx.own_names)
                 if (
@@ -310,6 +324,21 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             )
         )
     return out
+
+
+# "*跳出角色，拍了一下桌子*", "*steps out of character and claps once*": stepping out of a part is an action the
+# narration gives the character (a coach ending a mock debate, an actor in rehearsal) when it opens an asterisk
+# action span; a model that breaks character says so in a note or in its own words, which other patterns catch.
+_ACTION_OPEN_RE = re.compile(r"\*[ \t]*(?:[\w\u4e00-\u9fff]{1,12}[ \t]+){0,2}$")
+
+
+def _acted_out(reply: str, start: int) -> bool:
+    line_start = reply.rfind("\n", 0, start) + 1
+    before = reply[line_start:start]
+    if not _ACTION_OPEN_RE.search(before) or before.count("*") % 2 != 1:
+        return False
+    close = reply.find("*", start)
+    return close > 0 and "\n" not in reply[start:close]
 
 
 def _register(original: str, reply: str) -> list[Finding]:

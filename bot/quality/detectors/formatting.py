@@ -75,6 +75,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         for m in _WRITER_NOTE_RE.finditer(reply)
     ]
     found += _quotes(reply, blanked)
+    found += _brackets(reply, blanked)
     found += _asterisks(reply, blanked)
     found += _fences(reply, blanked)
     found += _ellipses(reply)
@@ -293,6 +294,54 @@ def _quotes(reply: str, blanked: str) -> list[Finding]:
                     _f(reply, pos, pos + 1, 'a closing " without an opening one', "unbalanced_quotes", "")
                 )
     return out
+
+
+_BRACKETS = {"【": "】", "（": "）", "[": "]", "(": ")", "〔": "〕", "《": "》"}
+_BRACKET_CLOSERS = {v: k for k, v in _BRACKETS.items()}
+# Not brackets: smileys (":)", ";-(") and list markers ("1)", "b)") at a line start or after a space.
+_NOT_BRACKET_RE = re.compile(
+    r"(?:^|(?<=\s))(?:[:;=][-'^]?[()\[\]]|[()][-'^]?[:;=])(?=\s|$)|(?:^|(?<=\s))(?:\d{1,2}|[a-zA-Z])\)", re.MULTILINE
+)
+
+
+def _brackets(reply: str, blanked: str) -> list[Finding]:
+    """A bracket opened and never closed in its paragraph ("【船体 81% / 氧气 88%" with no "】"), or closed
+    without being opened: a status line or an aside cut off."""
+    if not any(ch in blanked for ch in _BRACKETS) and not any(ch in blanked for ch in _BRACKET_CLOSERS):
+        return []
+    text = _NOT_BRACKET_RE.sub(lambda m: " " * len(m.group()), blanked)
+    if _brackets_balanced(text):
+        return []  # an aside may run over several paragraphs
+    out: list[Finding] = []
+    for p_start, p_end in _paragraphs(text):
+        stack: list[tuple[str, int]] = []
+        for i in range(p_start, p_end):
+            ch = text[i]
+            if ch in _BRACKETS:
+                stack.append((ch, i))
+            elif ch in _BRACKET_CLOSERS:
+                if stack and stack[-1][0] == _BRACKET_CLOSERS[ch]:
+                    stack.pop()
+                elif not any(o == _BRACKET_CLOSERS[ch] for o, _ in stack):
+                    out.append(_f(reply, i, i + 1, f"closing {ch} without an opening one", "unbalanced_brackets", ""))
+        if stack:
+            opener, pos = stack[0]
+            suffix = "".join(_BRACKETS[o] for o, _ in reversed(stack))
+            s, e, rep = _close_at_end(reply, pos, p_end, suffix)
+            out.append(_f(reply, s, e, f"{opener} is never closed", "unbalanced_brackets", rep))
+    return out
+
+
+def _brackets_balanced(text: str) -> bool:
+    stack: list[str] = []
+    for ch in text:
+        if ch in _BRACKETS:
+            stack.append(ch)
+        elif ch in _BRACKET_CLOSERS:
+            if not stack or stack[-1] != _BRACKET_CLOSERS[ch]:
+                return False
+            stack.pop()
+    return not stack
 
 
 def _asterisks(reply: str, blanked: str) -> list[Finding]:

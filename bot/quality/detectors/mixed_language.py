@@ -29,10 +29,13 @@ MIN_FOREIGN_WORDS_WHEN_DOMINANT = 3
 LATIN_CONFIDENCE = 0.75
 
 _NOISE_RE = re.compile(
-    r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
-    r"|<\|[A-Za-z_]+\|>\s*[A-Za-z_]*"
+    r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|<\|[A-Za-z_]+\|>\s*[A-Za-z_]*"
+    r"|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
+    # Leaked role markers ("User:", "Assistant：") are formatting's, whatever the scene's language.
+    r"|(?m:^[ \t*]*(?:User|Assistant|System|Human)[ \t]*[:：])"
     # Latin-letter lookarounds, not \b: in Chinese text "BP开始" has no word boundary after the P.
-    r"|(?<![A-Za-z])[A-Z]{2,}s?(?![A-Za-z])|(?<![A-Za-z])[A-Za-z]*\d[A-Za-z\d]*(?![A-Za-z])"
+    # "OK" is a word, not an acronym: Chinese that writes it is English (the card decides whether that is allowed).
+    r"|(?<![A-Za-z])(?!OK(?![A-Za-z]))[A-Z]{2,}s?(?![A-Za-z])|(?<![A-Za-z])[A-Za-z]*\d[A-Za-z\d]*(?![A-Za-z])"
     r"|(?<![A-Za-z])[A-Z]?[a-z]+[A-Z][A-Za-z]*(?![A-Za-z])"
 )
 # Words no English sentence uses, common in the French, German, Spanish, Italian and Dutch that models slip
@@ -54,6 +57,34 @@ _FOREIGN_LATIN = {
 _FOREIGN_LATIN_RE = {
     code: re.compile(rf"(?<![\w'’])(?:{words})(?![\w'’])", re.IGNORECASE) for code, words in _FOREIGN_LATIN.items()
 }
+# Interjections and fillers of other languages, which a speaker slips in at the head of a sentence or a quote and
+# sets off with a comma or "!" ("Bon, where were we", "Ja, ja, all right", "Sí, it could"). Several are English
+# words or names elsewhere ("bon voyage", "Nee"), so they count only in that slot. A word shared by several
+# languages is allowed when the card allows any of them. Left out: words English opens a sentence with too
+# ("also", "bah", "ach", "mince", "hup", "uff", "na") and names ("Mira", "Dai", "Vale", "Ben", "Jo", "Nani").
+_INTERJECTIONS: dict[str, str] = {
+    "fr": "bon|allez|allons|tiens|voyons|hein|bof|ouais|bref|enfin|eh bien|dis donc|oh là là|ben voyons",
+    "de": "ja|nein|naja|tja|mensch|verdammt|jawohl|genau|klar|doch|scheiße|mein gott|ach so",
+    "nl": "ja|nee|jawel|allee|komaan|tja|jeetje|nou|goh|kom op|let op|verdorie|zeg|nou ja",
+    "es": "sí|bueno|pues|oye|venga|hombre|claro|ándale|órale|híjole|caramba|madre mía",
+    "it": "sì|boh|ecco|magari|cavolo|accidenti|va bene|mamma mia|allora",
+    "pt": "nossa|olha|pois|pois é|caramba|não",
+    "pl": "kurczę|kurde|cholera|dobra|nie|jasne|no dobra",
+    "nb": "ja|nei|nej|herregud|jaså",
+    "ru": "nyet|davai|bozhe moi",
+    # Not "arigatou" or "kanpai": a toast or a thank-you English role-play borrows as a greeting word.
+    "ja": "sugoi|ganbatte|ganbare|yatta|sou desu ne|ara ara",
+}
+_INTERJECTION_LANGS: dict[str, frozenset[str]] = {}
+for _code, _words in _INTERJECTIONS.items():
+    for _word in _words.split("|"):
+        _INTERJECTION_LANGS[_word] = _INTERJECTION_LANGS.get(_word, frozenset()) | {_code}
+_INTERJECTION_RE = re.compile(
+    r"(?:^|(?<=[\"“*«(])|(?<=[.!?…]\s)|(?<=[.!?…]\s\s))\s*(?P<word>"
+    + "|".join(sorted((re.escape(w) for w in _INTERJECTION_LANGS), key=len, reverse=True))
+    + r")(?:[,，!！]|\s+[—–]|…)",
+    re.IGNORECASE | re.MULTILINE,
+)
 # The story says the words are foreign ("她用英语说了句", "in French", "which means"): a quotation, not a slip.
 _SIGNPOST_BEFORE_RE = re.compile(
     r"(?:用|说了句|说了一句|一句)?(?:英语|英文|法语|法文|日语|韩语|俄语|德语|西班牙语|外语)|写着|印着|标着|招牌|牌匾|屏幕上|"
@@ -107,6 +138,8 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         if script == "latin" and len(max(re.findall(r"[A-Za-z\u00c0-\u024f]+", text), key=len, default="")) < 2:
             continue  # a lone letter ("A 组", "X 光") is not a word
         foreign.append((start, end, code, words))
+    if scene_latin:
+        foreign = sorted(foreign + _interjections(masked, foreign, allowed))
     foreign = [f for f in foreign if not _signposted(reply, f[0], f[1])]
     out: list[Finding] = []
     total_foreign = sum(w for *_, w in foreign)
@@ -129,6 +162,17 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
 # Chinese never writes kana, so one kana syllable inside Chinese text ("我の刀", "頑張ってね") is Japanese: the
 # span is the kana with the Han characters joined to it (the Japanese word they make up).
 _KANA_WORD_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]{0,3}[\u3041-\u30fa\u30fc]+(?:[\u3400-\u4dbf\u4e00-\u9fff]{0,2}[\u3041-\u30fa\u30fc]+)*")
+
+
+def _interjections(masked: str, found: list[tuple[int, int, str, int]], allowed: set[str]) -> list[tuple[int, int, str, int]]:
+    out: list[tuple[int, int, str, int]] = []
+    for m in _INTERJECTION_RE.finditer(masked):
+        start, end = m.span("word")
+        langs = _INTERJECTION_LANGS.get(m.group("word").casefold(), frozenset())
+        if not langs or langs & allowed or any(s < end and start < e for s, e, *_ in found):
+            continue
+        out.append((start, end, min(langs), word_count(m.group("word"))))
+    return out
 
 
 def _kana_in_chinese(masked: str, start: int, end: int) -> list[tuple[int, int, str, int]]:
@@ -208,6 +252,21 @@ def _foreign_clauses(masked: str, start: int, end: int, allowed: set[str]) -> li
     return out
 
 
+# Loanwords a language writes in another script as its own words: English keeps the accents of "déjà vu" and
+# "café"; Chinese writes "App" and "Logo" in Latin letters (like the acronyms above).
+_LOANWORDS: dict[str, str] = {
+    "en": "déjà vu|café|cafés|soufflé|soufflés|naïve|naïveté|fiancé|fiancée|résumé|cliché|clichés|touché|entrée|"
+          "entrées|façade|protégé|décor|attaché|communiqué|débâcle|détente|élan|éclair|crème brûlée|crème|purée|"
+          "sauté|sautéed|flambé|frappé|rosé|soirée|matinée|négligée|passé|risqué|exposé|fête|tête-à-tête|piñata|"
+          "jalapeño|jalapeños|piña colada|über|doppelgänger|voilà|à la carte|à la mode|vis-à-vis|bête noire|"
+          "raison d'être|cortège|blasé|naïf|pâté|crêpe|crêpes|séance|coup d'état|fiancés|mêlée|outré",
+    "zh": "app|apps|logo|emoji|vlog",
+}
+_LOANWORD_RE = {
+    code: re.compile(rf"(?<![\w'’])(?:{words})(?![\w'’])", re.IGNORECASE) for code, words in _LOANWORDS.items()
+}
+
+
 def _mask(reply: str, ctx: ReplyContext) -> str:
     chars = list(reply)
 
@@ -216,6 +275,10 @@ def _mask(reply: str, ctx: ReplyContext) -> str:
 
     for m in _NOISE_RE.finditer(reply):
         blank(m.start(), m.end())
+    loans = _LOANWORD_RE.get((ctx.language or "en").lower())
+    if loans is not None:
+        for m in loans.finditer(reply):
+            blank(m.start(), m.end())
     pattern = _names_pattern(ctx.all_names)
     if pattern is not None:
         for m in pattern.finditer(reply):

@@ -27,7 +27,7 @@ _SPEECH_STEMS = (
     "crow grunt bark boom chuckle scoff snort hiss groan grumble drawl tease joke insist offer suggest protest "
     "retort counter agree admit announce declare demand plead beg yell scream cr roar bellow whimper sneer "
     "purr chirp sing quip observe remark note warn promise mumble stammer stutter breathe huff "
-    "wheeze croak rasp gasp sob wail howl rumble snarl"
+    "wheeze croak rasp gasp sob wail howl rumble snarl pipe"
 ).split()
 
 
@@ -49,7 +49,9 @@ _ZH_SPEECH = "说|道|问|答|喊|叫|嚷|回答|开口|低语|嘀咕|补充|插
 
 _TITLES = re.compile(
     r"^(?:the|a|an|old|young|little|mr\.?|mrs\.?|ms\.?|miss|dr\.?|doc|captain|commander|ensign|lieutenant|sergeant|"
-    r"officer|detective|professor|master|lady|lord|sir|madam|uncle|aunt|auntie|grandma|grandpa)\s+",
+    r"officer|detective|professor|master|lady|lord|sir|madam|madame|monsieur|uncle|aunt|auntie|grandma|grandpa|"
+    r"sheriff|deputy|brother|sister|father|mother|chief|governor|mayor|king|queen|prince|princess|duke|duchess|"
+    r"count|countess|baron|baroness|general|colonel|major|agent|inspector|nurse|coach|judge|saint|st\.?)\s+",
     re.IGNORECASE,
 )
 
@@ -78,6 +80,10 @@ def name_variants(names: list[str], taken: set[str]) -> list[str]:
         words = name.split()
         if len(words) > 1 and not re.search(r"[\u4e00-\u9fff]", name):
             forms.add(words[-1])
+            # A first and a last name: the scene calls the person by the first one too ("Leo Marchetti" ->
+            # "Leo"); not a title ("Captain Ashby") or a described name ("the Grey Lady").
+            if len(words) == 2 and bare == name and words[0][:1].isupper() and words[0][1:].islower():
+                forms.add(words[0])
         if _ZH_KIN_RE.fullmatch(name):
             forms.add(name[1:])  # "秦奶奶" -> "奶奶": the scene calls her by the kinship term alone
         if re.fullmatch(r"[\u4e00-\u9fff]{4,6}", name):
@@ -166,6 +172,8 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
     sentences = sentence_spans(view)
     out: list[Finding] = []
     for m in matches:
+        if _STATE_CLAUSE_RE.match(view, m.end("name")) and not _quote_right_before(view, m.start("name")):
+            continue  # "小满的意思很清楚：“…”": a comment on them, then the NPC's own line
         pos = m.start("name")
         s_start, s_end = next(((s, e) for s, e in sentences if s <= pos < e), (m.start(), m.end()))
         # Take the quote that the attribution belongs to as well, even across the sentence split.
@@ -188,13 +196,39 @@ def _attributed_lines(reply: str, a: Analysis, others: list[str]) -> list[Findin
     return out
 
 
+def _quote_right_before(view: str, pos: int) -> bool:
+    """Whether a quote ends just before ``pos`` ("“……”小满是这么说的" attributes the quote before it)."""
+    return view[max(0, pos - 3):pos].rstrip(" \t,，.*").endswith(MASK)
+
+
 def _is_subject(view: str, pos: int) -> bool:
-    """Whether the word at ``pos`` starts a sentence or clause (so a name there is the subject)."""
+    """Whether the word at ``pos`` starts a sentence or clause (so a name there is the subject).
+
+    A subordinate clause counts ("where Bob stares and mutters", "while Bob says"), and so does a Chinese name
+    under a modifier or a title ("一旁的林蔚", "班主老金")."""
     before = view[:pos].rstrip(" \t*_")
-    conj = re.search(r"(?:\b(?:but|and|then|so|until)|然后|可|却|就)\s*$", before)
+    conj = re.search(
+        r"(?:\b(?:but|and|then|so|until|till|where|while|when|whereupon)|然后|可|却|就)\s*$", before
+    )
     if conj:
         before = before[: conj.start()].rstrip()
+    else:
+        zh = _ZH_SUBJECT_PREFIX_RE.search(before)
+        if zh:
+            before = before[: zh.start()].rstrip(" \t*_")
     return not before or before[-1] in ".!?。！？；;,，\n" + MASK
+
+
+# What may stand between a clause start and a Chinese name that is still the subject: a modifier ending in 的
+# ("一旁的", "坐在角落里的") or a title ("班主", "老板娘").
+_ZH_TITLES = (
+    "班主|掌柜|老板娘|老板|店主|管家|总管|师父|师傅|师兄|师姐|师弟|师妹|队长|组长|经理|主任|大人|公公|嬷嬷|"
+    "太监|宫女|侍卫|丫鬟|小厮|医生|大夫|护士|警官|老师|教授|同学|船长|村长|族长|将军|司机|保安|服务生"
+)
+# The modifier may not hold a verb or preposition aimed at the name ("看着一旁的林蔚" makes her the object).
+_ZH_SUBJECT_PREFIX_RE = re.compile(
+    rf"(?:[^\W\d_a-zA-Z看望瞪瞥盯瞧朝对向冲给把被让叫跟和与同拉推扶拍问听替帮]{{1,5}}的|(?:{_ZH_TITLES}))$"
+)
 
 
 def _quote_before(a: Analysis, pos: int, default: int) -> int:
@@ -284,6 +318,19 @@ _ZH_STRANGER_VOICE_RE = re.compile(
     rf"(?:一个|一道|一声|另一个|另一道|有个)[^。！？\n{MASK}：:，,]{{0,8}}?(?:声音|嗓音|嗓门|嗓子|男声|女声|童声|人声|喊声)"
     rf"[^。！？\n{MASK}：:]{{0,24}}?[：:]\**\s*{MASK}"
 )
+# "in a low voice", "with a rasping voice": the manner of the subject's own speech.
+_MANNER_BEFORE_RE = re.compile(r"\b(?:in|with)\s+$", re.IGNORECASE)
+# A sound from a person the narration names only by kind ("a woman's thin whisper:", "a child's voice calls,")
+# is a stranger's line, whatever the sound is called.
+_PERSON_NOUNS = (
+    r"man|woman|men|women|child|children|girl|boy|kid|baby|stranger|someone|somebody|person|lady|gentleman|"
+    r"old man|old woman|guard|soldier|servant|maid|crowd"
+)
+_EN_STRANGER_VOICE_RE = re.compile(
+    rf"(?<![\w'’])(?:[Aa]n?|[Aa]nother|[Ss]ome)\s+(?:[\w-]+\s+){{0,2}}?(?:{_PERSON_NOUNS})['’]s\s+(?:[\w-]+,?\s+){{0,2}}?"
+    rf"(?:voice|whisper|cry|shout|call|murmur|mutter|scream|wail|sob|hiss|croak|rasp)s?\b[^.!?\n{MASK}]{{0,60}}?"
+    rf"[:,]\**\s*{MASK}"
+)
 # An impression the narration marks as one ("as she imagines it", "in a mock growl", "学着老刘的腔调") is the NPC's
 # own performance, not the other character's line.
 _IMPRESSION_RE = re.compile(
@@ -323,6 +370,8 @@ def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str])
         if _IMPRESSION_RE.search(m.group()):
             continue
         owner = m.group("owner").casefold()
+        if owner in ("a", "an") and _MANNER_BEFORE_RE.search(view, max(0, m.start() - 8), m.start()):
+            continue  # "in a high quavering voice, adds:": how the subject speaks, not a second voice
         if owner in ("his", "her", "their"):
             mine = _npc_pronoun(view, m.start(), m.end())
             if mine is None or owner == "their" or (owner == "his") == (mine == "he"):
@@ -332,14 +381,68 @@ def _framed_voice(reply: str, a: Analysis, ctx: ReplyContext, others: list[str])
         if _IMPRESSION_RE.search(m.group()):
             continue
         out.append(_voice_finding(reply, a, m, m.group("name")))
+    out += [_voice_finding(reply, a, m, "a stranger") for m in _EN_STRANGER_VOICE_RE.finditer(view)
+            if not _IMPRESSION_RE.search(m.group())]
     out += [_voice_finding(reply, a, m, "a stranger") for m in _ZH_STRANGER_VOICE_RE.finditer(view)
             if not _IMPRESSION_RE.search(m.group())]
+    out += _newcomer_lines(reply, a, ctx)
     for pattern in (_DEVICE_EN_RE, _DEVICE_ZH_RE):
         out += [_voice_finding(reply, a, m, "the voice on the line") for m in pattern.finditer(view)]
     for pattern in (_SOMEONE_EN_RE, _SOMEONE_ZH_RE):
         out += [_voice_finding(reply, a, m, "someone") for m in pattern.finditer(view)
                 if not _IMPRESSION_RE.search(m.group())]
     return out
+
+
+# Someone the narration brings in by kind ("an elderly butler shuffles in", "and a guard steps through the gate")
+# in the sentence right before a quote, with nobody taking the floor back after them, says that quote.
+_NEWCOMER_NOUNS = (
+    r"butler|maid|waiter|waitress|servant|footman|guard|soldier|officer|clerk|nurse|doctor|priest|monk|nun|"
+    r"stranger|man|woman|boy|girl|child|kid|messenger|courier|porter|bartender|barmaid|attendant|steward|"
+    r"stewardess|conductor|driver|vendor|merchant|peddler|sailor|knight|page|squire|herald|customer|patron|"
+    r"traveller|traveler|receptionist|janitor|cop|policeman|policewoman|constable|orderly|servant girl|serving girl"
+)
+_NEWCOMER_RE = re.compile(
+    rf"(?:^|[.!?;,*]\s*|\b(?:and|then|when|as|until|before)\s+)(?:[Aa]n?|[Aa]nother)\s+(?:[\w-]+,?\s+){{0,3}}?"
+    rf"(?:{_NEWCOMER_NOUNS})\s+(?!who\b|that\b)(?P<rest>[^.!?\n{MASK}]{{0,160}}?)[.!?:,]?\**\s*(?={MASK})"
+)
+_ENTRANCE_RE = re.compile(
+    r"\b(?:opens|\w+s open|bursts|enters|arrives|appears|emerges|(?:comes|walks|steps|shuffles|hurries|rushes|"
+    r"strides|leans|pokes|barges|storms|wanders|ducks|slips|limps|marches|bustles|stumbles|staggers|runs|jogs|"
+    r"climbs|trudges)\s+(?:in|into|up|through|out|over|forward)|"
+    r"pushes (?:in|through|past))\b"
+)
+_NEWCOMER_HANDOVER_RE = re.compile(r"\b(?:she|he|I|we|they)\b|[.!?]", re.IGNORECASE)
+_OWN_ATTRIBUTION_RE = re.compile(
+    rf"^{MASK}*[\s,*]*(?:[Ss]he|[Hh]e|I)\s+(?:\w+ly\s+)?(?:{_EN_SPEECH})\b"
+)
+
+
+def _newcomer_lines(reply: str, a: Analysis, ctx: ReplyContext) -> list[Finding]:
+    # An NPC's first reply often brings the NPC itself in this way ("A tall woman in black looks up.").
+    if a.style != "quotes" or not ctx.recent_replies:
+        return []
+    view = a.narration_view
+    out: list[Finding] = []
+    for m in _NEWCOMER_RE.finditer(view):
+        rest = m.group("rest")
+        if _NEWCOMER_HANDOVER_RE.search(rest) or any(n in rest for n in ctx.own_names):
+            continue
+        if not _ENTRANCE_RE.search(m.group()):
+            continue
+        quote_start = m.end()
+        if _OWN_ATTRIBUTION_RE.match(view, quote_start) or _own_name_attribution(view, quote_start, ctx):
+            continue
+        out.append(_voice_finding(reply, a, m, "a newcomer"))
+    return out
+
+
+def _own_name_attribution(view: str, quote_start: int, ctx: ReplyContext) -> bool:
+    end = quote_start
+    while end < len(view) and view[end] == MASK:
+        end += 1
+    after = view[end:end + 60].lstrip(" ,*")
+    return any(after.startswith(n) for n in ctx.own_names)
 
 
 def _npc_pronoun(view: str, skip_start: int, skip_end: int) -> str | None:
@@ -366,8 +469,18 @@ def _voice_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 # Another character as the subject of a longer clause that ends in a speech verb and a quote ("Rask leans out
 # of the dark and snarls, \"...\"", "周砚探进头来，大声嚷道：“……”"). The clause may not hand the subject back
 # to anyone else (a pronoun or the NPC's name after "and" or a comma).
-_HANDOVER_EN = r"(?:\b(?:and|then|but|while|as)\s+|,\s*)(?:she|he|I|they|we|you)\b"
+_HANDOVER_EN = r"(?:\b(?:and|then|but|while|as|until|before|after)\s+|[,;]\s*)(?:she|he|I|they|we|you)\b"
 _HANDOVER_ZH = r"[，,；;]\s*(?:她|他|我|你|它)"
+
+
+# A clause about another character that states something about them rather than having them act: a copula or
+# what they said or meant ("Odile is right:", "Odile's plan is simple:", "小满的意思是：", "小满说得对："). Their face
+# or voice doing something ("奶奶的脸笑开了：") is them acting.
+_STATE_CLAUSE_RE = re.compile(
+    r"(?:['’]s\s+[\w-]+)?\s+(?:is|was|seems|seemed|sounds|sounded)\b(?!\s+(?:\w+\s+)?\w+ing\b)"
+    r"|['’]s\s+(?:right|wrong|got|not|never|always|been)\b"
+    r"|的(?:意思|话|想法|说法|态度|主意|计划|意见|道理)|是(?![你我他她])|说得(?:对|没错|好|有理)"
+)
 
 
 def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[str]) -> list[Finding]:
@@ -377,20 +490,32 @@ def _long_attribution(reply: str, a: Analysis, ctx: ReplyContext, others: list[s
     en, zh = _long_patterns(names_alternation(others))
     own = [n for n in (*ctx.own_names, *ctx.users) if n]
     out: list[Finding] = []
-    for pattern, handover in ((en, _HANDOVER_EN), (zh, _HANDOVER_ZH)):
-        for m in pattern.finditer(view):
+    for patterns, handover in ((en, _HANDOVER_EN), (zh, _HANDOVER_ZH)):
+        for m in (m for pattern in patterns for m in pattern.finditer(view)):
             if not _is_subject(view, m.start("name")):
                 continue
             clause = view[m.end("name"):m.end()]
             if re.search(handover, clause, re.IGNORECASE) or any(n in clause for n in own) or _IMPRESSION_RE.search(clause):
                 continue
+            if _STATE_CLAUSE_RE.match(clause):
+                continue  # "Odile is right about one thing:", "小满的意思很清楚：": a comment, then the NPC's line
             out.append(make_finding(reply, DETECTOR, "high", m.start(), _quote_after(a, m.end() - 1),
                                     f"writes dialogue for {m.group('name')}", code="other_line", replacement=""))
     return out
 
 
+# Verbs that do nothing but hand over speech: a sentence that ends in one ("Odile cuts in.", "Amos asks
+# quietly.") and runs into a quote gives that quote to its subject. Reactions that may stand alone ("laughs",
+# "sighs", "snorts") are not among them: the NPC often speaks right after another character's reaction.
+# Present tense only: "just as Odile said." recalls an earlier remark before the NPC's own line.
+_EN_SPEECH_ONLY = (
+    r"says|asks|adds|replies|answers|cuts in|chimes in|pipes up|interjects|continues|responds|whispers|mutters|"
+    r"murmurs|calls out|announces|declares|shouts|yells|speaks up"
+)
+
+
 @lru_cache(maxsize=4096)
-def _long_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+def _long_patterns(alt: str) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
     alt = alt or "(?!x)x"
     en = re.compile(
         rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])\s+(?:(?:[\w'’-]+,?\s+){{1,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})"
@@ -398,8 +523,18 @@ def _long_patterns(alt: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
         rf"|(?:[\w'’-]+,?\s+){{0,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH})\b[^.!?\n{MASK}:,]{{1,60}}?(?=:))"
         rf"[,:]\**\s*{MASK}"
     )
+    # Another character (or a part of them: "Bob's display blinks") as the subject of a clause that ends in a
+    # colon and a quote: the colon hands the quote to that subject, however long the clause before it.
+    en_colon = re.compile(
+        rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])(?:['’]s\s+[\w-]+)?[^.!?;\n{MASK}:]{{1,100}}?:\**\s*{MASK}"
+    )
+    en_ended = re.compile(
+        rf"(?<![\w'’])(?P<name>{alt})(?![A-Za-z])\s+(?:[\w'’-]+,?\s+){{0,12}}?(?:\w+ly\s+)?(?:{_EN_SPEECH_ONLY})"
+        rf"(?:\s+(?:again|quietly|softly|at last|\w+ly))?\.\**\s*{MASK}"
+    )
     zh = re.compile(rf"(?P<name>{alt})[^。！？\n{MASK}*]{{1,30}}?(?:{_ZH_SPEECH})[：:，,]\**\s*{MASK}")
-    return en, zh
+    zh_colon = re.compile(rf"(?P<name>{alt})[^。！？；;\n{MASK}*:：]{{1,40}}?[：:]\**\s*{MASK}")
+    return (en, en_colon, en_ended), (zh, zh_colon)
 
 
 # A quote that opens by calling the NPC by its own name ("Pell! My pearls.", "Rosa? Rosa, pick up.", "老崔！") is

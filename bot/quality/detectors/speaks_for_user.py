@@ -76,7 +76,7 @@ _BOUNDARY_CHARS = ".!?…:;\n" + MASK + "—–)"
 _STRIP_CHARS = " \t*_\"“”「」『』'‘’"
 
 _ZH_CONJ = ("然后", "于是", "接着", "随后", "而后", "便", "就", "却", "而")
-_ZH_BOUNDARY = "。！？；，、：…—\n" + MASK + "）)*"
+_ZH_BOUNDARY = "。！？；，、：…—\n" + MASK + "）)*（(【"
 _ZH_BODY = (
     "心跳|心脏|心里|心中|心头|内心|脸颊|脸|手指|指尖|双手|手心|手|眼眶|眼睛|双眼|眼神|目光|视线|呼吸|声音|"
     "喉咙|嗓音|身体|全身|嘴角|嘴唇|耳朵|耳根|胸口|腿|膝盖|脑海|脑中|思绪|胃|后背|额头|肩膀|拳头|牙关|眉头|"
@@ -124,7 +124,33 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
             if hit:
                 start, code, reason = hit
                 findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
+                continue
+            sensation = _sensation_pattern(names_alternation(names)).search(view, s_start, s_end)
+            if sensation:
+                findings.append(_finding(reply, view, s_start, s_end, s_start, "second_person",
+                                         "narrates a sensation in the user's body"))
+                continue
+            turn = _pronoun_turn(view, s_start, s_end, name_re, ctx) if name_re else None
+            if turn is not None:
+                findings.append(_finding(reply, view, s_start, s_end, s_start, "user_name",
+                                         "narrates what the user feels or decides"))
     return _dedupe(findings)
+
+
+def _pronoun_turn(view: str, s_start: int, s_end: int, name_re: re.Pattern[str], ctx: ReplyContext) -> int | None:
+    """Where a sentence that opens on the user's name turns to that person's feelings by pronoun."""
+    lead = re.match(r"[\s*_(\"“]*", view[s_start:s_end])
+    head = s_start + (lead.end() if lead else 0)
+    m = name_re.match(view, head)
+    if m is None or _WORDS_OF_USER_RE.match(view, m.end()):
+        return None  # "Sam's question hangs there, and she realizes...": the NPC reacting to what the user said
+    turn = _PRONOUN_TURN_RE.search(view, m.end(), s_end)
+    if turn is None:
+        return None
+    between = view[m.end():turn.start()]
+    if any(n in between for n in (*ctx.own_names, *ctx.others)):
+        return None  # someone else came in between: the pronoun may be theirs
+    return turn.start()
 
 
 def _document_lines(reply: str) -> list[tuple[int, int]]:
@@ -183,7 +209,7 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
         if not words:
             continue
         if you == "your":
-            if re.fullmatch(_BODY, words[0]) and len(words) > 1 and words[1] not in _NON_VERBS:
+            if re.fullmatch(_BODY, words[0]) and _body_acts(words[1:]):
                 return (
                     clause,
                     "second_person",
@@ -198,7 +224,8 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
                 return clause, "second_person", "narrates the user's state as fact"
             continue
         if you == "you've":
-            if words[0].endswith(("ed", "en", "t")):
+            # "You've got this", "you've got a visitor": possession or encouragement, not something the user did.
+            if words[0].endswith(("ed", "en", "t")) and words[0] not in ("got", "gotten"):
                 return clause, "second_person", "narrates what the user has done or felt"
             continue
         verb = _skip_adverbs(words)
@@ -303,8 +330,8 @@ def _user_name_narration(
         if clause is None:
             continue
         if re.match(r"['’]s\s", rest):
-            words = _following_words(view, m.end() + 2, s_end, 2)
-            if len(words) == 2 and re.fullmatch(_BODY, words[0]) and words[1] not in _NON_VERBS:
+            words = _following_words(view, m.end() + 2, s_end, 3)
+            if words and re.fullmatch(_BODY, words[0]) and _body_acts(words[1:]):
                 return clause, "user_name", f"narrates {name}'s body or feelings"
             continue
         after = m.end()
@@ -328,8 +355,60 @@ def _user_name_narration(
     return None
 
 
-# A short aside between the user's name and the verb, set off by commas: ", for his part,", "，犹豫片刻，".
-_ASIDE_RE = re.compile(r",[ \t]*(?:[A-Za-z'’-]+[ \t]+){0,5}[A-Za-z'’-]+,")
+# A short aside between the user's name and the verb, set off by commas: ", for his part,", "，犹豫片刻，"; a
+# relative clause may run longer (", who has been dreading this all week,").
+_ASIDE_RE = re.compile(
+    r",[ \t]*(?:(?:[A-Za-z'’-]+[ \t]+){0,5}|(?:who|whose)[ \t]+(?:[A-Za-z'’-]+[ \t]+){0,12})[A-Za-z'’-]+,"
+)
+
+
+def _body_acts(words: list[str]) -> bool:
+    """Whether the words after a body part make it act: "pounds", "is racing", "are shaking" (not "is red")."""
+    if not words:
+        return False
+    if words[0] in ("is", "are", "was", "were"):
+        return len(words) > 1 and (words[1].endswith("ing") or words[1] in _FEELING_ADJ)
+    return words[0] not in _NON_VERBS
+
+
+# A sensation that runs through the user's body ("A chill runs down your spine", "a jolt of panic shoots through
+# Mara's chest") is a feeling the user never wrote, though the sensation is the grammatical subject.
+_SENSATION = (
+    r"chill|shiver|shudder|warmth|heat|jolt|thrill|tingle|flush|ache|wave|surge|pang|rush|knot|spark|prickle"
+)
+_SENSATION_VERBS = (
+    r"runs?|ran|races?|raced|creeps?|crept|shoots?|shot|spreads?|goes|went|rushes|rushed|floods?|flooded|climbs?|"
+    r"climbed|crawls?|crawled|prickles?|washes|washed|settles?|settled|blooms?|bloomed|rises?|rose|tightens?|"
+    r"tightened|grips?|gripped|seizes?|seized|twists?|twisted|curls?|curled"
+)
+
+
+@lru_cache(maxsize=4096)
+def _sensation_pattern(alt: str) -> re.Pattern[str]:
+    owner = rf"(?:[Yy]our|(?:{alt})['’]s)" if alt else r"(?:[Yy]our)"
+    return re.compile(
+        rf"\b(?:{_SENSATION})(?:\s+of\s+[\w-]+)?\s+(?:[\w-]+\s+)?(?:{_SENSATION_VERBS})\s+"
+        rf"(?:(?:down|up|through|over|across|into|in|along|around|at)\s+)?{owner}\s+(?:{_BODY})\b",
+        re.IGNORECASE,
+    )
+
+
+# A sentence that opens on the user ("Evelyn's pulse is racing, and she makes up her mind...") goes on about the
+# user when a later clause's pronoun turns to what that person feels, wants or decides.
+_INNER_STATE = (
+    r"feels|felt|thinks|thought|knows|knew|realizes|realises|realized|realised|wonders|wondered|decides|decided|"
+    r"makes up (?:his|her|their) mind|made up (?:his|her|their) mind|wants|wanted|wishes|wished|hopes|hoped|fears|"
+    r"feared|dreads|dreaded|regrets|resolves|resolved|vows|vowed|is falling|falls for|fell for|can['’]t help|"
+    r"cannot help|is too proud|would never admit"
+)
+_WORDS_OF_USER_RE = re.compile(
+    r"['’]s\s+(?:\w+\s+)?(?:question|questions|words|answer|reply|request|story|idea|plan|point|joke|line|comment|"
+    r"message|offer|suggestion|remark|confession|name|letter|note)\b"
+)
+_PRONOUN_TURN_RE = re.compile(
+    rf"(?:[;,]\s*|\b(?:and|but|then|as|so)\s+)(?:she|he)(?:['’]s)?\s+(?:(?:already|suddenly|quietly|secretly|"
+    rf"finally|now|just|still)\s+)?(?:{_INNER_STATE})\b"
+)
 
 _IRREGULAR_PAST = frozenset(
     "said took went came felt thought knew saw gave made ran sat stood held told began drew fell "
