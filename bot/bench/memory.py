@@ -172,7 +172,7 @@ class PoolServer:
 
     def __enter__(self) -> PoolServer:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.testing.openai_server", "--port", "0", "--no-record", "--replies", str(self.file)],
+            [sys.executable, "-m", "bot.testing.openai_server", "--port", "0", "--no-record", "--replies", str(self.file), "--usage", "cl100k"],
             stdout=subprocess.PIPE, text=True,
         )
         assert self.process.stdout is not None

