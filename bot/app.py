@@ -106,16 +106,21 @@ _FIRST_REQUEST_MODULES = ("anyio._backends._asyncio", "anyio.streams.memory", "a
 def warm_up(library: Library | None = None, embedder: object | None = None) -> None:
     """Load now what would otherwise load inside the first turn, so no turn waits for it.
 
-    Lingua's language models (~1.3 s); the modules the HTTP stack imports on its first request; and
-    the patterns compiled once per name or key and cached: lore keys, mentions of every cast member,
-    the detectors' patterns for each character of each world; the bundled embedder's query model. Run in a worker thread by ``open_app``
-    while the model and the store are prepared, and awaited before the app is handed out.
+    Lingua's language models (~1.3 s); the modules the HTTP stack imports on its first request and the
+    SDK's response models; the patterns compiled once per name or key and cached: lore keys, mentions of
+    every cast member and place, the detectors' patterns for each character of each world; the bundled
+    embedder's query model. Run in a worker thread by ``open_app`` while the model and the store are
+    prepared, and awaited before the app is handed out. Not warmed: the patterns built for a name a reply
+    writes (``bot.quality.text.names_in``), ~25 ms once per name per process; warming every name and short
+    form of a large cast would hold start-up for seconds.
     """
     import importlib
 
+    from bot.model.openai_chat import warm_response_models
     from bot.quality import language
 
     language.warm_up()
+    warm_response_models()
     for module in _FIRST_REQUEST_MODULES:
         try:
             importlib.import_module(module)
@@ -138,11 +143,13 @@ def _compile_patterns(library: Library) -> None:
     from bot.memory.lore import matches
     from bot.quality.detect import detect_all
     from bot.quality.findings import ReplyContext
+    from bot.world.movement import place_names
 
     sample = '*looks up* "Evening," she says. "The tide is turning."'
     for world in library.worlds.values():
         cast = library.cast_of(world.id)
         find_mentions(sample, {c.id: c.all_names() for c in cast})
+        find_mentions(sample, place_names(world))
         for entry in [*world.lore, *(e for c in cast for e in c.lore)]:
             matches(entry, sample)
         for character in cast:

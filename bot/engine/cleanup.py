@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+
+from bot.quality.text import names_in
 
 
-def _label(names: Iterable[str]) -> re.Pattern[str] | None:
-    alternatives = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+def _label_for(names: Iterable[str], text: str) -> re.Pattern[str] | None:
+    """The label pattern for those of ``names`` that ``text`` writes (the others cannot match): compiled once
+    per name or pair a reply uses, not once per set of characters present."""
+    return _label(tuple(sorted(set(names_in([n.strip() for n in names if n and n.strip()], text)))))
+
+
+@lru_cache(maxsize=4096)
+def _label(alternatives: tuple[str, ...]) -> re.Pattern[str] | None:
     if not alternatives:
         return None
-    joined = "|".join(re.escape(n) for n in alternatives)
+    joined = "|".join(re.escape(n) for n in sorted(alternatives, key=len, reverse=True))
     return re.compile(rf"^\s*(?:\*\*)?(?:{joined})(?:\*\*)?\s*[:：]\s*", re.IGNORECASE | re.MULTILINE)
 
 
 def strip_own_label(text: str, own_names: Iterable[str]) -> str:
     """Remove a leading ``Name:`` that repeats the speaker's own name."""
-    pattern = _label(own_names)
+    pattern = _label_for(own_names, text)
     if pattern is None:
         return text.strip()
     match = pattern.match(text)
@@ -30,7 +39,7 @@ def strip_own_label(text: str, own_names: Iterable[str]) -> str:
 
 def cut_other_speakers(text: str, other_names: Iterable[str]) -> str:
     """Cut the reply where a line starts with another speaker's ``Name:`` label."""
-    pattern = _label(other_names)
+    pattern = _label_for(other_names, text)
     if pattern is None:
         return text.strip()
     match = pattern.search(text)

@@ -42,6 +42,21 @@ _WIRE_ORDER = (
 _STREAM_CLS = openai.AsyncStream[ChatCompletionChunk]
 
 
+def warm_response_models() -> None:
+    """Build the SDK's response models' pydantic schemas now (they are built on first use: ~5-10 ms of CPU
+    inside the first reply otherwise). Constructing one answer and one stream chunk builds every nested model."""
+    message = {"role": "assistant", "content": "."}
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2, "prompt_tokens_details": {"cached_tokens": 0}}
+    ChatCompletion.model_construct(
+        id="warm", object="chat.completion", created=0, model="warm", usage=usage,
+        choices=[{"index": 0, "finish_reason": "stop", "message": message}],
+    )
+    ChatCompletionChunk.model_construct(
+        id="warm", object="chat.completion.chunk", created=0, model="warm", usage=usage,
+        choices=[{"index": 0, "finish_reason": None, "delta": message}],
+    )
+
+
 class OpenAIChatModel:
     """A :class:`bot.core.ports.ChatModel` over ``openai.AsyncOpenAI`` with our own bounded retries.
 

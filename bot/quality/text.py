@@ -235,6 +235,21 @@ def name_regex(name: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
 
 
+def names_in(names: Sequence[str], text: str) -> list[str]:
+    """The ``names`` that occur in ``text``, ignoring case: the only ones a pattern built from names can match.
+
+    A detector that builds its patterns from these rather than from everyone present compiles one set per
+    name (or pair) that replies actually mention, not one per combination of characters in the room: a new
+    combination (someone walks in, another scene's cast) cost ~25 ms of regex compiling inside that turn,
+    and the alternations it searches stay short. Both case mappings are tried so that every match
+    ``re.IGNORECASE`` could make is kept.
+    """
+    if not names:
+        return []
+    folded, lowered = text.casefold(), text.lower()
+    return [n for n in names if n.casefold() in folded or n.lower() in lowered]
+
+
 def names_alternation(names: Sequence[str]) -> str:
     """A regex alternation of ``names``, longest first."""
     return _alternation(tuple(names))
@@ -276,10 +291,10 @@ def header_findings(
 
     ``reason`` is formatted with ``{name}``; the repair cuts the whole span.
     """
-    pattern = header_regex(names)
+    pattern = header_regex(names_in(names, reply))
     if pattern is None:
         return []
-    stop = header_regex(stop_names)
+    stop = header_regex(names_in(stop_names, reply))
     out: list[Finding] = []
     for m in pattern.finditer(reply):
         if in_document(reply, m.start(), m.end()):

@@ -371,3 +371,22 @@ async def test_calls_are_logged_without_key_or_prompt(server, make_model, api_ke
     assert {"latency_ms", "completion_tokens", "cached_tokens"} <= set(call)
     dumped = json.dumps(logs, default=str)
     assert api_key not in dumped and "gruff innkeeper" not in dumped and "room free" not in dumped
+
+
+def test_warm_response_models_builds_the_sdk_schemas_before_the_first_reply() -> None:
+    """The SDK builds its response models' schemas on first use (5-10 ms inside the first reply); start-up's
+    warm-up builds them. A fresh interpreter, because any earlier test's reply has built them already."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from openai.types.chat import ChatCompletion, ChatCompletionChunk\n"
+        "from openai.types.chat.chat_completion import Choice\n"
+        "models = (ChatCompletion, ChatCompletionChunk, Choice)\n"
+        "before = [m.__pydantic_complete__ for m in models]\n"
+        "from bot.model.openai_chat import warm_response_models\n"
+        "warm_response_models()\n"
+        "print(before, [m.__pydantic_complete__ for m in models])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[False, False, False] [True, True, True]"

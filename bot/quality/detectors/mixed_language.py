@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from bot.quality import language
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, names_alternation, sentence_spans, word_count
+from bot.quality.text import Analysis, names_alternation, names_in, sentence_spans, word_count
 
 DETECTOR = "mixed_language"
 
@@ -279,7 +279,7 @@ def _mask(reply: str, ctx: ReplyContext) -> str:
     if loans is not None:
         for m in loans.finditer(reply):
             blank(m.start(), m.end())
-    pattern = _names_pattern(ctx.all_names)
+    pattern = _names_pattern(tuple(names_in(_name_parts(ctx.all_names), reply)))
     if pattern is not None:
         for m in pattern.finditer(reply):
             blank(m.start(), m.start() + len(m.group(1)))
@@ -287,16 +287,22 @@ def _mask(reply: str, ctx: ReplyContext) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Every occurrence of a name or a word of one, overlapping ones included, in one compiled pattern.
+def _name_parts(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each name and each word of one (two letters or more), sorted."""
+    return tuple(sorted({part for name in names for part in (name, *name.split()) if len(part) >= 2}))
+
+
+@lru_cache(maxsize=4096)
+def _names_pattern(parts: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Every occurrence of any of ``parts`` (names and their words that the reply writes), overlapping ones
+    included, in one compiled pattern.
 
     A zero-width lookahead finds a match at every position, and the alternation is longest first, so
     each position blanks the longest name starting there: the union of all occurrences of all parts.
     """
-    parts = {part for name in names for part in (name, *name.split()) if len(part) >= 2}
     if not parts:
         return None
-    return re.compile(f"(?=({names_alternation(sorted(parts))}))")
+    return re.compile(f"(?=({names_alternation(parts)}))")
 
 
 def _script_runs(text: str) -> list[tuple[int, int, str]]:

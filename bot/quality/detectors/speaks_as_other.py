@@ -17,6 +17,7 @@ from bot.quality.text import (
     analyse,
     header_findings,
     names_alternation,
+    names_in,
     sentence_spans,
 )
 
@@ -111,10 +112,13 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
         return _first_per_span(findings + _framed_voice(reply, a, ctx, []))
     # Full names only: a short form as a bare header is too often a chat log ("王总：明早的会推迟").
     findings += _headers(reply, ctx, list(ctx.others))
-    findings += _attributed_lines(reply, a, others)
-    findings += _identity_switch(reply, a, others)
-    findings += _framed_voice(reply, a, ctx, others)
-    findings += _long_attribution(reply, a, ctx, others)
+    named = names_in(others, reply)  # a name the reply never writes matches nothing: patterns per name named
+    if named:
+        findings += _attributed_lines(reply, a, named)
+        findings += _identity_switch(reply, a, named)
+    findings += _framed_voice(reply, a, ctx, named)
+    if named:
+        findings += _long_attribution(reply, a, ctx, named)
     findings += [
         make_finding(reply, DETECTOR, "high", m.start(), m.end(), "speaks for another character", code="other_line")
         for m in _VENTRILOQUY.finditer(reply)

@@ -21,6 +21,7 @@ from bot.quality.text import (
     analyse,
     header_findings,
     names_alternation,
+    names_in,
     sentence_spans,
     word_count,
 )
@@ -105,6 +106,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     view = a.narration_view
     names = [n for n in ctx.users if n.casefold() not in _GENERIC_ROLES]
     name_re = _user_name_pattern(names_alternation(names)) if names else None
+    named = names_alternation(names_in(names, view))  # the sensation pattern per user name the reply writes
     if a.narration:
         documents = _document_lines(reply)
         for s_start, s_end in sentence_spans(view):
@@ -125,7 +127,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
                 start, code, reason = hit
                 findings.append(_finding(reply, view, s_start, s_end, start, code, reason))
                 continue
-            sensation = _sensation_pattern(names_alternation(names)).search(view, s_start, s_end)
+            sensation = _sensation_pattern(named).search(view, s_start, s_end)
             if sensation:
                 findings.append(_finding(reply, view, s_start, s_end, s_start, "second_person",
                                          "narrates a sensation in the user's body"))
