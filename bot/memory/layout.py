@@ -253,13 +253,17 @@ def _window(
     full, so the next jump is far away. Over-long lines are clipped to a quarter of the budget.
     """
     limit = max(64, budget // 4)
-    clipped = [
-        line if counter.text(line.text) <= limit else Line(line.id, line.turn_seq, line.speaker, _clip(counter, line.text, limit), line.own)
-        for line in lines
-    ]
+    clipped: list[Line] = []
+    costs: list[int] = []  # exactly what each history message costs (``counter.message(_message(line))``)
+    for line in lines:
+        tokens = counter.text(line.text)
+        if tokens > limit:
+            line = Line(line.id, line.turn_seq, line.speaker, _clip(counter, line.text, limit), line.own)
+            tokens = counter.text(line.text)
+        clipped.append(line)
+        costs.append(counter.entry(tokens, None if line.own else line.speaker))
     if not clipped:
         return [], 0, previous_start or 0
-    costs = [counter.message(_message(line)) for line in clipped]  # exactly what each history message costs
     suffix = [0] * (len(clipped) + 1)
     for i in range(len(clipped) - 1, -1, -1):
         suffix[i] = suffix[i + 1] + costs[i]

@@ -64,8 +64,12 @@ class TokenCounter:
         return int(raw * self.ratio + 0.999)
 
     def message(self, message: ChatMessage) -> int:
-        name = estimate(message.name) if message.name else 0
-        return self.text(message.content) + PER_MESSAGE + name
+        return self.entry(self.text(message.content), message.name)
+
+    @staticmethod
+    def entry(content_tokens: int, name: str | None) -> int:
+        """What a message costs whose content counts ``content_tokens`` (its framing and name added)."""
+        return content_tokens + PER_MESSAGE + (estimate(name) if name else 0)
 
     def messages(self, messages: Sequence[ChatMessage]) -> int:
         return sum(self.message(m) for m in messages) + 3
