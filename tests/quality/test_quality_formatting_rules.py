@@ -44,3 +44,78 @@ def test_an_unclosed_or_unopened_bracket_is_flagged(text: str, ctx: ReplyContext
 )
 def test_balanced_brackets_smileys_and_lists_are_not_flagged(text: str, ctx: ReplyContext) -> None:
     assert "unbalanced_brackets" not in codes(text, ctx)
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ('```\n*Quill taps the chart twice.* "North, then."\n```', CTX),
+        ('"Hold the lamp." \n```\n*Quill climbs down the ladder.*\n```\n"Still there?"', CTX),
+        ("```\n（老周把伞收起来。）“雨停了，走吧。”\n```", CTX_ZH),
+    ],
+)
+def test_the_story_wrapped_in_a_code_block_is_flagged(text: str, ctx: ReplyContext) -> None:
+    found = [f for f in formatting.detect(text, ctx) if f.code == "markup"]
+    assert found
+    assert "```" not in (found[0].replacement or "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Quill turns the terminal around.*\n```\n> scan --deep sector7\nNO SIGNAL\n```\n"Nothing out there."',
+        '"The code is `4471`." *Quill slides the note across.*',
+    ],
+)
+def test_a_terminal_readout_in_a_code_block_is_not_flagged(text: str) -> None:
+    assert "markup" not in codes(text, CTX)
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ('# Part Two: The Harbour\n*Quill ties off the line.* "Tide\'s turning."', CTX),
+        ('*Quill ties off the line.*\n\n### Interlude\n"Tide\'s turning."', CTX),
+        ("## 第七章　雨夜\n“前面就是隧道口了。”*老周把车灯调亮。*", CTX_ZH),
+    ],
+)
+def test_a_markdown_heading_is_flagged(text: str, ctx: ReplyContext) -> None:
+    assert "markup" in codes(text, ctx)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Quill points at the board.* "Post it in #dock-crew, not here."',
+        '"Pier #4, by the red crane." *Quill waves at it.*',
+        '*The sign on the hatch reads* "#12 — CREW ONLY".',
+    ],
+)
+def test_channel_names_and_numbers_are_not_headings(text: str) -> None:
+    assert "markup" not in codes(text, CTX)
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx", "fill"),
+    [
+        ('*Quill hands {{user}} the oar.* "Row."', CTX, "Ines"),
+        ('"I\'m {{char}}, and this is my boat."', CTX, "Quill"),
+        ("*老周把{{user}}拉到身后。*“别动。”", CTX_ZH, "阿宁"),
+        ('*{user} is already at the door.* "Wait."', CTX, "Ines"),
+        ('"Take {{random::the left|the right}} passage." *Quill shrugs.*', CTX, None),
+    ],
+)
+def test_an_unfilled_template_placeholder_is_flagged(text: str, ctx: ReplyContext, fill: str | None) -> None:
+    found = [f for f in formatting.detect(text, ctx) if f.code == "placeholder"]
+    assert found and found[0].replacement == fill
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"The set is {1, 2, 3}, Ines." *Quill chalks it up.*',
+        '*Quill scribbles* "f(x) = {x | x > 0}" *on the slate.*',
+    ],
+)
+def test_braces_that_are_not_placeholders_are_not_flagged(text: str) -> None:
+    assert "placeholder" not in codes(text, CTX)

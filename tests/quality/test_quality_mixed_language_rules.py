@@ -103,3 +103,11 @@ def test_ok_in_chinese_is_english_and_app_is_a_loanword() -> None:
 
 def test_leaked_role_markers_are_not_a_language() -> None:
     assert codes("“先别急。”\nAssistant: 我建议再等一等。", ZH) == []
+
+
+def test_a_template_placeholder_is_not_english_in_a_chinese_scene() -> None:
+    from bot.quality.detectors import mixed_language
+    from bot.quality.findings import ReplyContext
+
+    ctx = ReplyContext(npc_name="老周", user_names=("阿宁",), language="zh")
+    assert mixed_language.detect("*老周把{{user}}拉到身后。*“别动，{char}在外头。”", ctx) == []
