@@ -119,3 +119,41 @@ def test_an_unfilled_template_placeholder_is_flagged(text: str, ctx: ReplyContex
 )
 def test_braces_that_are_not_placeholders_are_not_flagged(text: str) -> None:
     assert "placeholder" not in codes(text, CTX)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Quill turns the laptop.*\n```python\nprint("hello world")\nx = a * b * c\n```\n"See? It runs."',
+        '"Here\'s the config." \n```\nname = "harbour relay"\nretries = 3\n```',
+        '*Quill types.*\n```\ndef f(*args, **kwargs):\n    return None\n```',
+    ],
+)
+def test_code_with_string_literals_in_a_code_block_is_not_story_text(text: str) -> None:
+    assert "markup" not in codes(text, CTX)
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx", "fill"),
+    [
+        ('"Welcome aboard, [Your Name]." *Quill bows.*', CTX, "Ines"),
+        ('*Quill signs the log:* "[Character Name] was here."', CTX, "Quill"),
+        ('"Dear [insert recipient here], the boat is late."', CTX, None),
+        ("“欢迎你，【用户名】。”*老周拱了拱手。*", CTX_ZH, "阿宁"),
+    ],
+)
+def test_a_bracketed_template_slot_is_a_placeholder(text: str, ctx: ReplyContext, fill: str | None) -> None:
+    found = [f for f in formatting.detect(text, ctx) if f.code == "placeholder"]
+    assert found and found[0].replacement == fill
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[SLATE: ASK THE USHER]\n*Quill wipes the chalk off.*',
+        '*The badge reads* "[NAME TAG: Ines]". *Quill squints at it.*',
+        '"Your name?" *Quill holds the pen over the form.* "[Name] goes in the top box, I mean."',
+    ],
+)
+def test_bracketed_status_lines_and_labels_are_not_placeholders(text: str) -> None:
+    assert "placeholder" not in codes(text, CTX)

@@ -180,3 +180,19 @@ def test_new_shapes_of_another_characters_line_are_flagged(text: str, ctx: Reply
 )
 def test_mentions_reports_and_self_naming_are_not_flagged(text: str, ctx: ReplyContext) -> None:
     assert speaks_as_other.detect(text, ctx) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Wren unfolds the note and reads it out.* "Nine o\'clock, Wren. Come alone."',
+        '*The card tucked in the flowers says, in Odile\'s hand,* "Forgive me, Wren."',
+    ],
+)
+def test_a_letter_read_aloud_that_names_the_npc_is_not_flagged(text: str) -> None:
+    assert speaks_as_other.detect(text, GROUP) == []
+
+
+def test_a_chinese_letter_read_aloud_that_names_the_npc_is_not_flagged() -> None:
+    text = "*周嬷嬷展开信纸，念道：*“见字如面，周嬷嬷！春桃一切都好。”"
+    assert speaks_as_other.detect(text, GROUP_ZH) == []

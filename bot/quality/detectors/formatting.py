@@ -63,13 +63,22 @@ _FENCE_RE = re.compile(r"```")
 # sentence): Discord shows it as a grey code box, markup around the reply rather than part of it. A fence
 # around a terminal readout or a HUD the card asks for holds none of these.
 _FENCED_BLOCK_RE = re.compile(r"```[^\n`]*\n?(?P<body>.*?)```[ \t]*\n?", re.DOTALL)
-_STORY_IN_BLOCK_RE = re.compile(r"\*[^*\n]+\*|[\"“”「」『』（）]|[\u4e00-\u9fff][。！？]")
+# A string literal in code ("print(\"hi\")", "x = \"a b\"") is no speech: speech is a sentence, ending in its
+# punctuation inside the quote mark. An action is words between asterisks ("a * b" and "**kwargs" are not).
+_STORY_IN_BLOCK_RE = re.compile(
+    r"\*(?=[A-Za-z\u4e00-\u9fff])[^*\n]*\s[^*\n]*(?<=[\w.!?,，。！？…])\*"
+    r"|(?<![\w(=\[,:])\"[^\"\n]*\s[^\"\n]*[.!?,…]\"|“[^”\n]+”|[「『（][^」』）\n]+[」』）]|[\u4e00-\u9fff][。！？]"
+)
 # A Markdown heading ("## Chapter Two", "### 第三回"): a chat reply has no headings, and Discord prints it as a
 # banner. "#general" or "#3" (no space after the mark) is a channel or a number, not a heading.
 _HEADING_RE = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+\S[^\n]*\n*")
 # A template placeholder the front end was meant to fill ("{{user}}", "{{char}}", "{user}", "{{random::a,b}}").
 _PLACEHOLDER_RE = re.compile(
-    r"\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}",
+    r"\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
+    # A template's bracketed slot ("[Your Name]", "[Insert name here]", "【用户名】") left in the text.
+    r"|\[(?:your|the user['’]s|user['’]?s?|character['’]?s?|char|npc|bot|insert)(?:[ _](?:character |user |first )?"
+    r"(?:name|here|response|reply|action))?(?: here)?\]|\[insert [^\]\n]{1,30}\]|\[(?-i:NAME|USER|CHAR)\]"
+    r"|[\[【〔](?:用户名|用户的名字|用户昵称|你的名字|角色名|角色名字|对方的名字|此处填写[^\]】〕\n]{0,12})[\]】〕]",
     re.IGNORECASE,
 )
 _STAR_RUN_RE = re.compile(r"(?<!\\)\*+")
@@ -423,7 +432,9 @@ def _headings(reply: str, blanked: str) -> list[Finding]:
 def _placeholders(reply: str, ctx: ReplyContext) -> list[Finding]:
     out = []
     for m in _PLACEHOLDER_RE.finditer(reply):
-        key = m.group().strip("{} ").lower()
+        key = m.group().strip("{}[]【】〔〕 ").lower()
+        key = {"your name": "user", "user name": "user", "用户名": "user", "你的名字": "user",
+               "character name": "char", "角色名": "char"}.get(key, key)
         fill = ctx.user_label if key in ("user", "username", "user_name", "persona") and ctx.users else (
             ctx.npc_name if key in ("char", "character", "char_name", "bot", "npc") and ctx.npc_name else None
         )

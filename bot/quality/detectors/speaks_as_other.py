@@ -613,6 +613,8 @@ def _addressed_to_self(reply: str, a: Analysis, ctx: ReplyContext) -> list[Findi
         before = a.narration_view[max(0, start - 200):start]
         if _IMPRESSION_RE.search(before[-80:]) or _RECORDING_RE.search(before):
             continue
+        if _READ_ALOUD_RE.search(before[-120:]):
+            continue  # "*She reads the note out.* "Nine o'clock, Wren. Come alone."": a letter read aloud
         if _SELF_TALK_RE.search(a.narration_view[max(0, start - 80):min(len(reply), end + 60)]):
             continue  # "*she tells herself*": a character may talk to itself by name
         out.append(make_finding(reply, DETECTOR, "high", start, end, "writes a line that hails this NPC by name",
@@ -637,6 +639,14 @@ def _own_forms(own: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f for f in forms if len(f) >= 2)
 
 
+# Reading a written text aloud: a letter, a note, a sign, a telegram (LABELS: in-story documents are not the NPC
+# writing someone's lines).
+_READ_ALOUD_RE = re.compile(
+    r"\b(?:reads?|reading|recites?|reciting)\b|\b(?:letter|note|telegram|postcard|card|sign|inscription|scroll|"
+    r"envelope|page|label|placard|poster|notice)\b[^.!?\n]{0,40}\b(?:says|said|reads|read|goes)\b|"
+    r"念(?:道|着|出|了|起)|读(?:道|着|出|了|起)|信(?:上|里|中|纸)|来信|纸条|字条|电报|写着|上面写",
+    re.IGNORECASE,
+)
 _SELF_TALK_RE = re.compile(
     r"\bto (?:himself|herself|itself|themselves|myself)\b|\b(?:tells|told|reminds|reminded|scolds|scolded) "
     r"(?:himself|herself|itself|themselves|myself)\b|自言自语|对自己|喃喃自语|暗暗(?:告诉|提醒)自己",
