@@ -118,3 +118,20 @@ def test_answer_sign_offs_and_support_formulas_are_assistant_voice(text: str) ->
 )
 def test_in_character_hopes_and_refusals_are_not_assistant_voice(text: str) -> None:
     assert assistant_voice.detect(text, CTX) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        ("*(Trigger warning for self-harm in this scene.)* *Marlow sits by the bunk.*", CTX),
+        ('*Content warnings apply below.* "Hold the lantern."', CTX),
+        ("*（阅读预警：本段有血腥描写）*“按住伤口。”", CTX_ZH),
+    ],
+)
+def test_a_content_warning_anywhere_in_narration_is_assistant_voice(text: str, ctx: ReplyContext) -> None:
+    assert assistant_voice.detect(text, ctx) != []
+
+
+def test_a_warning_a_character_gives_in_speech_is_not_assistant_voice() -> None:
+    text = '"Content warning, folks: tonight\'s ghost story is a nasty one," *Marlow tells the campfire, grinning.*'
+    assert assistant_voice.detect(text, CTX) == []

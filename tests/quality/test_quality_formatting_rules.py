@@ -157,3 +157,7 @@ def test_a_bracketed_template_slot_is_a_placeholder(text: str, ctx: ReplyContext
 )
 def test_bracketed_status_lines_and_labels_are_not_placeholders(text: str) -> None:
     assert "placeholder" not in codes(text, CTX)
+
+
+def test_a_fence_on_the_same_line_as_the_story_is_flagged() -> None:
+    assert "markup" in codes('```*Quill ties off the line.*``` "Tide\'s turning."', CTX)

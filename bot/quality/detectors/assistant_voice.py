@@ -135,6 +135,7 @@ _EN = [
         "talks about the text",
         ("following", "this ", "purposes", "advice", "discretion"),
     ),
+    (r"\b(?:content|trigger|reader) (?:warning|advisory|advisories|warnings)\b", "talks about the text", ("warning", "advisor")),
     (r"\bI hope (?:this|that) (?:helps|works|is what you)\b", "assistant sign-off", ("i hope",)),
     # "I hope this information has been helpful", "I hope my answer was useful": the answer judged as an answer.
     (r"\bI hope (?:this|that|my|the|these)(?: [\w-]+){0,6} (?:has been|have been|was|were|is|will be) "
@@ -252,6 +253,7 @@ _ZH = [
         "talks about the text",
         ("内容", "需要", "目的", "虚构", "建议", "意见"),
     ),
+    (r"(?:内容|阅读|雷点|剧情|观看)预警|本(?:章|回|段|文)(?:含有|包含|涉及)", "talks about the text", ("预警", "本")),
     (
         r"(?:还有)?(?:什么|其他)(?:我)?(?:可以|能)(?:帮|为)(?:你|您)",
         "assistant sign-off",

@@ -62,7 +62,7 @@ _FENCE_RE = re.compile(r"```")
 # A fenced block that holds the story itself (an *action*, speech in quotes, a (stage direction), a Chinese
 # sentence): Discord shows it as a grey code box, markup around the reply rather than part of it. A fence
 # around a terminal readout or a HUD the card asks for holds none of these.
-_FENCED_BLOCK_RE = re.compile(r"```[^\n`]*\n?(?P<body>.*?)```[ \t]*\n?", re.DOTALL)
+_FENCED_BLOCK_RE = re.compile(r"```[\w+-]*[ \t]*\n?(?P<body>.*?)```[ \t]*\n?", re.DOTALL)
 # A string literal in code ("print(\"hi\")", "x = \"a b\"") is no speech: speech is a sentence, ending in its
 # punctuation inside the quote mark. An action is words between asterisks ("a * b" and "**kwargs" are not).
 _STORY_IN_BLOCK_RE = re.compile(
