@@ -196,3 +196,13 @@ def test_a_letter_read_aloud_that_names_the_npc_is_not_flagged(text: str) -> Non
 def test_a_chinese_letter_read_aloud_that_names_the_npc_is_not_flagged() -> None:
     text = "*周嬷嬷展开信纸，念道：*“见字如面，周嬷嬷！春桃一切都好。”"
     assert speaks_as_other.detect(text, GROUP_ZH) == []
+
+
+def test_a_household_title_alone_names_the_cast_member_it_belongs_to() -> None:
+    ctx = ReplyContext(npc_name="春桃", user_names=("阿宁",), other_names=("魏嬷嬷",), language="zh")
+    assert speaks_as_other.detect("*春桃刚要开口，嬷嬷冷笑一声：*“跪下。”", ctx) != []
+
+
+def test_a_shared_household_title_is_not_taken_for_the_other() -> None:
+    ctx = ReplyContext(npc_name="沈嬷嬷", user_names=("阿宁",), other_names=("魏嬷嬷",), language="zh")
+    assert speaks_as_other.detect("*嬷嬷冷笑一声：*“跪下。”", ctx) == []
