@@ -103,3 +103,43 @@ def test_ok_in_chinese_is_english_and_app_is_a_loanword() -> None:
 
 def test_leaked_role_markers_are_not_a_language() -> None:
     assert codes("“先别急。”\nAssistant: 我建议再等一等。", ZH) == []
+
+
+def test_a_template_placeholder_is_not_english_in_a_chinese_scene() -> None:
+    from bot.quality.detectors import mixed_language
+    from bot.quality.findings import ReplyContext
+
+    ctx = ReplyContext(npc_name="老周", user_names=("阿宁",), language="zh")
+    assert mixed_language.detect("*老周把{{user}}拉到身后。*“别动，{char}在外头。”", ctx) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('"The boat leaves at six and not a minute later, c\'est tout." *Corin folds the map.*', "fr"),
+        ('"We go at dawn, d\'accord? Bring the rope."', "fr"),
+        ('"Das ist the last of the coffee, Ada, so drink it slowly."', "de"),
+        ('"Lo siento, the bridge is out. We take the long way."', "es"),
+        ('"Va bene, leave the crates by the door and come inside."', "it"),
+    ],
+)
+def test_everyday_foreign_clauses_in_english_are_flagged(text: str, code: str) -> None:
+    assert code in codes(text, EN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Lost the boat, lost the cargo. C\'est la vie." *Corin shrugs.*',
+        '"She had a certain je ne sais quoi, Ada." *Corin smiles at the memory.*',
+        '"Our rendez-vous is at the lighthouse, eight sharp."',
+        '"He was compromised, and the plan with him."',
+    ],
+)
+def test_phrases_english_has_borrowed_are_not_flagged(text: str) -> None:
+    assert codes(text, EN) == []
+
+
+def test_a_clause_in_a_language_the_card_allows_is_not_flagged() -> None:
+    ctx = ReplyContext(npc_name="Corin", user_names=("Ada",), language="en", npc_languages=("fr",))
+    assert codes('"We go at dawn, d\'accord? C\'est compris." *Corin nods.*', ctx) == []

@@ -127,3 +127,82 @@ def test_more_shapes_of_another_characters_line_are_flagged(text: str, ctx: Repl
 )
 def test_the_npcs_own_lines_around_other_characters_are_not_flagged(text: str, ctx: ReplyContext) -> None:
     assert speaks_as_other.detect(text, ctx) == []
+
+
+GROUP = ReplyContext(
+    npc_name="Wren", user_names=("Tamsin",), other_names=("Captain Ashby", "Dr. Mirel", "Odile", "Kit Barrow")
+)
+GROUP_ZH = ReplyContext(npc_name="周嬷嬷", user_names=("阿宁",), other_names=("小满", "春桃"), language="zh")
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # Another character called by the role their title names, given a line.
+        ('"Ready." *The captain, not looking up from the chart: "We sail at four. Tell the crew."*', GROUP),
+        ('*Wren waits.* *The doctor sighs and says,* "It\'s a clean break. Six weeks."', GROUP),
+        # A dash-convention line attributed to another character.
+        ('*Wren holds the receiver away from her ear.*\n— Not before noon, Kit says, the cart lost a wheel.', GROUP),
+        ('*Wren reads the slip twice.*\n-- Tell her I tried. I really did, says Odile, and hangs up.', GROUP),
+        # A quote that calls the NPC by name partway through.
+        ('*Odile leans in over the counter.* "Give it to her, Wren. She paid."', GROUP),
+        # Answering in another's place, and speaking as them in a humble self-reference.
+        ("*周嬷嬷抢先一步，替小满回了话。*“回姑娘，她一早就去井边打水了。”", GROUP_ZH),
+        ("*周嬷嬷低着头。*“奴婢春桃昨夜一直守在门外，没见着人。”", GROUP_ZH),
+        ('*Before the boy can open his mouth, Wren answers on his behalf.* "He was with me all night."', GROUP),
+    ],
+)
+def test_new_shapes_of_another_characters_line_are_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_as_other.detect(text, ctx) != []
+
+
+@pytest.mark.parametrize(
+    ("text", "ctx"),
+    [
+        # The role noun in other roles: mentioned, reported, or a captain the cast does not hold.
+        ('"The captain wants the ropes coiled by dusk." *Wren hands Tamsin a coil.*', GROUP),
+        ('*Wren glances at the doctor\'s bag.* "She left this behind. Again."', GROUP),
+        # Reported speech in narration, without the dash.
+        ('*Wren sets down the phone.* Kit says the cart lost a wheel, so nothing before noon.', GROUP),
+        # The NPC's own dash-led line, and a dash used as punctuation.
+        ('— Not before noon, *Wren says, and shrugs.* The cart lost a wheel.', GROUP),
+        ('"The road — and Kit says it twice — is closed." *Wren frowns.*', GROUP),
+        # The NPC calling itself by name: a self-introduction, talking to itself, quoting someone.
+        ('"Harbourmaster\'s clerk, second class, Wren." *She offers a hand.*', GROUP),
+        ('"Steady, Wren. Breathe," *she tells herself, and opens the door.*', GROUP),
+        ('"Odile told me, \'Never again, Wren,\' and she meant it."', GROUP),
+        ('*Wren puts on Odile\'s prim little voice.* "Honestly, Wren, the state of this counter."', GROUP),
+        ("“城南，绣坊，周嬷嬷。”*她福了福身。*“姑娘有什么吩咐？”", GROUP_ZH),
+        # Speaking up for someone, not as them.
+        ("*周嬷嬷替小满求情。*“她还小，饶她这一回吧。”", GROUP_ZH),
+        ("“我是她的掌事嬷嬷，春桃的事我担着。”", GROUP_ZH),
+    ],
+)
+def test_mentions_reports_and_self_naming_are_not_flagged(text: str, ctx: ReplyContext) -> None:
+    assert speaks_as_other.detect(text, ctx) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '*Wren unfolds the note and reads it out.* "Nine o\'clock, Wren. Come alone."',
+        '*The card tucked in the flowers says, in Odile\'s hand,* "Forgive me, Wren."',
+    ],
+)
+def test_a_letter_read_aloud_that_names_the_npc_is_not_flagged(text: str) -> None:
+    assert speaks_as_other.detect(text, GROUP) == []
+
+
+def test_a_chinese_letter_read_aloud_that_names_the_npc_is_not_flagged() -> None:
+    text = "*周嬷嬷展开信纸，念道：*“见字如面，周嬷嬷！春桃一切都好。”"
+    assert speaks_as_other.detect(text, GROUP_ZH) == []
+
+
+def test_a_household_title_alone_names_the_cast_member_it_belongs_to() -> None:
+    ctx = ReplyContext(npc_name="春桃", user_names=("阿宁",), other_names=("魏嬷嬷",), language="zh")
+    assert speaks_as_other.detect("*春桃刚要开口，嬷嬷冷笑一声：*“跪下。”", ctx) != []
+
+
+def test_a_shared_household_title_is_not_taken_for_the_other() -> None:
+    ctx = ReplyContext(npc_name="沈嬷嬷", user_names=("阿宁",), other_names=("魏嬷嬷",), language="zh")
+    assert speaks_as_other.detect("*嬷嬷冷笑一声：*“跪下。”", ctx) == []

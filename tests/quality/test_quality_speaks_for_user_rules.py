@@ -105,3 +105,42 @@ def test_more_narration_of_the_user_is_flagged(text: str, ctx: ReplyContext) -> 
 )
 def test_own_feelings_possession_and_scenery_are_not_flagged(text: str, ctx: ReplyContext) -> None:
     assert speaks_for_user.detect(text, ctx) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Fine." *Mister Rowan says, "Then I\'ll take the night watch myself," and that settles it.*',
+        '*Ilse waits.* *Captain Rowan nods slowly and signs the order.*',
+        '"Tea?" *Young Rowan takes the cup without a word.*',
+        '*Dr. Rowan agrees to stay another week.*',
+    ],
+)
+def test_a_title_before_the_users_name_still_opens_the_clause(text: str) -> None:
+    ctx = ReplyContext(user_names=("Rowan",), npc_name="Ilse")
+    assert speaks_for_user.detect(text, ctx) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Sit down." *Rowan\'s fingers are already trembling around the cup.*',
+        '"Sit down." *Your knees are suddenly shaking under the table.*',
+        '"Well?" *Rowan\'s face is slowly going red.*',
+    ],
+)
+def test_a_body_part_acting_after_an_adverb_is_narration_of_the_user(text: str) -> None:
+    assert speaks_for_user.detect(text, CTX) != []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"Ask the captain, not me." *Ilse points at Captain Dorn, who signs the order.*',
+        '"Say hello to Miss Rowan for me," *Ilse tells the porter.*',
+        '"Rowan\'s hands are cold, she says? Then get her a blanket."',
+        '*Ilse glances at Rowan\'s hands, which are already full of maps.*',
+    ],
+)
+def test_titles_and_body_parts_in_other_roles_are_not_narration_of_the_user(text: str) -> None:
+    assert speaks_for_user.detect(text, CTX) == []

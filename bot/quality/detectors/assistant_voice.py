@@ -38,7 +38,7 @@ _EN = [
     (
         r"\bas an AI\b[^.!?\n]{0,40}\b(?:I (?:don['’]t|do not|cannot|can['’]t|am (?:not )?able to|am unable to))\s+"
         r"(?:have|feel|experience|roleplay|role-play|engage|continue|generate|create|write|provide|produce|assist|help)",
-        "AI disclaimer",
+        "AI self-disclaimer",
         ("as an ai",),
     ),
     (
@@ -115,11 +115,33 @@ _EN = [
         ("role", "in character", "as an ai"),
     ),
     (
-        r"(?m)^\s*[\[(]?\s*(?:\*\*)?(?:Note|Author['’]s note|Disclaimer)(?:\*\*)?\s*:",
+        r"(?m)^\s*[*_]*\s*[\[(]?\s*(?:\*\*)?(?:(?:Please )?note|Author['’]s note|Disclaimer|(?:Content|Trigger|Reader) "
+        r"(?:warning|note|advisory)|(?-i:CW|TW))(?:\*\*)?\s*:",
         "note to the reader",
-        ("note", "disclaimer"),
+        ("note", "disclaimer", "warning", "advisory", "cw", "tw"),
     ),
+    # The reply talking about itself as a text for a reader: what "the following" contains, what "this
+    # portrayal" is simplified for, that it is not advice. Weak: a lawyer may say "this is not legal advice" and
+    # a storyteller "this story features a dragon" in their own lines; outside speech only the writer does.
+    (
+        r"\b(?:(?:reader|viewer|audience) discretion\b|(?:the following(?: [\w-]+){0,2}|this (?:scene|chapter|story|passage|portrayal|depiction|reply|response|content|roleplay|"
+        r"role-play|fiction|narrative|account))\s+(?:(?:may|might|will)\s+)?(?:contains?|includes?|depicts?|features?|"
+        r"deals? with|is (?:simplified|fictional|dramati[sz]ed|for (?:entertainment|storytelling|illustrative))|"
+        r"has been (?:simplified|dramati[sz]ed))\b)"
+        r"|\bfor (?:storytelling|entertainment|dramatic|narrative) purposes(?: only)?\b"
+        r"|\b(?:should not|shouldn['’]t) be (?:taken|construed|considered|treated) as\s+(?:\w+\s+)?advice\b"
+        r"|\b(?:is|are|does) not (?:constitute |intended as |meant as )?(?:legal|medical|financial|professional|"
+        r"investment|psychological) advice\b",
+        "talks about the text",
+        ("following", "this ", "purposes", "advice", "discretion"),
+    ),
+    (r"\b(?:content|trigger|reader) (?:warning|advisory|advisories|warnings)\b", "talks about the text", ("warning", "advisor")),
     (r"\bI hope (?:this|that) (?:helps|works|is what you)\b", "assistant sign-off", ("i hope",)),
+    # "I hope this information has been helpful", "I hope my answer was useful": the answer judged as an answer.
+    (r"\bI hope (?:this|that|my|the|these)(?: [\w-]+){0,6} (?:has been|have been|was|were|is|will be) "
+     r"(?:helpful|useful|of (?:some )?help|informative|clear)\b", "assistant sign-off", ("i hope",)),
+    (r"\bI(?:['’]m| am) (?:sorry|afraid),? but I (?:can['’]t|cannot|am unable to|am not able to) (?:assist|help) with\b|"
+     r"\bif you or someone you know\b", "assistant register", ("sorry", "afraid", "someone you know")),
     (
         r"\b(?:Let me know|Feel free to (?:let me know|ask|tell me)) (?:if|whether|what|how) (?:you['’]d|you would|you want|you need|I should)\b",
         "assistant sign-off",
@@ -154,14 +176,17 @@ _EN = [
     (r"\bI(?:['’]m| am) (?:always )?here to (?:help|support|assist|listen)\b", "assistant register", ("here to",)),
     (r"\bI(?:['’]d| would) be (?:happy|glad|delighted) to (?:help|assist|continue|provide|answer)\b",
      "assistant register", ("happy to", "glad to", "delighted to")),
-    (r"\b(?:completely|totally|perfectly) (?:normal|okay|ok|natural) to\b|\bit['’]s important to (?:prioriti[sz]e|remember|note)\b",
+    (r"\b(?:completely|totally|perfectly) (?:normal|okay|ok|natural) to\b|\bit['’]s important to (?:prioriti[sz]e|remember|note|recogni[sz]e|acknowledge)\b",
      "assistant register", ("normal to", "okay to", "ok to", "natural to", "important to")),
     (r"\bI (?:just )?want to (?:acknowledge|validate|make sure you(?:['’]re| are) comfortable)\b",
      "assistant register", ("acknowledge", "validate", "comfortable")),
     (r"\byour (?:safety|well-being|wellbeing|comfort)(?: and [\w-]+)? (?:is|are) (?:important|my priority|our priority)\b",
      "assistant register", ("safety", "well-being", "wellbeing", "comfort")),
     (r"\bif (?:at any point )?you (?:ever )?feel (?:unsafe|uncomfortable|overwhelmed)\b|\bviolence is never\b|"
-     r"\b(?:seek|consult) (?:a |an |your )?(?:professional|medical|doctor|therapist|vet)",
+     r"\b(?:seek|consult) (?:with )?(?:a |an |your )?(?:qualified |licensed |certified |local |mental health |healthcare |"
+     r"health care |medical |legal )?"
+     r"(?:professional|medical|doctor|physician|therapist|vet|attorney|lawyer|solicitor|counsel+or|healthcare provider|"
+     r"financial advis[eo]r)",
      "assistant register", ("unsafe", "uncomfortable", "overwhelmed", "violence is never", "seek", "consult")),
     (r"\b(?:if you(?:['’]d| would) like, I can|would you like me to (?:continue|describe|outline|write|summari[sz]e|explain|generate))\b",
      "assistant register", ("like, i can", "would you like me to")),
@@ -186,8 +211,9 @@ _ZH = [
         ("作为",),
     ),
     (
-        r"作为(?:一个|一名|一款)?(?:AI|人工智能)[，,]\s*我(?:无法|不能|没有)(?:扮演|继续|提供|生成|创作|拥有|体验|真正)",
-        "AI disclaimer",
+        r"作为(?:一个|一名|一款)?(?:AI|人工智能|ＡＩ)[，,]\s*我(?:并|其实|本身)?(?:无法|不能|没有|不具备|不会有|不具有)"
+        r"(?:扮演|继续|提供|生成|创作|拥有|体验|真正|真实|个人|自己|自我|任何|情感|感情|感受|情绪|意识|观点|经历|记忆|身体)",
+        "AI self-disclaimer",
         ("作为",),
     ),
     (
@@ -218,7 +244,16 @@ _ZH = [
         "out-of-character note",
         ("扮演", "以下为", "续写"),
     ),
-    (r"(?m)^\s*[\[(（【]?\s*(?:注|备注|注意|说明)\s*[:：]", "note to the reader", ("注", "说明")),
+    (r"(?m)^\s*[*_]*\s*[\[(（【]?\s*(?:注|备注|注意|说明|请注意|免责声明|(?:内容|阅读)(?:预警|警告|提示))\s*[:：]",
+     "note to the reader", ("注", "说明", "声明", "预警", "警告", "提示")),
+    (
+        r"(?:以下|下面|本(?:章|回|段|文|故事|回复))(?:的)?内容(?:可能)?(?:包含|含有|涉及|描写)|"
+        r"(?:仅|只)(?:为|是)?(?:剧情|故事|创作|娱乐)(?:需要|目的)|纯属虚构|"
+        r"(?:不构成|并非|不能作为|不应被?视为|不应作为)(?:任何)?(?:法律|医疗|医学|投资|理财|专业|心理)(?:上的)?(?:建议|意见)",
+        "talks about the text",
+        ("内容", "需要", "目的", "虚构", "建议", "意见"),
+    ),
+    (r"(?:内容|阅读|雷点|剧情|观看)预警|本(?:章|回|段|文)(?:含有|包含|涉及)", "talks about the text", ("预警", "本")),
     (
         r"(?:还有)?(?:什么|其他)(?:我)?(?:可以|能)(?:帮|为)(?:你|您)",
         "assistant sign-off",
@@ -259,6 +294,10 @@ _ZH = [
 # Only these reasons are unambiguous inside quoted speech too; a character may well refuse a part
 # ("导演，我无法扮演这个角色！") or apologise in dialogue, but no character talks about its language model.
 _STRONG = {
+    # "As an AI, I don't have real feelings, but…" is the model's formula, not an android's in-world line.
+    "AI self-disclaimer",
+    # A note about the text for its reader is never a character's line, quoted or not.
+    "note to the reader",
     "talks about being a language model",
     "talks about being an assistant",
     "names an AI vendor",
@@ -389,9 +428,11 @@ def _enclosing(sentences: list[tuple[int, int]], start: int, end: int, reply: st
 def _code(reason: str) -> str:
     return {
         "AI disclaimer": "ai_disclaimer",
+        "AI self-disclaimer": "ai_disclaimer",
         "refuses the role-play": "refusal",
         "refusal": "refusal",
         "policy talk": "policy",
         "out-of-character note": "ooc_note",
         "note to the reader": "note",
+        "talks about the text": "note",
     }.get(reason, "meta")

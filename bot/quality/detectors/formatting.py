@@ -59,6 +59,28 @@ _WRITER_NOTE_RE = re.compile(
 _ELLIPSIS_RUN_RE = re.compile(r"\.{6,}|…{3,}|。{3,}")
 _ELLIPSIS_RE = re.compile(r"\.{3,}|…+")
 _FENCE_RE = re.compile(r"```")
+# A fenced block that holds the story itself (an *action*, speech in quotes, a (stage direction), a Chinese
+# sentence): Discord shows it as a grey code box, markup around the reply rather than part of it. A fence
+# around a terminal readout or a HUD the card asks for holds none of these.
+_FENCED_BLOCK_RE = re.compile(r"```[\w+-]*[ \t]*\n?(?P<body>.*?)```[ \t]*\n?", re.DOTALL)
+# A string literal in code ("print(\"hi\")", "x = \"a b\"") is no speech: speech is a sentence, ending in its
+# punctuation inside the quote mark. An action is words between asterisks ("a * b" and "**kwargs" are not).
+_STORY_IN_BLOCK_RE = re.compile(
+    r"\*(?=[A-Za-z\u4e00-\u9fff])[^*\n]*\s[^*\n]*(?<=[\w.!?,，。！？…])\*"
+    r"|(?<![\w(=\[,:])\"[^\"\n]*\s[^\"\n]*[.!?,…]\"|“[^”\n]+”|[「『（][^」』）\n]+[」』）]|[\u4e00-\u9fff][。！？]"
+)
+# A Markdown heading ("## Chapter Two", "### 第三回"): a chat reply has no headings, and Discord prints it as a
+# banner. "#general" or "#3" (no space after the mark) is a channel or a number, not a heading.
+_HEADING_RE = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+\S[^\n]*\n*")
+# A template placeholder the front end was meant to fill ("{{user}}", "{{char}}", "{user}", "{{random::a,b}}").
+_PLACEHOLDER_RE = re.compile(
+    r"\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
+    # A template's bracketed slot ("[Your Name]", "[Insert name here]", "【用户名】") left in the text.
+    r"|\[(?:your|the user['’]s|user['’]?s?|character['’]?s?|char|npc|bot|insert)(?:[ _](?:character |user |first )?"
+    r"(?:name|here|response|reply|action))?(?: here)?\]|\[insert [^\]\n]{1,30}\]|\[(?-i:NAME|USER|CHAR)\]"
+    r"|[\[【〔](?:用户名|用户的名字|用户昵称|你的名字|角色名|角色名字|对方的名字|此处填写[^\]】〕\n]{0,12})[\]】〕]",
+    re.IGNORECASE,
+)
 _STAR_RUN_RE = re.compile(r"(?<!\\)\*+")
 
 
@@ -78,6 +100,9 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     found += _brackets(reply, blanked)
     found += _asterisks(reply, blanked)
     found += _fences(reply, blanked)
+    found += _fenced_story(reply, blanked)
+    found += _headings(reply, blanked)
+    found += _placeholders(reply, ctx)
     found += _ellipses(reply)
     found.sort(key=lambda f: (f.start, -(f.end - f.start)))
     out: list[Finding] = []
@@ -385,6 +410,36 @@ def _fences(reply: str, blanked: str) -> list[Finding]:
         return []
     m = fences[-1]
     return [_f(reply, m.start(), m.end(), "unclosed code fence", "markup", "")]
+
+
+def _fenced_story(reply: str, blanked: str) -> list[Finding]:
+    """Code fences around the story's own text: the fences are cut, the text inside stays."""
+    out = []
+    for m in _FENCED_BLOCK_RE.finditer(blanked):
+        if _STORY_IN_BLOCK_RE.search(m.group("body")):
+            body = reply[m.start("body"):m.end("body")].strip("\n")
+            out.append(_f(reply, m.start(), m.end(), "the story's text inside a code block", "markup", body + "\n"))
+    return out
+
+
+def _headings(reply: str, blanked: str) -> list[Finding]:
+    return [
+        _f(reply, m.start(), m.end(), "a Markdown heading inside the reply", "markup", "")
+        for m in _HEADING_RE.finditer(blanked)
+    ]
+
+
+def _placeholders(reply: str, ctx: ReplyContext) -> list[Finding]:
+    out = []
+    for m in _PLACEHOLDER_RE.finditer(reply):
+        key = m.group().strip("{}[]【】〔〕 ").lower()
+        key = {"your name": "user", "user name": "user", "用户名": "user", "你的名字": "user",
+               "character name": "char", "角色名": "char"}.get(key, key)
+        fill = ctx.user_label if key in ("user", "username", "user_name", "persona") and ctx.users else (
+            ctx.npc_name if key in ("char", "character", "char_name", "bot", "npc") and ctx.npc_name else None
+        )
+        out.append(_f(reply, m.start(), m.end(), f"unfilled template placeholder ({m.group()})", "placeholder", fill, "high"))
+    return out
 
 
 def _ellipses(reply: str) -> list[Finding]:

@@ -31,6 +31,8 @@ LATIN_CONFIDENCE = 0.75
 _NOISE_RE = re.compile(
     r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|<\|[A-Za-z_]+\|>\s*[A-Za-z_]*"
     r"|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
+    # An unfilled template placeholder ("{{user}}", "{char}") is formatting's, not English in the text.
+    r"|\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
     # Leaked role markers ("User:", "Assistant：") are formatting's, whatever the scene's language.
     r"|(?m:^[ \t*]*(?:User|Assistant|System|Human)[ \t]*[:：])"
     # Latin-letter lookarounds, not \b: in Chinese text "BP开始" has no word boundary after the P.
@@ -43,12 +45,19 @@ _NOISE_RE = re.compile(
 _FOREIGN_LATIN = {
     # Not voilà, c'est la vie, déjà vu, rendezvous: English has borrowed them.
     "fr": "mon dieu|on y va|quelle|écoute|écoutez|merci beaucoup|mademoiselle|très|n'est-ce pas|oui|"
-          "bonjour|bonsoir|pourquoi|alors|mais non|mon ami|ma chérie|chérie|mon cher|zut|sacrebleu|s'il vous plaît",
+          "bonjour|bonsoir|pourquoi|alors|mais non|mon ami|ma chérie|chérie|mon cher|zut|sacrebleu|s'il vous plaît|"
+          # Everyday French clauses English never borrows ("c'est la vie" it does).
+          "c['’]est(?! la vie)|compris|d['’]accord|bien sûr|je suis|je ne(?! sais quoi)|tu es|il y a|ce n['’]est|"
+          "qu['’]est-ce|tout de suite|à bientôt|à demain|bonne nuit|excusez-moi|pardonnez-moi|mon chéri|ma belle|tu sais|"
+          "tu vois|c['’]était|vraiment",
     "de": "wunderbar|wirklich|danke|bitte|genau|natürlich|ach so|na ja|mein gott|schön|doch|nicht|gut gemacht|ja ja|jawohl|"
-          "kein|keine|nichts",
+          "kein|keine|nichts|ich bin|es ist|das ist|ich weiß|keine ahnung|auf wiedersehen|gute nacht|guten morgen|"
+          "guten tag|tschüss|entschuldigung|meine güte",
     "es": "de verdad|gracias|por favor|claro que|vámonos|vamos|qué|dios mío|mi amor|cariño|ay|oye|pues|perfecto|"
-          "por supuesto|hola|buenas|señor|señora|querida|mira tú",
-    "it": "mamma mia|grazie|prego|bellissimo|bellissima|allora|andiamo|basta|ciao bella",
+          "por supuesto|hola|buenas|señor|señora|querida|mira tú|lo siento|está bien|no pasa nada|ya está|mucho gusto|"
+          "hasta luego|hasta mañana|buenas noches|buenos días|te quiero",
+    "it": "mamma mia|grazie|prego|bellissimo|bellissima|allora|andiamo|basta|ciao bella|va bene|buonanotte|"
+          "buongiorno|buonasera|per favore|non lo so|tesoro mio|cara mia|caro mio",
     "nl": "godverdomme|hoor|lekker|gezellig|dankjewel|alsjeblieft|natuurlijk|niet|eigenlijk|dank je",
     # Function words of languages the scene detector does not know (Portuguese, Norwegian and Danish).
     "pt": "não|obrigado|obrigada|você|está bem|tudo bem",
@@ -259,7 +268,7 @@ _LOANWORDS: dict[str, str] = {
           "entrées|façade|protégé|décor|attaché|communiqué|débâcle|détente|élan|éclair|crème brûlée|crème|purée|"
           "sauté|sautéed|flambé|frappé|rosé|soirée|matinée|négligée|passé|risqué|exposé|fête|tête-à-tête|piñata|"
           "jalapeño|jalapeños|piña colada|über|doppelgänger|voilà|à la carte|à la mode|vis-à-vis|bête noire|"
-          "raison d'être|cortège|blasé|naïf|pâté|crêpe|crêpes|séance|coup d'état|fiancés|mêlée|outré",
+          "raison d'être|je ne sais quoi|cortège|blasé|naïf|pâté|crêpe|crêpes|séance|coup d'état|fiancés|mêlée|outré",
     "zh": "app|apps|logo|emoji|vlog",
 }
 _LOANWORD_RE = {

@@ -57,9 +57,21 @@ _TITLES = re.compile(
 )
 
 
+# Titles that name a role the scene calls the person by ("Professor Hale" -> "the professor", "Dr. Crane" ->
+# "the doctor"); not forms of address that stand for nobody in particular ("the mister", "the miss").
+_ROLE_TITLES = {
+    t: t for t in (
+        "captain commander ensign lieutenant sergeant officer detective professor sheriff deputy chief governor mayor "
+        "king queen prince princess duke duchess count countess baron baroness general colonel major inspector nurse "
+        "coach judge"
+    ).split()
+} | {"dr": "doctor", "doc": "doctor"}
+
+
 # A surname and a kinship or trade term ("秦奶奶", "王师傅", "李大夫"): the term alone names the same person.
 _ZH_KIN_RE = re.compile(
-    r"[\u4e00-\u9fff](?:奶奶|爷爷|姥姥|姥爷|外婆|外公|阿姨|大爷|大娘|大妈|大婶|婶子|叔叔|伯伯|阿婆|阿公|师傅|大夫|掌柜|老师)"
+    r"[\u4e00-\u9fff](?:奶奶|爷爷|姥姥|姥爷|外婆|外公|阿姨|大爷|大娘|大妈|大婶|婶子|叔叔|伯伯|阿婆|阿公|师傅|大夫|掌柜|老师|"
+    r"姑姑|嬷嬷|公公|婆婆|师父|师兄|师姐|老爷|夫人|少爷|娘娘|总管|管家)"
 )
 
 
@@ -78,6 +90,10 @@ def name_variants(names: list[str], taken: set[str]) -> list[str]:
         bare = _TITLES.sub("", name).strip()
         if bare and bare != name:
             forms.add(bare)
+            role = _ROLE_TITLES.get(name[: len(name) - len(bare)].strip().rstrip(".").casefold())
+            # "Professor Hale" is "the professor" to the scene, unless this NPC or the user has the same title.
+            if role and not any(t.startswith(role) or t.startswith(f"{role} ") for t in taken):
+                forms.update({f"the {role}", f"The {role}"})
         words = name.split()
         if len(words) > 1 and not re.search(r"[\u4e00-\u9fff]", name):
             forms.add(words[-1])
@@ -97,7 +113,9 @@ def name_variants(names: list[str], taken: set[str]) -> list[str]:
 
 
 _VENTRILOQUY = re.compile(
-    r"\b(?:answers|speaks|replies|talks) for (?:the \w+|her|him|them)\b|替(?:她|他|[\u4e00-\u9fff]{1,4}?)(?:接着|回答|答)?说"
+    r"\b(?:answers|speaks|replies|talks|responds) (?:for|on behalf of) (?:the \w+|her|him|them)\b"
+    r"|\b(?:answers|replies|responds) on (?:her|his|their) behalf\b"
+    r"|(?:替|代)(?:她|他|[\u4e00-\u9fff]{1,4}?)(?:接着|抢着|把话)?(?:回答|作答|(?:答|回)了?话|应答|答|说)"
 )
 # A dialogue script: a line-start label, an optional (aside), a colon and an opening quote.
 _SCRIPT_LINE = re.compile(r"(?m)^[ \t]*(?P<name>[^\s:：*\"“「(（\[【][^:：\n\"“「*]{0,23}?)[ \t]*(?:[（(][^)）\n]{0,12}[)）])?[ \t]*[:：][ \t]*[\"“「]")
@@ -119,6 +137,7 @@ def detect(reply: str, ctx: ReplyContext, analysis: Analysis | None = None) -> l
     findings += _framed_voice(reply, a, ctx, named)
     if named:
         findings += _long_attribution(reply, a, ctx, named)
+        findings += _dash_lines(reply, named)
     findings += [
         make_finding(reply, DETECTOR, "high", m.start(), m.end(), "speaks for another character", code="other_line")
         for m in _VENTRILOQUY.finditer(reply)
@@ -303,6 +322,8 @@ def _identity_patterns(alt: str) -> list[re.Pattern[str]]:
     return [
         re.compile(rf"\b(?:I am|I['’]m|my name is|call me)\s+(?P<name>{alt})\b(?!['’]s)", re.IGNORECASE),
         re.compile(rf"(?:我是|我叫|我就是|本人是)(?P<name>{alt})(?![的之])"),
+        # A humble or formal self-reference joined to another's name ("奴婢秋棠", "属下小满", "在下老陈") speaks as them.
+        re.compile(rf"(?:奴婢|奴才|小的|在下|臣妾|妾身|属下|小人|老奴|末将|晚辈|小女子|民女|草民|贫道|贫僧|本宫|卑职)(?P<name>{alt})(?![的之])"),
         re.compile(
             rf"[\(（\[]\s*(?:as|speaking as|switching to|以)\s*(?P<name>{alt})\s*[\)）\]]", re.IGNORECASE
         ),
@@ -339,7 +360,8 @@ _EN_STRANGER_VOICE_RE = re.compile(
 # own performance, not the other character's line.
 _IMPRESSION_RE = re.compile(
     r"\b(?:imagin\w*|impressions?|imitat\w*|mimic\w*|mock\w*|pretend\w*|parod\w*|out of (?:her|his|my|their) "
-    r"(?:own )?mouth|puts? on (?:a|an|the|his|her|their|that) (?:[\w-]+ ){0,2}(?:voice|accent|croak|drawl|growl|lisp|rasp))\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
+    r"(?:own )?mouth|puts? on (?:a|an|the|his|her|their|that|[\w-]+['’]s) (?:[\w-]+ ){0,2}(?:voice|accent|croak|drawl|growl|lisp|rasp)"
+    r"|in (?:the |a |an )?(?:[\w-]+ ){0,2}[\w-]+['’]s (?:[\w-]+ )?voice|in (?:his|her|their|my) best (?:[\w-]+ ){0,2}voice)\b|模仿|学着|假装|装作|学[^，。！？]{0,6}的(?:口气|腔调|声音|样子)",
     re.IGNORECASE,
 )
 # A device that speaks with nobody of the scene holding it ("The radio crackles:", "The intercom clicks on,",
@@ -541,6 +563,34 @@ def _long_patterns(alt: str) -> tuple[tuple[re.Pattern[str], ...], tuple[re.Patt
     return (en, en_colon, en_ended), (zh, zh_colon)
 
 
+# A line of dialogue in the dash convention ("— Not tonight, Declan says, the van is late."): the dash makes the
+# line direct speech, and an attribution inside it to another character gives the line to them. A reported
+# summary in narration ("Declan says the van is late") has no dash.
+_DASH_LINE_RE = re.compile(r"(?m)^[ \t*_]*(?:—|–|--)[ \t]*\S[^\n]*")
+
+
+@lru_cache(maxsize=4096)
+def _dash_attribution(alt: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"(?:[,，]\s*|^[ \t*_]*(?:—|–|--)[^\n]{{0,80}}?[.!?]\s+)(?P<name>{alt})(?![A-Za-z])\s+(?:\w+ly\s+)?(?:{_EN_SPEECH})\b"
+        rf"|[,，]\s*(?:{_EN_SPEECH})\s+(?P<name2>{alt})(?![A-Za-z])"
+    )
+
+
+def _dash_lines(reply: str, others: list[str]) -> list[Finding]:
+    if "—" not in reply and "–" not in reply and "--" not in reply:
+        return []
+    pattern = _dash_attribution(names_alternation(others))
+    out = []
+    for line in _DASH_LINE_RE.finditer(reply):
+        m = pattern.search(line.group())
+        if m:
+            name = m.group("name") or m.group("name2")
+            out.append(make_finding(reply, DETECTOR, "high", line.start(), line.end(), f"writes dialogue for {name}",
+                                    code="other_line", replacement=""))
+    return out
+
+
 # A quote that opens by calling the NPC by its own name ("Pell! My pearls.", "Rosa? Rosa, pick up.", "老崔！") is
 # somebody else talking to the NPC: a character does not hail itself. An impression the narration marks as one
 # stays the NPC's own performance.
@@ -550,13 +600,24 @@ def _addressed_to_self(reply: str, a: Analysis, ctx: ReplyContext) -> list[Findi
     pattern = _self_address_pattern(names_alternation(_own_forms(ctx.own_names)))
     if pattern is None:
         return []
+    vocative = _vocative_pattern(names_alternation(_own_forms(ctx.own_names)))
     out: list[Finding] = []
     for start, end in a.dialogue:
         if not pattern.match(reply, start + 1, end):
-            continue
+            # The name as a vocative later in the quote ("Tell her, Sal.", "走吧，老崔！"), outside a quote inside it.
+            hail = vocative.search(reply, start + 1, end)
+            if hail is None or re.search(r"[‘『]|(?:^|\s)'", reply[start + 1:hail.start()]):
+                continue
+            sentence = re.split(r"[.!?。！？…]", reply[start + 1:hail.start()])[-1]
+            if re.search(r"[,，]", sentence):
+                continue  # "Clerk, second class, Wren.": a list that ends in the NPC's own name introduces it
         before = a.narration_view[max(0, start - 200):start]
         if _IMPRESSION_RE.search(before[-80:]) or _RECORDING_RE.search(before):
             continue
+        if _READ_ALOUD_RE.search(before[-120:]):
+            continue  # "*She reads the note out.* "Nine o'clock, Wren. Come alone."": a letter read aloud
+        if _SELF_TALK_RE.search(a.narration_view[max(0, start - 80):min(len(reply), end + 60)]):
+            continue  # "*she tells herself*": a character may talk to itself by name
         out.append(make_finding(reply, DETECTOR, "high", start, end, "writes a line that hails this NPC by name",
                                 code="other_line", replacement=""))
     return out
@@ -577,6 +638,33 @@ def _own_forms(own: tuple[str, ...]) -> tuple[str, ...]:
         if bare:
             forms.add(bare)
     return tuple(f for f in forms if len(f) >= 2)
+
+
+# Reading a written text aloud: a letter, a note, a sign, a telegram (LABELS: in-story documents are not the NPC
+# writing someone's lines).
+_READ_ALOUD_RE = re.compile(
+    r"\b(?:reads?|reading|recites?|reciting)\b|\b(?:letter|note|telegram|postcard|card|sign|inscription|scroll|"
+    r"envelope|page|label|placard|poster|notice)\b[^.!?\n]{0,40}\b(?:says|said|reads|read|goes)\b|"
+    r"念(?:道|着|出|了|起)|读(?:道|着|出|了|起)|信(?:上|里|中|纸)|来信|纸条|字条|电报|写着|上面写",
+    re.IGNORECASE,
+)
+_SELF_TALK_RE = re.compile(
+    r"\bto (?:himself|herself|itself|themselves|myself)\b|\b(?:tells|told|reminds|reminded|scolds|scolded) "
+    r"(?:himself|herself|itself|themselves|myself)\b|自言自语|对自己|喃喃自语|暗暗(?:告诉|提醒)自己",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=4096)
+def _vocative_pattern(alt: str) -> re.Pattern[str]:
+    if not alt:
+        return re.compile("(?!x)x")
+    # After a Chinese name only "！" or "？" (or a clause going on) make it a call: "峨眉，俗家弟子，苏晚晴。" is the
+    # NPC introducing itself.
+    return re.compile(
+        rf"[,，]\s*(?:{alt})(?<![\u4e00-\u9fff])(?![A-Za-z])(?=\s*(?:[.!?…]|[,，]\s*\w))"
+        rf"|[,，]\s*(?:{alt})(?<=[\u4e00-\u9fff])(?=\s*(?:[!?！？]|[,，]\s*[\u4e00-\u9fff]))"
+    )
 
 
 @lru_cache(maxsize=4096)

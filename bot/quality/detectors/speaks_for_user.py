@@ -211,7 +211,7 @@ def _second_person_en(view: str, s_start: int, s_end: int) -> tuple[int, str, st
         if not words:
             continue
         if you == "your":
-            if re.fullmatch(_BODY, words[0]) and _body_acts(words[1:]):
+            if re.fullmatch(_BODY, words[0]) and _body_acts(_following_words(view, m.end(), s_end, 4)[1:]):
                 return (
                     clause,
                     "second_person",
@@ -328,11 +328,12 @@ def _user_name_narration(
             if rest[:1] and rest[0] not in _ZH_NOT_SUBJECT and "\u4e00" <= rest[0] <= "\u9fff":
                 return clause, "user_name", f"narrates {name}'s action ({name}{rest[:3]}…)"
             continue
-        clause = _clause_start(view, s_start, m.start())
+        title = _TITLE_BEFORE_RE.search(view, max(s_start, m.start() - 24), m.start())
+        clause = _clause_start(view, s_start, title.start() if title else m.start())
         if clause is None:
             continue
         if re.match(r"['’]s\s", rest):
-            words = _following_words(view, m.end() + 2, s_end, 3)
+            words = _following_words(view, m.end() + 2, s_end, 4)
             if words and re.fullmatch(_BODY, words[0]) and _body_acts(words[1:]):
                 return clause, "user_name", f"narrates {name}'s body or feelings"
             continue
@@ -357,6 +358,16 @@ def _user_name_narration(
     return None
 
 
+# A title or a form of address in front of the user's name ("Miss Clara says", "young Tam runs", "Dr. Osei
+# nods"): the name with its title opens the clause.
+_TITLE_BEFORE_RE = re.compile(
+    r"(?<![\w'’])(?:(?:[Tt]he|[Oo]ur|[Pp]oor|[Dd]ear)\s+)?(?:Mister|Missus|Miss|Mrs?\.?|Ms\.?|Mx\.?|Dr\.?|Doc|Lady|Lord|Sir|Dame|Madam|"
+    r"Madame|Mademoiselle|Monsieur|Señora?|Señorita|Master|Mistress|Professor|Prof\.?|Captain|Capt\.?|Detective|Officer|"
+    r"Agent|Inspector|Sergeant|Sgt\.?|Lieutenant|Commander|Colonel|General|Judge|Nurse|Sister|Brother|Father|Mother|"
+    r"Auntie|Aunt|Uncle|Cousin|Granny|Grandma|Grandpa|[Yy]oung|[Ll]ittle|[Pp]oor|[Oo]ld)\s+$"
+)
+
+
 # A short aside between the user's name and the verb, set off by commas: ", for his part,", "，犹豫片刻，"; a
 # relative clause may run longer (", who has been dreading this all week,").
 _ASIDE_RE = re.compile(
@@ -369,7 +380,8 @@ def _body_acts(words: list[str]) -> bool:
     if not words:
         return False
     if words[0] in ("is", "are", "was", "were"):
-        return len(words) > 1 and (words[1].endswith("ing") or words[1] in _FEELING_ADJ)
+        state = _skip_adverbs(words[1:])  # "are already shaking", "is suddenly hot"
+        return state is not None and (state.endswith("ing") or state in _FEELING_ADJ)
     return words[0] not in _NON_VERBS
 
 
