@@ -235,6 +235,13 @@ def name_regex(name: str, *, ignore_case: bool = False) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
 
 
+# A template placeholder the front end was meant to fill ("{{user}}", "{{char}}", "{user}", "{{random::a,b}}"):
+# formatting flags it, and mixed_language blanks it so that "{{user}}" in a Chinese scene is not English.
+TEMPLATE_PLACEHOLDER = (
+    r"\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
+)
+
+
 def names_in(names: Sequence[str], text: str) -> list[str]:
     """The ``names`` that occur in ``text``, ignoring case: the only ones a pattern built from names can match.
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import QUOTE_PAIRS, Analysis, header_regex, word_count
+from bot.quality.text import QUOTE_PAIRS, TEMPLATE_PLACEHOLDER, Analysis, header_regex, word_count
 
 DETECTOR = "formatting"
 
@@ -72,13 +72,14 @@ _STORY_IN_BLOCK_RE = re.compile(
 # A Markdown heading ("## Chapter Two", "### 第三回"): a chat reply has no headings, and Discord prints it as a
 # banner. "#general" or "#3" (no space after the mark) is a channel or a number, not a heading.
 _HEADING_RE = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+\S[^\n]*\n*")
-# A template placeholder the front end was meant to fill ("{{user}}", "{{char}}", "{user}", "{{random::a,b}}").
+# A template placeholder the front end was meant to fill (``TEMPLATE_PLACEHOLDER``), or a bracketed slot.
 _PLACEHOLDER_RE = re.compile(
-    r"\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
-    # A template's bracketed slot ("[Your Name]", "[Insert name here]", "【用户名】") left in the text.
-    r"|\[(?:your|the user['’]s|user['’]?s?|character['’]?s?|char|npc|bot|insert)(?:[ _](?:character |user |first )?"
-    r"(?:name|here|response|reply|action))?(?: here)?\]|\[insert [^\]\n]{1,30}\]|\[(?-i:NAME|USER|CHAR)\]"
-    r"|[\[【〔](?:用户名|用户的名字|用户昵称|你的名字|角色名|角色名字|对方的名字|此处填写[^\]】〕\n]{0,12})[\]】〕]",
+    TEMPLATE_PLACEHOLDER + (
+        # A template's bracketed slot ("[Your Name]", "[Insert name here]", "【用户名】") left in the text.
+        r"|\[(?:your|the user['’]s|user['’]?s?|character['’]?s?|char|npc|bot|insert)(?:[ _](?:character |user |first )?"
+        r"(?:name|here|response|reply|action))?(?: here)?\]|\[insert [^\]\n]{1,30}\]|\[(?-i:NAME|USER|CHAR)\]"
+        r"|[\[【〔](?:用户名|用户的名字|用户昵称|你的名字|角色名|角色名字|对方的名字|此处填写[^\]】〕\n]{0,12})[\]】〕]"
+    ),
     re.IGNORECASE,
 )
 _STAR_RUN_RE = re.compile(r"(?<!\\)\*+")
@@ -429,12 +430,17 @@ def _headings(reply: str, blanked: str) -> list[Finding]:
     ]
 
 
+# Slot wordings that stand for the user or the NPC, so the repair can fill in the name.
+_PLACEHOLDER_KEYS = {
+    "your name": "user", "user name": "user", "用户名": "user", "你的名字": "user", "character name": "char", "角色名": "char",
+}
+
+
 def _placeholders(reply: str, ctx: ReplyContext) -> list[Finding]:
     out = []
     for m in _PLACEHOLDER_RE.finditer(reply):
         key = m.group().strip("{}[]【】〔〕 ").lower()
-        key = {"your name": "user", "user name": "user", "用户名": "user", "你的名字": "user",
-               "character name": "char", "角色名": "char"}.get(key, key)
+        key = _PLACEHOLDER_KEYS.get(key, key)
         fill = ctx.user_label if key in ("user", "username", "user_name", "persona") and ctx.users else (
             ctx.npc_name if key in ("char", "character", "char_name", "bot", "npc") and ctx.npc_name else None
         )

@@ -20,7 +20,14 @@ from functools import lru_cache
 
 from bot.quality import language
 from bot.quality.findings import Finding, ReplyContext, make_finding
-from bot.quality.text import Analysis, names_alternation, names_in, sentence_spans, word_count
+from bot.quality.text import (
+    TEMPLATE_PLACEHOLDER,
+    Analysis,
+    names_alternation,
+    names_in,
+    sentence_spans,
+    word_count,
+)
 
 DETECTOR = "mixed_language"
 
@@ -32,7 +39,7 @@ _NOISE_RE = re.compile(
     r"https?://\S+|<[@#][!&]?\d+>|<a?:\w+:\d+>|:[a-z0-9_+-]+:|<\|[A-Za-z_]+\|>\s*[A-Za-z_]*"
     r"|</?[A-Za-z|][^>\n]{0,40}>|`[^`\n]*`"
     # An unfilled template placeholder ("{{user}}", "{char}") is formatting's, not English in the text.
-    r"|\{\{[^{}\n]{1,40}\}\}|\{(?:user|char|character|bot|npc|persona|name|username|user_name|char_name)\}"
+    rf"|{TEMPLATE_PLACEHOLDER}"
     # Leaked role markers ("User:", "Assistant：") are formatting's, whatever the scene's language.
     r"|(?m:^[ \t*]*(?:User|Assistant|System|Human)[ \t]*[:：])"
     # Latin-letter lookarounds, not \b: in Chinese text "BP开始" has no word boundary after the P.

@@ -92,7 +92,7 @@ def name_variants(names: list[str], taken: set[str]) -> list[str]:
             forms.add(bare)
             role = _ROLE_TITLES.get(name[: len(name) - len(bare)].strip().rstrip(".").casefold())
             # "Professor Hale" is "the professor" to the scene, unless this NPC or the user has the same title.
-            if role and not any(t.startswith(role) or t.startswith(f"{role} ") for t in taken):
+            if role and not any(t.startswith(role) for t in taken):
                 forms.update({f"the {role}", f"The {role}"})
         words = name.split()
         if len(words) > 1 and not re.search(r"[\u4e00-\u9fff]", name):
@@ -597,19 +597,20 @@ def _dash_lines(reply: str, others: list[str]) -> list[Finding]:
 def _addressed_to_self(reply: str, a: Analysis, ctx: ReplyContext) -> list[Finding]:
     if a.style != "quotes":
         return []
-    pattern = _self_address_pattern(names_alternation(_own_forms(ctx.own_names)))
+    own = names_alternation(_own_forms(ctx.own_names))
+    pattern = _self_address_pattern(own)
     if pattern is None:
         return []
-    vocative = _vocative_pattern(names_alternation(_own_forms(ctx.own_names)))
+    vocative = _vocative_pattern(own)
     out: list[Finding] = []
     for start, end in a.dialogue:
         if not pattern.match(reply, start + 1, end):
             # The name as a vocative later in the quote ("Tell her, Sal.", "走吧，老崔！"), outside a quote inside it.
             hail = vocative.search(reply, start + 1, end)
-            if hail is None or re.search(r"[‘『]|(?:^|\s)'", reply[start + 1:hail.start()]):
+            if hail is None or _INNER_QUOTE_RE.search(reply, start + 1, hail.start()):
                 continue
-            sentence = re.split(r"[.!?。！？…]", reply[start + 1:hail.start()])[-1]
-            if re.search(r"[,，]", sentence):
+            sentence = _SENTENCE_END_RE.split(reply[start + 1:hail.start()])[-1]
+            if "," in sentence or "，" in sentence:
                 continue  # "Clerk, second class, Wren.": a list that ends in the NPC's own name introduces it
         before = a.narration_view[max(0, start - 200):start]
         if _IMPRESSION_RE.search(before[-80:]) or _RECORDING_RE.search(before):
@@ -655,10 +656,13 @@ _SELF_TALK_RE = re.compile(
 )
 
 
+_INNER_QUOTE_RE = re.compile(r"[‘『]|(?:^|\s)'")
+_SENTENCE_END_RE = re.compile(r"[.!?。！？…]")
+
+
 @lru_cache(maxsize=4096)
 def _vocative_pattern(alt: str) -> re.Pattern[str]:
-    if not alt:
-        return re.compile("(?!x)x")
+    """``alt`` (the NPC's own forms) as a vocative inside a quote; only called with a non-empty ``alt``."""
     # After a Chinese name only "！" or "？" (or a clause going on) make it a call: "峨眉，俗家弟子，苏晚晴。" is the
     # NPC introducing itself.
     return re.compile(
